@@ -1,0 +1,183 @@
+"""/api/*: queue messages and read their status (bearer-token JSON API)."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime, timezone
+
+from flask import Blueprint, Flask, current_app, jsonify, request
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from werkzeug.exceptions import HTTPException
+
+from . import phones, sending, stats
+from . import status as st
+from .db import get_session
+from .models import Message
+from .openapi import document
+from .schemas import NewMessage, field_errors
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+MAX_LIMIT = 500
+DEFAULT_LIMIT = 50
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, fields: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.fields = status, code, message, fields
+
+
+def error_response(status: int, code: str, message: str, fields: dict[str, str] | None = None):
+    err: dict = {"code": code, "message": message}
+    if fields:
+        err["fields"] = fields
+    return jsonify(error=err), status
+
+
+@bp.before_request
+def _authenticate():
+    if request.endpoint == "api.openapi":
+        return None
+    settings = current_app.config["SETTINGS"]
+    if settings.api_open:
+        return None
+    header = request.headers.get("Authorization", "")
+    scheme, _, given = header.partition(" ")
+    ok = False
+    if scheme.lower() == "bearer" and given:
+        for token in settings.api_tokens:
+            ok |= hmac.compare_digest(given.strip().encode(), token.encode())
+    if not ok:
+        resp = error_response(401, "unauthorized", "a valid 'Authorization: Bearer <token>' header is required")
+        resp[0].headers["WWW-Authenticate"] = 'Bearer realm="tracker"'
+        return resp
+    return None
+
+
+@bp.errorhandler(ApiError)
+def _api_error(exc: ApiError):
+    return error_response(exc.status, exc.code, exc.message, exc.fields)
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException):
+    code = (exc.name or "error").lower().replace(" ", "_")
+    return error_response(exc.code or 500, code, exc.description or exc.name)
+
+
+@bp.post("/messages")
+def create_message():
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_json", "the body must be a JSON object")
+    try:
+        data = NewMessage.model_validate(body)
+    except ValidationError as exc:
+        raise ApiError(400, "invalid_fields", "some fields are invalid", field_errors(exc)) from None
+    try:
+        msg, created = sending.queue(get_session(), current_app.config["SETTINGS"], data, source="api")
+    except sending.QueueError as exc:
+        raise ApiError(400, "invalid_fields", "some fields are invalid", exc.fields) from None
+    return jsonify(msg.to_dict()), 202 if created else 200
+
+
+@bp.get("/messages/<int:message_id>")
+def get_message(message_id: int):
+    msg = get_session().scalar(
+        select(Message).where(Message.id == message_id).options(selectinload(Message.events))
+    )
+    if msg is None:
+        raise ApiError(404, "not_found", f"no message {message_id}")
+    return jsonify({**msg.to_dict(), "events": [e.to_dict() for e in msg.events]})
+
+
+def _time_arg(name: str) -> datetime | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError(400, "invalid_query", f"{name} must be an ISO 8601 time", {name: "not an ISO 8601 time"}) from None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or not lo <= int(raw) <= hi:
+        raise ApiError(400, "invalid_query", f"{name} must be an integer from {lo} to {hi}", {name: f"{lo}..{hi}"})
+    return int(raw)
+
+
+@bp.get("/messages")
+def list_messages():
+    q = select(Message)
+    args = request.args
+    for name in ("smsid", "order_id", "campaign_id", "template_id", "oa_id"):
+        if args.get(name):
+            q = q.where(getattr(Message, name) == args[name])
+    if args.get("phone"):
+        try:
+            q = q.where(Message.phone == phones.normalize(args["phone"]))
+        except ValueError as exc:
+            raise ApiError(400, "invalid_query", "phone is invalid", {"phone": str(exc)}) from None
+    if args.get("status"):
+        wanted = [s for s in args["status"].split(",") if s]
+        unknown = [s for s in wanted if s not in st.ALL]
+        if unknown:
+            raise ApiError(400, "invalid_query", "unknown status", {"status": ", ".join(unknown)})
+        q = q.where(Message.status.in_(wanted))
+    since, until = _time_arg("since"), _time_arg("until")
+    if since:
+        q = q.where(Message.created_at >= since)
+    if until:
+        q = q.where(Message.created_at < until)
+    cursor = args.get("cursor")
+    if cursor:
+        if not cursor.isdigit():
+            raise ApiError(400, "invalid_query", "cursor is invalid", {"cursor": "use next_cursor as given"})
+        q = q.where(Message.id < int(cursor))
+    limit = _int_arg("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    # Newest first by id (ids grow with time); keyset pagination stays fast at any depth.
+    rows = get_session().scalars(q.order_by(Message.id.desc()).limit(limit + 1)).all()
+    items, more = rows[:limit], len(rows) > limit
+    return jsonify(items=[m.to_dict() for m in items], next_cursor=str(items[-1].id) if more else None)
+
+
+@bp.get("/journeys/<path:order_id>")
+def get_journey(order_id: str):
+    msgs = get_session().scalars(
+        select(Message).where(Message.order_id == order_id).order_by(Message.created_at, Message.id)
+    ).all()
+    if not msgs:
+        raise ApiError(404, "not_found", f"no journey {order_id!r}")
+    return jsonify(order_id=order_id, messages=[m.to_dict() for m in msgs])
+
+
+@bp.get("/stats")
+def get_stats():
+    since, until = _time_arg("since"), _time_arg("until")
+    return jsonify(stats.summary(get_session(), since, until))
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(document())
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+
+    # Routing errors (unknown path, wrong method) never reach the blueprint's handlers.
+    @app.errorhandler(404)
+    @app.errorhandler(405)
+    @app.errorhandler(413)
+    def _json_under_api(exc: HTTPException):
+        if request.path.startswith("/api/") or request.path.startswith("/webhooks/"):
+            return _http_error(exc)
+        return exc

@@ -1,0 +1,128 @@
+"""The `tracker` command (Flask's CLI under the hood)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup
+
+from . import config, migrate
+from .config import ConfigError
+
+
+def _create_app():
+    from . import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False,
+             add_version_option=False, load_dotenv=False)
+def cli() -> None:
+    """Send Zalo ZNS journey messages through eSMS and track their delivery."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@cli.group("db")
+def db_group() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db_group.command("upgrade", with_appcontext=False)
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    migrate.upgrade(config.load().database_url, revision)
+    click.echo(f"database upgraded to {revision}")
+
+
+@db_group.command("downgrade", with_appcontext=False)
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION (e.g. base)."""
+    migrate.downgrade(config.load().database_url, revision)
+    click.echo(f"database downgraded to {revision}")
+
+
+@cli.command("send")
+@click.option("--phone", required=True, help="Vietnamese mobile, any usual form")
+@click.option("--template", "template_id", required=True, help="eSMS TempID")
+@click.option("--oa", "oa_id", help="eSMS OAID (default: ESMS_OAID)")
+@click.option("--param", "params", multiple=True, help="template parameter, in order (repeat)")
+@click.option("--order", "order_id", required=True, help="journey id (eSMS OrderId)")
+@click.option("--campaign", "campaign_id", help="eSMS campaignid")
+@click.option("--request-id", help="idempotency key, at most 50 characters")
+@click.option("--sandbox/--no-sandbox", default=None, help="validate only at eSMS")
+def send_cmd(**fields) -> None:
+    """Queue one journey message; the worker sends it."""
+    from pydantic import ValidationError
+
+    from .db import get_session
+    from .schemas import NewMessage, field_errors
+    from .sending import QueueError, queue
+
+    fields["params"] = list(fields["params"])
+    try:
+        data = NewMessage.model_validate({k: v for k, v in fields.items() if v is not None})
+        msg, created = queue(get_session(), current_app.config["SETTINGS"], data, source="cli")
+    except ValidationError as exc:
+        raise click.UsageError("; ".join(f"{k}: {v}" for k, v in field_errors(exc).items())) from None
+    except QueueError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(json.dumps(msg.to_dict(), ensure_ascii=False))
+    if not created:
+        click.echo("(request id seen before: nothing new was queued)", err=True)
+
+
+@cli.command("worker")
+@click.option("--once", is_flag=True, help="handle the messages due now, then exit")
+def worker_cmd(once: bool) -> None:
+    """Run the sender loop until SIGINT/SIGTERM."""
+    from .db import get_engine
+    from .worker import Worker
+
+    worker = Worker(get_engine(), current_app.config["SETTINGS"])
+    if once:
+        while worker.run_once():
+            pass
+        return
+    worker.install_signal_handlers()
+    worker.run()
+
+
+@cli.command("simulate", with_appcontext=False)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8025, show_default=True, type=int)
+@click.option("--seed", type=int, help="seed for reproducible outcomes")
+@click.option("--speed", default=1.0, show_default=True, type=float, help="delay multiplier (0: at once)")
+def simulate_cmd(host: str, port: int, seed: int | None, speed: float) -> None:
+    """Run the built-in fake eSMS."""
+    from .simulator import SimSettings, run_simulator
+
+    run_simulator(host=host, port=port, settings=SimSettings(seed=seed, speed=speed))
+
+
+@cli.command("dev", with_appcontext=False)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--sim-port", default=8025, show_default=True, type=int)
+def dev_cmd(port: int, sim_port: int) -> None:
+    """Migrate, then run web, worker and (without eSMS credentials) the simulator."""
+    from .devrun import run_all
+
+    sys.exit(run_all(port, sim_port))
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="tracker")
+    except ConfigError as exc:
+        click.echo(f"tracker: configuration error: {exc}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

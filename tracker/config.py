@@ -1,0 +1,185 @@
+"""Settings read from the environment, failing fast with the variable's name."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+DEFAULT_ESMS_BASE_URL = "https://rest.esms.vn/MainService.svc/json"
+DEFAULT_ESMS_STATUS_URL = "https://status-sms.esms.vn"
+DEFAULT_SIMULATOR_URL = "http://127.0.0.1:8025"
+# What the tracker presents to the built-in simulator; it accepts any pair.
+SIMULATOR_CREDENTIALS = ("simulator", "simulator")
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    esms_api_key: str = field(repr=False)
+    esms_secret_key: str = field(repr=False)
+    esms_base_url: str
+    esms_status_url: str
+    esms_sandbox: bool
+    esms_oaid: str | None
+    public_url: str
+    secret_key: str = field(repr=False)
+    webhook_token: str | None = field(repr=False)
+    api_tokens: tuple[str, ...] = field(repr=False)
+    dashboard_password: str | None = field(repr=False)
+    reconcile_after: int
+    forward_url: str | None
+    simulator_mode: bool
+    instance_dir: Path
+    max_body: int = 1024 * 1024
+    send_timeout: float = 10.0
+    lease_seconds: int = 30
+    max_attempts: int = 8
+    backoff_base: float = 2.0
+    backoff_cap: float = 300.0
+    worker_threads: int = 16
+    allow_open: bool = False
+
+    @property
+    def api_open(self) -> bool:
+        """The API needs no token only when nothing real can be sent."""
+        return not self.api_tokens and (self.simulator_mode or self.allow_open)
+
+
+def normalize_database_url(url: str) -> str:
+    """Map ``postgres://`` and bare ``postgresql://`` onto the installed psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, got {raw!r}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name} must be 0 or 1, got {raw!r}")
+
+
+def _url(env: Mapping[str, str], name: str, default: str | None) -> str | None:
+    raw = env.get(name, "").strip() or default
+    if raw is None:
+        return None
+    if not raw.startswith(("http://", "https://")):
+        raise ConfigError(f"{name} must be an http(s) URL, got {raw!r}")
+    return raw.rstrip("/")
+
+
+def _instance_secret(instance_dir: Path) -> str:
+    """A key kept in instance/ so web and worker agree without any set-up."""
+    path = instance_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def load(env: Mapping[str, str] | None = None) -> Settings:
+    """Read every setting; raise ConfigError naming the first bad variable."""
+    env = os.environ if env is None else env
+    instance_dir = Path(env.get("TRACKER_INSTANCE_DIR", "") or Path.cwd() / "instance").resolve()
+
+    api_key = env.get("ESMS_API_KEY", "").strip()
+    secret = env.get("ESMS_SECRET_KEY", "").strip()
+    if bool(api_key) != bool(secret):
+        missing = "ESMS_SECRET_KEY" if api_key else "ESMS_API_KEY"
+        raise ConfigError(f"{missing} must be set together with the other eSMS credential")
+    simulator_mode = not api_key
+    if simulator_mode:
+        api_key, secret = SIMULATOR_CREDENTIALS
+        sim = _url(env, "TRACKER_SIMULATOR_URL", DEFAULT_SIMULATOR_URL)
+        base_default, status_default = f"{sim}/MainService.svc/json", sim
+    else:
+        base_default, status_default = DEFAULT_ESMS_BASE_URL, DEFAULT_ESMS_STATUS_URL
+
+    tracker_secret = env.get("TRACKER_SECRET_KEY", "").strip()
+    if not tracker_secret:
+        if not simulator_mode:
+            raise ConfigError("TRACKER_SECRET_KEY is required when ESMS_API_KEY is set")
+        tracker_secret = _instance_secret(instance_dir)
+    elif len(tracker_secret) < 16:
+        raise ConfigError("TRACKER_SECRET_KEY must be at least 16 characters")
+
+    database_url = env.get("DATABASE_URL", "").strip()
+    if not database_url:
+        instance_dir.mkdir(parents=True, exist_ok=True)
+        database_url = f"sqlite:///{instance_dir / 'tracker.db'}"
+    if not database_url.startswith(("sqlite", "postgres")):
+        raise ConfigError(f"DATABASE_URL must be a sqlite:// or postgresql:// URL, got {database_url.split(':')[0]}://…")
+
+    tokens = tuple(t.strip() for t in env.get("TRACKER_API_TOKENS", "").split(",") if t.strip())
+    allow_open = _bool(env, "TRACKER_ALLOW_OPEN")
+    if not simulator_mode and not tokens and not allow_open:
+        raise ConfigError("TRACKER_API_TOKENS is required when ESMS_API_KEY is set (or set TRACKER_ALLOW_OPEN=1)")
+    password = env.get("TRACKER_DASHBOARD_PASSWORD") or None
+    if not simulator_mode and not password and not allow_open:
+        raise ConfigError("TRACKER_DASHBOARD_PASSWORD is required when ESMS_API_KEY is set (or set TRACKER_ALLOW_OPEN=1)")
+
+    return Settings(
+        database_url=normalize_database_url(database_url),
+        esms_api_key=api_key,
+        esms_secret_key=secret,
+        esms_base_url=_url(env, "ESMS_BASE_URL", base_default),
+        esms_status_url=_url(env, "ESMS_STATUS_URL", status_default),
+        esms_sandbox=_bool(env, "ESMS_SANDBOX"),
+        esms_oaid=env.get("ESMS_OAID", "").strip() or None,
+        public_url=_url(env, "TRACKER_PUBLIC_URL", "http://127.0.0.1:8000"),
+        secret_key=tracker_secret,
+        webhook_token=env.get("TRACKER_WEBHOOK_TOKEN", "").strip() or None,
+        api_tokens=tokens,
+        dashboard_password=password,
+        reconcile_after=_int(env, "TRACKER_RECONCILE_AFTER", 900, minimum=1),
+        forward_url=_url(env, "TRACKER_FORWARD_URL", None),
+        simulator_mode=simulator_mode,
+        instance_dir=instance_dir,
+        max_body=_int(env, "TRACKER_MAX_BODY", 1024 * 1024, minimum=1024),
+        send_timeout=_float(env, "TRACKER_SEND_TIMEOUT", 10.0),
+        lease_seconds=_int(env, "TRACKER_LEASE_SECONDS", 30, minimum=1),
+        max_attempts=_int(env, "TRACKER_MAX_ATTEMPTS", 8, minimum=1),
+        backoff_base=_float(env, "TRACKER_BACKOFF_BASE", 2.0),
+        backoff_cap=_float(env, "TRACKER_BACKOFF_CAP", 300.0),
+        worker_threads=_int(env, "TRACKER_WORKER_THREADS", 16, minimum=1),
+        allow_open=allow_open,
+    )

@@ -1,0 +1,136 @@
+"""Message (current status row) and Event (append-only log with the raw payload)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, Numeric, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from . import status as st
+from .db import Base, BigIntPK, UTCDateTime, utcnow
+
+SOURCES = ("api", "cli", "csv", "external")
+EVENT_KINDS = ("send", "callback", "reconcile")
+
+_DUE = "status IN ('queued', 'sending')"
+_OPEN = "status IN ('accepted', 'pending_approval', 'waiting', 'sent')"
+
+
+class Message(Base):
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(20), default=st.QUEUED)
+    smsid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    request_id: Mapped[str | None] = mapped_column(String(50), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    # What eSMS reported as the recipient when it is not a phone (a Zalo user id).
+    recipient: Mapped[str | None] = mapped_column(String(64))
+    template_id: Mapped[str | None] = mapped_column(String(64))
+    oa_id: Mapped[str | None] = mapped_column(String(64))
+    params: Mapped[list[str]] = mapped_column(JSON, default=list)
+    order_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    campaign_id: Mapped[str | None] = mapped_column(String(254))
+    sandbox: Mapped[bool] = mapped_column(Boolean, default=False)
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    price: Mapped[Decimal | None] = mapped_column(Numeric(14, 4))
+    telco: Mapped[str | None] = mapped_column(String(32))
+    zalo_msg_id: Mapped[str | None] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # For queued rows: when to (re)try; for sending rows: when the claim's lease ends.
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    final_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    events: Mapped[list[Event]] = relationship(
+        back_populates="message", order_by="Event.id", lazy="raise_on_sql"
+    )
+
+    __table_args__ = (
+        Index("ix_messages_status_created", "status", "created_at"),
+        Index("ix_messages_created_at", "created_at"),
+        # The worker's claim scans only rows that still need sending.
+        Index("ix_messages_due", "due_at", postgresql_where=text(_DUE), sqlite_where=text(_DUE)),
+        # The reconciler scans only accepted-but-not-final rows.
+        Index("ix_messages_open", "updated_at", postgresql_where=text(_OPEN), sqlite_where=text(_OPEN)),
+    )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "status": self.status,
+            "final": st.is_final(self.status),
+            "smsid": self.smsid,
+            "phone": self.phone,
+            "recipient": self.recipient,
+            "template_id": self.template_id,
+            "oa_id": self.oa_id,
+            "params": list(self.params or []),
+            "order_id": self.order_id,
+            "campaign_id": self.campaign_id,
+            "request_id": self.request_id,
+            "sandbox": self.sandbox,
+            "source": self.source,
+            "error_code": self.error_code,
+            "error_message": self.error_message,
+            "price": str(self.price) if self.price is not None else None,
+            "telco": self.telco,
+            "zalo_msg_id": self.zalo_msg_id,
+            "attempts": self.attempts,
+            "created_at": _iso(self.created_at),
+            "sent_at": _iso(self.sent_at),
+            "final_at": _iso(self.final_at),
+            "updated_at": _iso(self.updated_at),
+        }
+
+
+class Event(Base):
+    """One send attempt, callback or reconciliation answer; never updated."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    # Null for a callback that named no message we could find (kept all the same).
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str | None] = mapped_column(String(20))
+    smsid: Mapped[str | None] = mapped_column(String(64))
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    raw: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    message: Mapped[Message | None] = relationship(back_populates="events", lazy="raise_on_sql")
+
+    __table_args__ = (
+        Index("ix_events_message_id", "message_id", "id"),
+        Index("ix_events_smsid", "smsid"),
+        Index("ix_events_created_at", "created_at"),
+    )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "at": _iso(self.created_at),
+            "kind": self.kind,
+            "outcome": self.outcome,
+            "status": self.status,
+            "smsid": self.smsid,
+            "error_code": self.error_code,
+            "error_message": self.error_message,
+            "data": self.data,
+            "raw": self.raw,
+        }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None

@@ -1,0 +1,230 @@
+"""Apply a status report (callback or reconciliation answer) to its message, and log it.
+
+This is the webhook's hot path. The event row and the conditional status update
+go to the database together: on PostgreSQL as one statement (a CTE), elsewhere as
+a short transaction that writes first. The ``WHERE status IN (...)`` clause is
+what guarantees that a status never regresses and a final is never replaced,
+even when two callbacks for the same message race.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import JSON, Numeric, bindparam, text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from . import status as st
+from .db import UTCDateTime, utcnow
+from .esms.callback import Callback
+from .phones import e164_or_none
+
+_TYPES = {"now": UTCDateTime(), "price": Numeric(14, 4), "data": JSON(), "params": JSON()}
+
+
+def _sql(sql: str):
+    """A text() statement with our column types bound to the parameters it uses."""
+    stmt = text(sql)
+    return stmt.bindparams(*(bindparam(k, type_=t) for k, t in _TYPES.items() if f":{k}" in sql))
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What a report did: the message it landed on (if any) and the outcome word."""
+
+    message_id: int | None
+    outcome: str
+
+
+def _in_list(statuses: tuple[str, ...]) -> str:
+    # Status words are our own constants, never user input: safe to inline, and
+    # inlining lets each incoming status keep one prepared statement.
+    return ", ".join(f"'{s}'" for s in statuses)
+
+
+_SET = """
+    status = :status,
+    smsid = COALESCE({t}.smsid, {smsid}),
+    error_code = :error_code,
+    error_message = :error_message,
+    price = COALESCE(:price, {t}.price),
+    telco = COALESCE(:telco, {t}.telco),
+    zalo_msg_id = COALESCE(:zalo_msg_id, {t}.zalo_msg_id),
+    sent_at = COALESCE({t}.sent_at, :now),
+    final_at = CASE WHEN :final THEN :now ELSE {t}.final_at END,
+    updated_at = :now,
+    due_at = NULL
+"""
+
+_GUARD = """
+    {t}.status IN ({lower})
+    AND ({t}.smsid IS NULL OR {smsid} IS NULL OR {t}.smsid = {smsid})
+    AND NOT EXISTS (SELECT 1 FROM messages o WHERE o.smsid = {smsid} AND o.id <> {t}.id)
+"""
+
+# Explicit casts: PostgreSQL cannot infer a parameter's type from "IS NULL" alone.
+_SMSID = "CAST(:smsid AS VARCHAR)"
+
+_EVENT_COLS = "message_id, kind, outcome, status, smsid, error_code, error_message, data, raw, created_at"
+
+
+@lru_cache(maxsize=None)
+def _pg_statement(incoming: str):
+    """One round trip: lock the row, update it if allowed, log the event with what happened."""
+    sql = f"""
+    WITH cur AS (
+        SELECT id, status, smsid FROM messages WHERE id = :mid FOR UPDATE
+    ), upd AS (
+        UPDATE messages m SET {_SET.format(t="m", smsid=_SMSID)}
+        FROM cur WHERE m.id = cur.id AND {_GUARD.format(t="m", smsid=_SMSID, lower=_in_list(st.replaceable_by(incoming)))}
+        RETURNING m.id
+    )
+    INSERT INTO events ({_EVENT_COLS})
+    SELECT cur.id, :kind,
+        CASE WHEN EXISTS (SELECT 1 FROM upd) THEN 'applied'
+             WHEN (cur.smsid IS NOT NULL AND {_SMSID} IS NOT NULL AND cur.smsid <> {_SMSID})
+                  OR EXISTS (SELECT 1 FROM messages o WHERE o.smsid = {_SMSID} AND o.id <> cur.id)
+                  THEN 'conflict'
+             WHEN cur.status = :status THEN 'duplicate'
+             ELSE 'stale' END,
+        :status, {_SMSID}, :error_code, :error_message, CAST(:data AS JSON), :raw, :now
+    FROM cur
+    RETURNING outcome
+    """
+    return _sql(sql)
+
+
+@lru_cache(maxsize=None)
+def _generic_update(incoming: str):
+    sql = f"""
+    UPDATE messages SET {_SET.format(t="messages", smsid=_SMSID)}
+    WHERE messages.id = :mid AND {_GUARD.format(t="messages", smsid=_SMSID, lower=_in_list(st.replaceable_by(incoming)))}
+    RETURNING messages.id
+    """
+    return _sql(sql)
+
+
+_CURRENT = text("SELECT status, smsid FROM messages WHERE id = :mid")
+_OTHER_HAS_SMSID = text("SELECT 1 FROM messages WHERE smsid = :smsid AND id <> :mid")
+_INSERT_EVENT = _sql(
+    f"INSERT INTO events ({_EVENT_COLS}) VALUES "
+    "(:mid, :kind, :outcome, :status, :smsid, :error_code, :error_message, :data, :raw, :now)"
+)
+
+
+def _params(cb: Callback, kind: str, raw: str | None, now: datetime) -> dict[str, Any]:
+    status = cb.status
+    return {
+        "kind": kind,
+        "status": status,
+        "smsid": cb.smsid,
+        "error_code": cb.error_code,
+        "error_message": cb.error_message,
+        "price": cb.total_price,
+        "telco": cb.telco,
+        "zalo_msg_id": cb.partner_ids or None,
+        "final": bool(status and st.is_final(status)),
+        "data": cb.to_dict(),
+        "raw": raw,
+        "now": now,
+    }
+
+
+def _apply_generic(conn: Connection, mid: int, p: dict[str, Any]) -> str | None:
+    if conn.execute(_generic_update(p["status"]), {**p, "mid": mid}).first():
+        outcome = st.APPLIED
+    else:
+        # The UPDATE took the write lock, so this read sees the latest row.
+        cur = conn.execute(_CURRENT, {"mid": mid}).first()
+        if cur is None:
+            return None
+        other = p["smsid"] and conn.execute(_OTHER_HAS_SMSID, {"smsid": p["smsid"], "mid": mid}).first()
+        if other or (cur.smsid and p["smsid"] and cur.smsid != p["smsid"]):
+            outcome = st.CONFLICT
+        else:
+            outcome = st.decide(cur.status, p["status"])
+    conn.execute(_INSERT_EVENT, {**p, "mid": mid, "outcome": outcome})
+    return outcome
+
+
+def _log_only(conn: Connection, mid: int | None, p: dict[str, Any], outcome: str) -> str | None:
+    """Keep a report that changes nothing (invalid, or for no message)."""
+    if mid is not None and conn.execute(_CURRENT, {"mid": mid}).first() is None:
+        return None
+    conn.execute(_INSERT_EVENT, {**p, "mid": mid, "outcome": outcome})
+    return outcome
+
+
+def apply_to_message(engine: Engine, message_id: int, cb: Callback, *, kind: str = "callback",
+                     raw: str | None = None) -> Applied | None:
+    """Apply a report to a known message id; None when no such message exists."""
+    p = _params(cb, kind, raw, utcnow())
+    try:
+        with engine.begin() as conn:
+            if p["status"] is None:
+                outcome = _log_only(conn, message_id, p, st.INVALID)
+            elif engine.dialect.name == "postgresql":
+                outcome = conn.execute(_pg_statement(p["status"]), {**p, "mid": message_id}).scalar()
+            else:
+                outcome = _apply_generic(conn, message_id, p)
+    except IntegrityError:
+        # Two messages raced to claim one SMSID; the loser keeps the report as a conflict.
+        with engine.begin() as conn:
+            outcome = _log_only(conn, message_id, p, st.CONFLICT)
+    return Applied(message_id, outcome) if outcome else None
+
+
+_BY_SMSID = text("SELECT id FROM messages WHERE smsid = :smsid")
+_INSERT_EXTERNAL = _sql(
+    """
+    INSERT INTO messages (source, status, smsid, phone, recipient, template_id, oa_id, params,
+                          sandbox, attempts, created_at, updated_at, sent_at)
+    VALUES ('external', 'accepted', :smsid, :phone, :recipient, :template_id, :oa_id, :params,
+            false, 0, :now, :now, :now)
+    ON CONFLICT (smsid) DO NOTHING
+    RETURNING id
+    """
+)
+
+
+def apply_by_smsid(engine: Engine, cb: Callback, *, kind: str = "callback",
+                   raw: str | None = None) -> Applied:
+    """Apply a report that names its message only by SMSID (the shared callback URL).
+
+    An SMSID we never sent becomes a message of source ``external``.
+    """
+    if not cb.smsid or cb.status is None:
+        p = _params(cb, kind, raw, utcnow())
+        with engine.begin() as conn:
+            mid = conn.execute(_BY_SMSID, {"smsid": cb.smsid}).scalar() if cb.smsid else None
+            _log_only(conn, mid, p, st.INVALID)
+        return Applied(mid, st.INVALID)
+    with engine.connect() as conn:
+        mid = conn.execute(_BY_SMSID, {"smsid": cb.smsid}).scalar()
+    if mid is None:
+        mid = _create_external(engine, cb)
+    applied = apply_to_message(engine, mid, cb, kind=kind, raw=raw)
+    assert applied is not None  # messages are never deleted
+    return applied
+
+
+def _create_external(engine: Engine, cb: Callback) -> int:
+    phone = e164_or_none(cb.phone)
+    with engine.begin() as conn:
+        mid = conn.execute(_INSERT_EXTERNAL, {
+            "smsid": cb.smsid,
+            "phone": phone,
+            "recipient": None if phone else (cb.phone or None),
+            "template_id": cb.template_id,
+            "oa_id": cb.oa_id,
+            "params": [],
+            "now": utcnow(),
+        }).scalar()
+        if mid is None:  # another request created it first
+            mid = conn.execute(_BY_SMSID, {"smsid": cb.smsid}).scalar_one()
+    return mid
+

@@ -1,0 +1,50 @@
+"""Validation of what clients send (pydantic), shared by the API, CLI and CSV import."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError, field_validator
+
+from . import phones
+
+MAX_PARAMS = 30
+MAX_PARAM_CHARS = 1000
+
+Short = Annotated[StrictStr, Field(min_length=1, max_length=64)]
+
+
+class NewMessage(BaseModel):
+    """A journey message to queue (SPEC section 3)."""
+
+    # No whitespace stripping: params must reach eSMS exactly as given.
+    model_config = ConfigDict(extra="forbid")
+
+    phone: Annotated[StrictStr, Field(description="Vietnamese mobile in any usual form", examples=["0901888484"])]
+    template_id: Short
+    oa_id: Short | None = None
+    params: Annotated[list[Annotated[StrictStr, Field(max_length=MAX_PARAM_CHARS)]], Field(max_length=MAX_PARAMS)]
+    order_id: Annotated[StrictStr, Field(min_length=1, max_length=128)]
+    campaign_id: Annotated[StrictStr, Field(min_length=1, max_length=254)] | None = None
+    request_id: Annotated[StrictStr, Field(min_length=1, max_length=50)] | None = None
+    sandbox: StrictBool | None = None
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str) -> str:
+        return phones.normalize(value)
+
+
+def field_errors(exc: ValidationError) -> dict[str, str]:
+    """pydantic's errors as ``{"field": "message"}``, the first message per field."""
+    out: dict[str, str] = {}
+    for err in exc.errors(include_url=False):
+        loc = err["loc"]
+        name = str(loc[0]) if loc else "body"
+        if len(loc) > 1:
+            name += "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[1:])
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field"
+        out.setdefault(name, msg)
+    return out

@@ -1,0 +1,89 @@
+"""Totals per status, delivery rate and time-to-final percentiles for a time range."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from . import status as st
+from .db import UTCDateTime, utcnow
+from .models import Message
+
+PERCENTILES = (0.5, 0.9, 0.95, 0.99)
+DEFAULT_RANGE = timedelta(hours=24)
+
+
+def _range(since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
+    until = until or utcnow()
+    return since or until - DEFAULT_RANGE, until
+
+
+def summary(session: Session, since: datetime | None = None, until: datetime | None = None) -> dict[str, Any]:
+    """Numbers for messages created in [since, until) (default: the last 24 hours)."""
+    since, until = _range(since, until)
+    in_range = (Message.created_at >= since, Message.created_at < until)
+    counts = dict(session.execute(
+        select(Message.status, func.count()).where(*in_range).group_by(Message.status)
+    ).all())
+    by_status = {s: int(counts.get(s, 0)) for s in st.ALL}
+    finals = sum(by_status[s] for s in st.FINAL)
+    return {
+        "since": since.isoformat().replace("+00:00", "Z"),
+        "until": until.isoformat().replace("+00:00", "Z"),
+        "total": sum(by_status.values()),
+        "by_status": by_status,
+        "in_flight": sum(by_status[s] for s in st.IN_FLIGHT),
+        "final": finals,
+        "delivery_rate": round(by_status[st.DELIVERED] / finals, 4) if finals else None,
+        "time_to_final_seconds": time_to_final(session, since, until),
+    }
+
+
+_PG_PERCENTILES = text(
+    """
+    SELECT count(*) AS n, percentile_cont(CAST(:ps AS float8[])) WITHIN GROUP (
+        ORDER BY extract(epoch FROM final_at - COALESCE(sent_at, created_at))) AS p
+    FROM messages
+    WHERE created_at >= :since AND created_at < :until AND final_at IS NOT NULL
+    """
+)
+
+_SQLITE_DURATIONS = text(
+    """
+    SELECT (julianday(final_at) - julianday(COALESCE(sent_at, created_at))) * 86400.0 AS d
+    FROM messages
+    WHERE created_at >= :since AND created_at < :until AND final_at IS NOT NULL
+    ORDER BY d
+    """
+)
+
+
+def time_to_final(session: Session, since: datetime, until: datetime) -> dict[str, Any]:
+    """Seconds from acceptance (or creation) to the final status: p50, p90, p95, p99."""
+    t = UTCDateTime()
+    dialect = session.get_bind().dialect
+    bounds = {"since": t.process_bind_param(since, dialect), "until": t.process_bind_param(until, dialect)}
+    if dialect.name == "postgresql":
+        row = session.execute(_PG_PERCENTILES, {**bounds, "ps": list(PERCENTILES)}).one()
+        n, values = row.n, row.p or [None] * len(PERCENTILES)
+    else:
+        durations = [r.d for r in session.execute(_SQLITE_DURATIONS, bounds)]
+        n = len(durations)
+        values = [_nearest_rank(durations, p) for p in PERCENTILES]
+    out: dict[str, Any] = {"count": int(n)}
+    for p, v in zip(PERCENTILES, values):
+        out[f"p{int(p * 100)}"] = round(float(v), 3) if v is not None else None
+    return out
+
+
+def _nearest_rank(sorted_values: list[float], p: float) -> float | None:
+    if not sorted_values:
+        return None
+    # Linear interpolation, the same definition as PostgreSQL's percentile_cont.
+    pos = p * (len(sorted_values) - 1)
+    lo = int(pos)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)

@@ -1,0 +1,96 @@
+"""The sender loop: claim due messages, send them side by side, record each result."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy.engine import Engine
+
+from . import sending
+from .config import Settings
+from .esms.client import EsmsClient
+
+log = logging.getLogger("tracker.worker")
+
+IDLE_POLL = 0.1  # seconds between looks at the queue on SQLite (no LISTEN there)
+
+
+def make_client(settings: Settings) -> EsmsClient:
+    return EsmsClient(settings.esms_base_url, settings.esms_status_url, settings.esms_api_key,
+                      settings.esms_secret_key, timeout=settings.send_timeout)
+
+
+class Worker:
+    def __init__(self, engine: Engine, settings: Settings, client: EsmsClient | None = None):
+        self.engine = engine
+        self.settings = settings
+        self.client = client or make_client(settings)
+        self.pool = ThreadPoolExecutor(settings.worker_threads, thread_name_prefix="send")
+        self.stop = threading.Event()
+        self._listener = _Listener(engine) if engine.dialect.name == "postgresql" else None
+
+    def process(self, job: sending.Job) -> str:
+        try:
+            result = sending.send(self.client, self.settings, job)
+            return sending.record(self.engine, self.settings, job, result)
+        except Exception:
+            # The lease expires and another pass retries with the same RequestId.
+            log.exception("send of message %s failed unexpectedly", job.id)
+            return "error"
+
+    def run_once(self) -> int:
+        """Claim one batch and send it; returns how many messages were handled."""
+        jobs = sending.claim(self.engine, self.settings, limit=self.settings.worker_threads * 2)
+        if jobs:
+            list(self.pool.map(self.process, jobs))
+        return len(jobs)
+
+    def run(self) -> None:
+        log.info("worker started (%d send threads)", self.settings.worker_threads)
+        while not self.stop.is_set():
+            try:
+                if self.run_once():
+                    continue
+            except Exception:
+                log.exception("claiming work failed; retrying shortly")
+                self.stop.wait(1.0)
+                continue
+            self._idle()
+        self.pool.shutdown(wait=True)
+        log.info("worker stopped")
+
+    def _idle(self) -> None:
+        if self._listener is not None:
+            self._listener.wait(1.0, self.stop)
+        else:
+            self.stop.wait(IDLE_POLL)
+
+    def install_signal_handlers(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: self.stop.set())
+
+
+class _Listener:
+    """Waits for NOTIFY on the queue channel so an idle worker reacts at once."""
+
+    def __init__(self, engine: Engine):
+        self.url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self.conn = None
+
+    def wait(self, timeout: float, stop: threading.Event) -> None:
+        import psycopg
+
+        try:
+            if self.conn is None or self.conn.closed:
+                self.conn = psycopg.connect(self.url, autocommit=True)
+                self.conn.execute(f"LISTEN {sending.QUEUE_CHANNEL}")
+            for _ in self.conn.notifies(timeout=timeout, stop_after=1):
+                pass
+        except Exception:
+            # The database may be restarting; fall back to a plain pause.
+            self.conn = None
+            stop.wait(min(timeout, 1.0))
