@@ -25,12 +25,14 @@ def fresh_url(request, tmp_path) -> str:
         pytest.skip("PostgreSQL: TEST_DATABASE_URL is not set")
     # Its own database, so the session's migrated test schema is left alone.
     url = config.normalize_database_url(raw)
+    base, name = url.rsplit("/", 1)
+    fresh_name = f"{name.split('?')[0]}_migrations"
     admin = make_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.exec_driver_sql("DROP DATABASE IF EXISTS tracker_migrations")
-        conn.exec_driver_sql("CREATE DATABASE tracker_migrations")
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{fresh_name}"')
+        conn.exec_driver_sql(f'CREATE DATABASE "{fresh_name}"')
     admin.dispose()
-    fresh = url.rsplit("/", 1)[0] + "/tracker_migrations"
+    fresh = f"{base}/{fresh_name}"
     reset_postgres(fresh)
     return fresh
 

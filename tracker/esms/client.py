@@ -1,0 +1,329 @@
+"""HTTP client for eSMS: journey sends and the three status queries, keys kept out of sight."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote, quote_plus, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from tracker.esms import codes
+from tracker.esms.callback import as_text, parse_decimal, parse_int
+
+log = logging.getLogger("tracker.esms")
+
+ACCEPTED, REJECTED, TRANSPORT = "accepted", "rejected", "transport"
+MAX_RESPONSE_CHARS = 4000
+MAX_CALLBACK_IDS = 200
+REDACTED = "***"
+_CREDENTIAL_KEYS = frozenset({"apikey", "secretkey"})
+_SECRETS: set[str] = set()
+
+
+def _redact_urllib3(record: logging.LogRecord) -> bool:
+    """Scrub credentials from urllib3's debug lines, which print whole request URLs."""
+    try:
+        message = record.getMessage()
+        for secret in sorted(_SECRETS, key=len, reverse=True):
+            message = message.replace(secret, REDACTED)
+        record.msg, record.args = message, ()
+    except Exception:  # a log filter must never break the request it describes
+        pass
+    return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_redact_urllib3)
+
+
+@dataclass
+class SendResult:
+    """What one send attempt came to: accepted, rejected, or a transport failure."""
+
+    outcome: str
+    code: str | None
+    smsid: str | None = None
+    error_message: str | None = None
+    http_status: int | None = None
+    elapsed_ms: float = 0.0
+    request: dict[str, Any] = field(default_factory=dict)
+    response_text: str | None = None
+
+
+@dataclass
+class StatusAnswer:
+    """One message's status as a status API reported it, or why there is none."""
+
+    ok: bool
+    code: str | None
+    smsid: str | None = None
+    send_status: int | None = None
+    send_success: int | None = None
+    send_failed: int | None = None
+    total_price: Decimal | None = None
+    total_receiver: int | None = None
+    total_sent: int | None = None
+    error_info: str | None = None
+    final: bool | None = None
+    zalo_msg_id: str | None = None
+    type_id: int | None = None
+    telco_id: int | None = None
+    phone: str | None = None
+    partner_ids: str | None = None
+    oa_id: str | None = None
+    template_id: str | None = None
+    callback_url: str | None = None
+    transport: bool = False
+    error: str | None = None
+    http_status: int | None = None
+    elapsed_ms: float = 0.0
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def to_callback_params(self) -> dict[str, str]:
+        """The answer as callback parameters, so `parse_callback` applies the same rules."""
+        pairs = {
+            "SMSID": self.smsid, "SendStatus": self.send_status,
+            "SendSuccess": self.send_success, "SendFailed": self.send_failed,
+            "TotalPrice": self.total_price, "TotalReceiver": self.total_receiver,
+            "TotalSent": self.total_sent, "TypeId": self.type_id, "telcoid": self.telco_id,
+            "phonenumber": self.phone, "partnerids": self.partner_ids or self.zalo_msg_id,
+            "error_info": self.error_info, "oaid": self.oa_id, "tempid": self.template_id,
+        }
+        return {key: str(value) for key, value in pairs.items() if value is not None}
+
+
+@dataclass
+class GetCallbackResult:
+    """Answer of ZaloCallback/GetCallback: one StatusAnswer per SMSID eSMS knows."""
+
+    ok: bool
+    code: str | None
+    answers: list[StatusAnswer] = field(default_factory=list)
+    error: str | None = None
+    transport: bool = False
+    http_status: int | None = None
+    elapsed_ms: float = 0.0
+
+
+@dataclass
+class _Reply:
+    elapsed_ms: float = 0.0
+    http_status: int | None = None
+    text: str | None = None
+    data: Any = None
+    failure: str | None = None  # transport code; None when a JSON answer arrived
+    detail: str | None = None
+
+    def no_code(self) -> str:
+        """Transport code for a reply that carries no eSMS result code."""
+        status = self.http_status or 0
+        return self.failure or (f"http_{status}" if status >= 400 else "bad_response")
+
+
+def _get(data: Any, *names: str) -> Any:
+    """First of `names` present in a JSON object, keys compared case-insensitively."""
+    if not isinstance(data, dict):
+        return None
+    lowered = {str(k).lower(): v for k, v in data.items()}
+    return next((lowered[n.lower()] for n in names if n.lower() in lowered), None)
+
+
+def _text(value: Any) -> str | None:
+    text = as_text(value)[0]
+    return (text.strip() or None) if text is not None else None
+
+
+def _int(value: Any) -> int | None:
+    return parse_int(value)[0]
+
+
+def _final(value: Any) -> bool | None:
+    return {"1": True, "true": True, "0": False, "false": False}.get((_text(value) or "").lower())
+
+
+# StatusAnswer field -> (parser, JSON keys in any of the three status APIs).
+_ANSWER_FIELDS: dict[str, tuple[Any, ...]] = {
+    "smsid": (_text, "SMSID", "RefId"), "send_status": (_int, "SendStatus"),
+    "send_success": (_int, "SendSuccess"), "send_failed": (_int, "SendFailed"),
+    "total_price": (lambda v: parse_decimal(v)[0], "TotalPrice"),
+    "total_receiver": (_int, "TotalReceiver"), "total_sent": (_int, "TotalSent"),
+    "error_info": (_text, "ErrorInfo", "error_info"), "final": (_final, "FinalStatus"),
+    "zalo_msg_id": (_text, "ZaloMsgId"), "type_id": (_int, "TypeId"),
+    "telco_id": (_int, "Telcoid"), "phone": (_text, "PhoneNumber", "Phone"),
+    "partner_ids": (_text, "Partnerids"), "oa_id": (_text, "OAId"),
+    "template_id": (_text, "ZnsTempId", "TempId"), "callback_url": (_text, "CallbackUrl"),
+}
+
+
+class EsmsClient:
+    """Talks to eSMS over one pooled `requests.Session`; safe to share between threads."""
+
+    def __init__(self, base_url: str, status_url: str, api_key: str, secret_key: str,
+                 timeout: float = 10.0, *, pool_size: int = 32) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.status_url = status_url.rstrip("/")
+        self.timeout = timeout
+        self._api_key, self._secret_key = api_key, secret_key
+        # GetSendStatus puts the keys in its query string, so the encoded forms count too.
+        for secret in filter(None, (api_key, secret_key)):
+            _SECRETS.update({secret, quote(secret, safe=""), quote_plus(secret)})
+        self._session = requests.Session()
+        # No adapter-level retries: the worker retries sends itself, with the same RequestId.
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(pool_size, 32), max_retries=0)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+
+    def __repr__(self) -> str:
+        return f"EsmsClient(base_url={self.base_url!r}, status_url={self.status_url!r})"
+
+    def close(self) -> None:
+        self._session.close()
+
+    def _scrub(self, value: Any) -> Any:
+        """`value` with credential keys dropped and credential strings replaced by ***."""
+        if isinstance(value, dict):
+            return {k: self._scrub(v) for k, v in value.items()
+                    if str(k).lower() not in _CREDENTIAL_KEYS}
+        if isinstance(value, list):
+            return [self._scrub(v) for v in value]
+        if isinstance(value, str):
+            for secret in (self._secret_key, self._api_key):
+                value = value.replace(secret, REDACTED) if secret else value
+        return value
+
+    def _credentials(self) -> dict[str, str]:
+        return {"ApiKey": self._api_key, "SecretKey": self._secret_key}
+
+    def _call(self, method: str, url: str, *, body: Any = None, params: Any = None) -> _Reply:
+        started = time.monotonic()
+        try:
+            response = self._session.request(
+                method, url, json=body, params=params, timeout=self.timeout)
+        except requests.Timeout:
+            reply = _Reply(failure="timeout", detail=f"no answer within {self.timeout:g} s")
+        except (requests.RequestException, ValueError, OSError) as exc:
+            # Never the exception's text: it holds the URL, and GetSendStatus URLs hold the keys.
+            reply = _Reply(failure="connection", detail=f"could not reach eSMS ({type(exc).__name__})")
+        else:
+            reply = self._read(response)
+        reply.elapsed_ms = (time.monotonic() - started) * 1000
+        log.info("eSMS %s %s -> %s in %.0f ms", method, urlsplit(url).path,
+                 reply.http_status or reply.failure, reply.elapsed_ms)
+        return reply
+
+    def _read(self, response: requests.Response) -> _Reply:
+        status = response.status_code
+        text = response.content.decode("utf-8", "replace")
+        # Scrub before truncating, so a key cut in half at the limit cannot survive.
+        reply = _Reply(http_status=status, text=self._scrub(text)[:MAX_RESPONSE_CHARS])
+        if status >= 500 or status == 429:
+            reply.failure, reply.detail = f"http_{status}", f"eSMS answered HTTP {status}"
+            return reply
+        try:
+            reply.data = json.loads(text)
+        except (ValueError, RecursionError):
+            reply.failure = f"http_{status}" if status >= 400 else "bad_response"
+            reply.detail = "eSMS answered with something that is not JSON"
+        return reply
+
+    def send_journey(
+        self, *, phone: str, params: list[str], order_id: str, template_id: str, oa_id: str,
+        request_id: str, callback_url: str | None, campaign_id: str | None = None,
+        sandbox: bool = False,
+    ) -> SendResult:
+        """Send one journey ZNS message; never raises on network or eSMS trouble."""
+        body: dict[str, Any] = {
+            **self._credentials(), "Phone": phone, "Params": list(params), "IsJourney": True,
+            "OrderId": order_id, "TempID": template_id, "OAID": oa_id, "RequestId": request_id,
+        }
+        if campaign_id:
+            body["campaignid"] = campaign_id
+        if callback_url:
+            body["CallbackUrl"] = callback_url
+        if sandbox:
+            body["Sandbox"] = "1"
+        reply = self._call("POST", f"{self.base_url}/SendZaloMessage_V4_post_json/", body=body)
+        result = SendResult(TRANSPORT, reply.failure, error_message=reply.detail,
+                            http_status=reply.http_status, elapsed_ms=reply.elapsed_ms,
+                            request=self._scrub(body), response_text=reply.text)
+        if reply.failure:
+            return result
+        code = _text(_get(reply.data, "CodeResult"))
+        message = self._scrub(_text(_get(reply.data, "ErrorMessage")))
+        smsid = _text(_get(reply.data, "SMSID"))
+        if code is None:
+            result.code, result.error_message = reply.no_code(), "eSMS answer has no CodeResult"
+        elif code != "100":
+            result.outcome, result.code = REJECTED, code
+            result.error_message = message or codes.describe(code)
+        elif smsid is None:
+            # Accepted but unnamed: only the callback can tell us the SMSID, so retry safely.
+            result.code, result.error_message = "bad_response", "eSMS answered 100 without an SMSID"
+        else:
+            result.outcome, result.code, result.smsid, result.error_message = ACCEPTED, code, smsid, None
+        return result
+
+    def _answer(self, entry: dict[str, Any], code: str, reply: _Reply) -> StatusAnswer:
+        values = {name: parse(_get(entry, *keys)) for name, (parse, *keys) in _ANSWER_FIELDS.items()}
+        return StatusAnswer(ok=code == "100", code=code, http_status=reply.http_status,
+                            elapsed_ms=reply.elapsed_ms, raw=self._scrub(entry), **values)
+
+    def _status(self, reply: _Reply, entry: Any, code_keys: tuple[str, ...]) -> StatusAnswer:
+        code = None if reply.failure else _text(_get(reply.data, *code_keys))
+        raw = self._scrub(reply.data) if isinstance(reply.data, dict) else {}
+        common = {"http_status": reply.http_status, "elapsed_ms": reply.elapsed_ms, "raw": raw}
+        if code is None:
+            return StatusAnswer(ok=False, code=reply.no_code(), transport=True,
+                                error=reply.detail or "eSMS answer has no result code", **common)
+        if code != "100":
+            message = self._scrub(_text(_get(reply.data, "ErrorMessage", "Message")))
+            return StatusAnswer(ok=False, code=code, error=message or codes.describe(code), **common)
+        if not isinstance(entry, dict):
+            return StatusAnswer(ok=False, code="bad_response", transport=True,
+                                error="eSMS answered 100 without the message's data", **common)
+        answer = self._answer(entry, code, reply)
+        answer.raw = raw
+        return answer
+
+    def get_send_status(self, smsid: str) -> StatusAnswer:
+        """GetSendStatus: counters and SendStatus of a message of the last 7 days."""
+        params = {"RefId": smsid, **self._credentials()}
+        reply = self._call("GET", f"{self.base_url}/GetSendStatus", params=params)
+        return self._status(reply, reply.data, ("CodeResponse", "CodeResult"))
+
+    def query_zns_status(self, smsid: str, sms_type: str = "24") -> StatusAnswer:
+        """QueryZnsStatus: the Zalo outcome (ErrorInfo) and whether it is final."""
+        body = {**self._credentials(), "SmsId": smsid, "SmsType": sms_type}
+        reply = self._call("POST", f"{self.base_url}/QueryZnsStatus/", body=body)
+        return self._status(reply, _get(reply.data, "Data"), ("CodeResult", "CodeResponse"))
+
+    def get_callbacks(self, smsids: list[str], oa_id: str) -> GetCallbackResult:
+        """ZaloCallback/GetCallback: the callback data eSMS holds for up to 200 SMSIDs."""
+        if len(smsids) > MAX_CALLBACK_IDS:
+            raise ValueError(f"at most {MAX_CALLBACK_IDS} SMSIDs per GetCallback, got {len(smsids)}")
+        if not smsids:
+            return GetCallbackResult(ok=True, code=None)
+        body = {**self._credentials(), "ListRefid": list(smsids), "OAId": oa_id}
+        reply = self._call("POST", f"{self.status_url}/ZaloCallback/GetCallback", body=body)
+        result = GetCallbackResult(ok=False, code=None, http_status=reply.http_status,
+                                   elapsed_ms=reply.elapsed_ms)
+        code = None if reply.failure else _text(_get(reply.data, "Code", "CodeResult"))
+        if code is None:
+            result.code, result.transport = reply.no_code(), True
+            result.error = reply.detail or "eSMS answer has no Code"
+        elif code != "100":
+            result.code = code
+            message = self._scrub(_text(_get(reply.data, "Message", "ErrorMessage")))
+            result.error = message or codes.describe(code)
+        else:
+            entries = _get(reply.data, "Data_callback")
+            result.ok, result.code = True, code
+            result.answers = [self._answer(entry, code, reply)
+                              for entry in (entries if isinstance(entries, list) else [])
+                              if isinstance(entry, dict)]
+        return result
