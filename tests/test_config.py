@@ -1,0 +1,71 @@
+"""Settings from the environment: defaults, URL mapping, and failing fast with the variable's name."""
+
+import pytest
+
+from tracker.config import ConfigError, load, normalize_database_url
+
+REAL = {"ESMS_API_KEY": "k", "ESMS_SECRET_KEY": "s", "TRACKER_SECRET_KEY": "x" * 32,
+        "TRACKER_API_TOKENS": "t1", "TRACKER_DASHBOARD_PASSWORD": "pw"}
+
+
+def env(tmp_path, **kw):
+    return {"TRACKER_INSTANCE_DIR": str(tmp_path), **kw}
+
+
+def test_defaults_are_the_embedded_simulator_setup(tmp_path):
+    s = load(env(tmp_path))
+    assert s.simulator_mode and s.database_url == f"sqlite:///{tmp_path / 'tracker.db'}"
+    assert s.esms_base_url == "http://127.0.0.1:8025/MainService.svc/json"
+    assert s.public_url == "http://127.0.0.1:8000" and s.reconcile_after == 900 and s.api_open
+    assert s.max_body == 1024 * 1024 and s.max_attempts == 8 and s.lease_seconds == 30 and s.send_timeout == 10
+    # The generated secret is kept in instance/ so web and worker agree.
+    assert load(env(tmp_path)).secret_key == s.secret_key and len(s.secret_key) >= 32
+
+
+def test_real_credentials_use_the_real_esms_hosts(tmp_path):
+    s = load(env(tmp_path, **REAL))
+    assert not s.simulator_mode and not s.api_open
+    assert s.esms_base_url == "https://rest.esms.vn/MainService.svc/json"
+    assert s.esms_status_url == "https://status-sms.esms.vn"
+
+
+@pytest.mark.parametrize("url,want", [
+    ("postgres://u:p@h:5432/db", "postgresql+psycopg://u:p@h:5432/db"),
+    ("postgresql://u@h/db", "postgresql+psycopg://u@h/db"),
+    ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
+    ("sqlite:////tmp/x.db", "sqlite:////tmp/x.db"),
+])
+def test_database_url_mapping(url, want):
+    assert normalize_database_url(url) == want
+
+
+@pytest.mark.parametrize("changes,variable", [
+    ({"ESMS_API_KEY": "k"}, "ESMS_SECRET_KEY"),
+    ({"ESMS_SECRET_KEY": "s"}, "ESMS_API_KEY"),
+    ({**REAL, "TRACKER_SECRET_KEY": ""}, "TRACKER_SECRET_KEY"),
+    ({**REAL, "TRACKER_SECRET_KEY": "short"}, "TRACKER_SECRET_KEY"),
+    ({**REAL, "TRACKER_API_TOKENS": ""}, "TRACKER_API_TOKENS"),
+    ({**REAL, "TRACKER_DASHBOARD_PASSWORD": ""}, "TRACKER_DASHBOARD_PASSWORD"),
+    ({"TRACKER_RECONCILE_AFTER": "soon"}, "TRACKER_RECONCILE_AFTER"),
+    ({"TRACKER_RECONCILE_AFTER": "0"}, "TRACKER_RECONCILE_AFTER"),
+    ({"ESMS_SANDBOX": "maybe"}, "ESMS_SANDBOX"),
+    ({"ESMS_BASE_URL": "rest.esms.vn"}, "ESMS_BASE_URL"),
+    ({"TRACKER_PUBLIC_URL": "ftp://x"}, "TRACKER_PUBLIC_URL"),
+    ({"DATABASE_URL": "mysql://x/y"}, "DATABASE_URL"),
+])
+def test_bad_settings_name_the_variable(tmp_path, changes, variable):
+    with pytest.raises(ConfigError) as exc:
+        load(env(tmp_path, **changes))
+    assert variable in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_allow_open_lifts_the_token_and_password_requirement(tmp_path):
+    s = load(env(tmp_path, **{**REAL, "TRACKER_API_TOKENS": "", "TRACKER_DASHBOARD_PASSWORD": "",
+                              "TRACKER_ALLOW_OPEN": "1"}))
+    assert s.api_open
+
+
+def test_secrets_stay_out_of_repr(tmp_path):
+    s = load(env(tmp_path, **REAL))
+    text = repr(s)
+    assert "x" * 32 not in text and "'pw'" not in text and "t1" not in text and "ESMS" not in text
