@@ -5,7 +5,7 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import pool
 
-from tracker import models  # noqa: F401  (registers the tables on Base.metadata)
+from tracker import counts, forwarding, models  # noqa: F401  (registers the tables on Base.metadata)
 from tracker.db import Base, make_engine
 from tracker.migrate import database_url
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+import uuid
 from pathlib import Path
 
 import pytest
@@ -85,6 +86,28 @@ def engine(db_url):
     clear(eng)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture
+def make_message(engine):
+    """Store a message directly (as if sent long ago) and return its id; fields override defaults."""
+    def make(**fields) -> int:
+        from sqlalchemy.orm import Session
+
+        from tracker.db import utcnow
+        from tracker.models import Message
+
+        now = utcnow()
+        values = dict(source="api", status="accepted", phone="+84901888484", template_id="523194", oa_id=OAID,
+                      params=["a"], order_id="DH1", request_id=uuid.uuid4().hex, sandbox=False, attempts=1,
+                      created_at=now, updated_at=now)
+        values.update(fields)
+        with Session(engine) as s:
+            msg = Message(**values)
+            s.add(msg)
+            s.commit()
+            return msg.id
+    return make
 
 
 def make_settings(db_url: str, instance_dir: Path, **env) -> config.Settings:

@@ -11,27 +11,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tracker import tokens
-from tracker.db import utcnow
 from tracker.models import Event, Message
 
 from .conftest import SECRET, WEBHOOK_TOKEN
 
 SAMPLES = (Path(__file__).parent / "data" / "callback-samples.txt").read_text().splitlines()
-
-
-@pytest.fixture
-def make_message(engine):
-    def make(**fields) -> int:
-        values = dict(source="api", status="accepted", phone="+84901888484", template_id="523194",
-                      oa_id="4097311281936189049", params=["a"], order_id="DH1", sandbox=False,
-                      attempts=1, created_at=utcnow(), updated_at=utcnow())
-        values.update(fields)
-        with Session(engine) as s:
-            msg = Message(**values)
-            s.add(msg)
-            s.commit()
-            return msg.id
-    return make
 
 
 def url_for(message_id: int) -> str:

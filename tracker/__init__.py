@@ -20,20 +20,36 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         MAX_CONTENT_LENGTH=settings.max_body,
         JSON_SORT_KEYS=False,
     )
+    # Vietnamese text stays readable in JSON answers.
+    app.json.ensure_ascii = False
+    # What JSON_SORT_KEYS=False meant (Flask 3 reads it here): sorting costs every answer time.
+    app.json.sort_keys = False
     db.init_app(app, engine)
 
-    from . import api, webhooks
+    from . import api, dashboard, security, webhooks
 
+    # First, so its checks run before any view and its headers land on every answer.
+    security.init_app(app)
     webhooks.init_app(app)
     api.init_app(app)
+    dashboard.init_app(app)
+    # Request id, one JSON log line per request, Prometheus /metrics (issue 5).
+    from . import logs, metrics
+
+    logs.init_app(app)
+    metrics.init_app(app)
 
     @app.get("/healthz")
     def healthz():
+        from . import spool
+
+        # Callbacks kept on disk during a database outage, not yet replayed.
+        spooled = spool.size(spool.directory(settings))
         try:
             with db.get_engine().connect() as conn:
                 conn.execute(text("SELECT 1"))
         except Exception:
-            return jsonify(status="unavailable", database=False), 503
-        return jsonify(status="ok", database=True, simulator=settings.simulator_mode)
+            return jsonify(status="unavailable", database=False, spool=spooled), 503
+        return jsonify(status="ok", database=True, simulator=settings.simulator_mode, spool=spooled)
 
     return app

@@ -94,6 +94,71 @@ def worker_cmd(once: bool) -> None:
     worker.run()
 
 
+@cli.command("reconcile")
+@click.option("--after", type=float, help="ask about messages non-final this many seconds "
+              "(default: TRACKER_RECONCILE_AFTER); 0 asks about every open message")
+def reconcile_cmd(after: float | None) -> None:
+    """Ask eSMS once about stuck messages and apply the horizon; prints what it did."""
+    from .db import get_engine
+    from .reconcile import Reconciler
+    from .worker import make_client
+
+    settings = current_app.config["SETTINGS"]
+    summary = Reconciler(get_engine(), settings, make_client(settings)).run_once(after=after)
+    click.echo(json.dumps(summary.to_dict()))
+
+
+@cli.command("send-csv")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--template", "template_id", required=True, help="eSMS TempID for every row")
+@click.option("--oa", "oa_id", help="eSMS OAID (default: ESMS_OAID)")
+@click.option("--campaign", "campaign_id", help="eSMS campaignid")
+@click.option("--sandbox/--no-sandbox", default=None, help="validate only at eSMS")
+@click.option("--skip-invalid", is_flag=True, help="queue the valid rows even if some are bad")
+@click.option("--wait", is_flag=True, help="follow until every message is final, not just sent")
+@click.option("--timeout", type=float, help="stop following after this many seconds")
+def send_csv_cmd(file: str, skip_invalid: bool, wait: bool, timeout: float | None, **options) -> None:
+    """Queue one journey message per CSV row (columns: phone, order_id, params or param1..N)."""
+    from pathlib import Path
+
+    from . import bulk
+    from .db import get_engine
+    from .sending import QueueError
+
+    try:
+        parsed = bulk.parse_csv(Path(file).read_bytes(), **options)
+    except bulk.CsvError as exc:
+        raise click.ClickException(str(exc)) from None
+    for error in parsed.errors:
+        click.echo(str(error), err=True)
+    if parsed.errors and not skip_invalid:
+        raise click.ClickException(f"{parsed.bad_lines} bad rows; nothing was queued "
+                                   "(fix them, or pass --skip-invalid)")
+    engine, settings = get_engine(), current_app.config["SETTINGS"]
+    try:
+        queued = bulk.queue_rows(engine, settings, parsed.rows)
+    except QueueError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"{queued.created} queued, {queued.existing} already queued before"
+               + (f", {parsed.bad_lines} bad rows skipped" if parsed.errors else ""), err=True)
+    counts = bulk.follow(engine, parsed.batch_id, len(parsed.rows), until_final=wait, timeout=timeout)
+    click.echo(json.dumps({"batch": parsed.batch_id, "statuses": counts}))
+
+
+@cli.command("purge")
+@click.option("--older-than", "days", required=True, type=click.IntRange(min=1), metavar="DAYS",
+              help="anonymise final messages that became final more than DAYS days ago")
+def purge_cmd(days: int) -> None:
+    """Remove phone numbers and params of old final messages and their events; counts stay."""
+    from datetime import timedelta
+
+    from .db import get_engine
+    from .purge import purge
+
+    done = purge(get_engine(), timedelta(days=days))
+    click.echo(f"purged {done.messages} messages and {done.events} events older than {days} days")
+
+
 @cli.command("simulate", with_appcontext=False)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8025, show_default=True, type=int)

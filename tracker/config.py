@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -45,6 +46,16 @@ class Settings:
     backoff_cap: float = 300.0
     worker_threads: int = 16
     allow_open: bool = False
+    # Issue 4: reconciliation, outage spool, send rate, forwarding.
+    reconcile_horizon: int = 72 * 3600
+    reconcile_interval: float = 60.0
+    send_rate: int = 50
+    spool_enabled: bool = True
+    forward_max_attempts: int = 12
+    # Issue 6: secret rotation, webhook allow-list, proxies in front of the app.
+    secret_key_old: str | None = field(default=None, repr=False)
+    webhook_allowed_ips: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    proxy_hops: int = 0
 
     @property
     def api_open(self) -> bool:
@@ -102,6 +113,24 @@ def _url(env: Mapping[str, str], name: str, default: str | None) -> str | None:
     if not raw.startswith(("http://", "https://")):
         raise ConfigError(f"{name} must be an http(s) URL, got {raw!r}")
     return raw.rstrip("/")
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """A comma-separated CIDR list (a bare address is a /32 or /128)."""
+    out = []
+    for part in filter(None, (p.strip() for p in env.get(name, "").split(","))):
+        try:
+            out.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ConfigError(f"{name} must be a comma-separated list of CIDR ranges, got {part!r}") from None
+    return tuple(out)
+
+
+def _old_secret(env: Mapping[str, str], current: str) -> str | None:
+    old = env.get("TRACKER_SECRET_KEY_OLD", "").strip() or None
+    if old is not None and (len(old) < 16 or old == current):
+        raise ConfigError("TRACKER_SECRET_KEY_OLD must be at least 16 characters and differ from TRACKER_SECRET_KEY")
+    return old
 
 
 def _instance_secret(instance_dir: Path) -> str:
@@ -182,4 +211,12 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         backoff_cap=_float(env, "TRACKER_BACKOFF_CAP", 300.0),
         worker_threads=_int(env, "TRACKER_WORKER_THREADS", 16, minimum=1),
         allow_open=allow_open,
+        reconcile_horizon=_int(env, "TRACKER_RECONCILE_HORIZON", 72 * 3600, minimum=1),
+        reconcile_interval=_float(env, "TRACKER_RECONCILE_INTERVAL", 60.0),
+        send_rate=_int(env, "TRACKER_SEND_RATE", 50, minimum=0),
+        spool_enabled=_bool(env, "TRACKER_SPOOL") if env.get("TRACKER_SPOOL", "").strip() else True,
+        forward_max_attempts=_int(env, "TRACKER_FORWARD_MAX_ATTEMPTS", 12, minimum=1),
+        secret_key_old=_old_secret(env, tracker_secret),
+        webhook_allowed_ips=_networks(env, "TRACKER_WEBHOOK_ALLOWED_IPS"),
+        proxy_hops=_int(env, "TRACKER_PROXY_HOPS", 0),
     )

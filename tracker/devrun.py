@@ -44,6 +44,13 @@ def run_all(port: int, sim_port: int) -> int:
     settings = config.load(env)
     migrate.upgrade(settings.database_url)
 
+    if not env.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Web and worker count into one place, so /metrics shows the sends too (tracker/metrics.py).
+        metrics_dir = settings.instance_dir / "metrics"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+
     python = sys.executable
     gunicorn = shutil.which("gunicorn", path=str(Path(python).parent)) or "gunicorn"
     commands = []

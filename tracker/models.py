@@ -48,6 +48,8 @@ class Message(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     final_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the reconciler last asked eSMS about this message, so it asks at most once per period.
+    reconciled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     events: Mapped[list[Event]] = relationship(
         back_populates="message", order_by="Event.id", lazy="raise_on_sql"

@@ -34,6 +34,14 @@ class NewMessage(BaseModel):
     def _phone(cls, value: str) -> str:
         return phones.normalize(value)
 
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        # PostgreSQL text refuses NUL: let it through and it comes back as a 500.
+        if any(isinstance(t, str) and "\0" in t for t in (value if isinstance(value, list) else [value])):
+            raise ValueError("must not contain NUL characters")
+        return value
+
 
 def field_errors(exc: ValidationError) -> dict[str, str]:
     """pydantic's errors as ``{"field": "message"}``, the first message per field."""

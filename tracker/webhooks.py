@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import hmac
-import re
+import uuid
+from typing import Any
 
 from flask import Blueprint, Flask, Request, current_app, jsonify, request
+from sqlalchemy.engine import Engine
 
-from . import reports, tokens
-from .db import get_engine
+from . import reports, security, spool
+from .config import Settings
+from .db import get_engine, utcnow
 from .esms.callback import parse_callback
 
 bp = Blueprint("webhooks", __name__)
 
 _CREDENTIAL_NAMES = frozenset({"apikey", "secretkey"})
-_SECRET_PARAM = re.compile(r"(?i)((?:api|secret)key=)[^&]*")
 
 
 def _params(req: Request) -> dict[str, str]:
@@ -22,7 +24,7 @@ def _params(req: Request) -> dict[str, str]:
     params: dict[str, str] = dict(req.args.items())
     if req.method == "POST":
         if req.is_json:
-            body = req.get_json(silent=True)
+            body = security.json_body(req)
             if isinstance(body, dict):
                 params.update({str(k): "" if v is None else str(v) for k, v in body.items()})
         else:
@@ -37,31 +39,62 @@ def _raw(req: Request) -> str:
     if req.method == "POST":
         body = req.get_data(as_text=True)
         raw = f"{raw}\n{body}" if raw else body
-    if "key=" in raw.lower():
-        raw = _SECRET_PARAM.sub(r"\1***", raw)
-    return raw
+    # Query, form or JSON: a credential someone sent us is never stored.
+    raw = security.blank_credentials(raw)
+    # PostgreSQL text cannot hold NUL (a 500, and a lost callback); keep it visible, escaped.
+    return raw.replace("\0", "\\x00")
+
+
+def is_shared(settings: Settings, token: str) -> bool:
+    shared = settings.webhook_token
+    return bool(shared) and hmac.compare_digest(token.encode(), shared.encode())
+
+
+def handle(settings: Settings, engine: Engine, req: Request, token: str,
+           extra: dict[str, Any] | None = None) -> tuple[dict[str, Any], int]:
+    """Store and apply one callback; returns the JSON answer and HTTP status.
+
+    Shared by the view and the spool replay (which rebuilds the request from a spool line).
+    """
+    # Read the body before the form parser does: it caches it, so the raw text keeps form posts too.
+    req.get_data()
+    cb = parse_callback(_params(req))
+    raw = _raw(req)
+    if is_shared(settings, token):
+        result = reports.apply_by_smsid(engine, cb, raw=raw, extra=extra)
+    else:
+        # Current key, or TRACKER_SECRET_KEY_OLD while the message is not final.
+        message_id = security.callback_message_id(settings, engine, token)
+        result = None
+        if message_id is not None:
+            result = reports.apply_to_message(engine, message_id, cb, raw=raw, extra=extra)
+        if result is None:
+            return {"error": {"code": "not_found", "message": "unknown callback URL"}}, 404
+    body: dict[str, Any] = {"ok": result.outcome != "invalid", "outcome": result.outcome}
+    if result.outcome == "invalid":
+        body["problems"] = list(cb.problems)
+        return body, 400
+    return body, 200
 
 
 @bp.route("/webhooks/esms/<token>", methods=["GET", "POST"])
 def esms_callback(token: str):
     settings = current_app.config["SETTINGS"]
-    cb = parse_callback(_params(request))
-    raw = _raw(request)
-    shared = settings.webhook_token
-    if shared and hmac.compare_digest(token.encode(), shared.encode()):
-        result = reports.apply_by_smsid(get_engine(), cb, raw=raw)
-    else:
-        message_id = tokens.verify(token, (settings.secret_key,))
-        result = None
-        if message_id is not None:
-            result = reports.apply_to_message(get_engine(), message_id, cb, raw=raw)
-        if result is None:
-            return jsonify(error={"code": "not_found", "message": "unknown callback URL"}), 404
-    body = {"ok": result.outcome != "invalid", "outcome": result.outcome}
-    if result.outcome == "invalid":
-        body["problems"] = list(cb.problems)
-        return jsonify(body), 400
-    return jsonify(body), 200
+    # An id from arrival on: if the database drops the answer to our commit, the spooled copy
+    # is recognised on replay and not stored a second time.
+    callback_id, received_at = uuid.uuid4().hex, utcnow()
+    try:
+        body, status = handle(settings, get_engine(), request, token, {spool.CALLBACK_ID: callback_id})
+    except spool.DATABASE_DOWN:
+        if not settings.spool_enabled:
+            raise
+        # eSMS retries only on timeouts, so a 5xx would lose this callback: keep it on disk.
+        shared_url = is_shared(settings, token)
+        spool.for_app(current_app).append(request, None if shared_url else token, callback_id, received_at)
+        return jsonify(ok=True, outcome="spooled"), 200
+    if status != 404:  # the database answered (a 404 may come from the token alone)
+        spool.for_app(current_app).replay_soon(get_engine(), settings)
+    return jsonify(body), status
 
 
 def init_app(app: Flask) -> None:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy.engine import Engine
 
-from . import sending
+from . import duties, metrics, sending
 from .config import Settings
 from .esms.client import EsmsClient
+from .ratelimit import PerKey
 
 log = logging.getLogger("tracker.worker")
 
@@ -31,15 +31,21 @@ class Worker:
         self.client = client or make_client(settings)
         self.pool = ThreadPoolExecutor(settings.worker_threads, thread_name_prefix="send")
         self.stop = threading.Event()
+        # Per OA, so one OA's burst never trips eSMS's TPS (per worker process).
+        self.limiter = PerKey(settings.send_rate)
         self._listener = _Listener(engine) if engine.dialect.name == "postgresql" else None
 
     def process(self, job: sending.Job) -> str:
         try:
+            self.limiter.acquire(job.oa_id)
             result = sending.send(self.client, self.settings, job)
-            return sending.record(self.engine, self.settings, job, result)
+            status = sending.record(self.engine, self.settings, job, result)
+            metrics.count_send(status)
+            return status
         except Exception:
             # The lease expires and another pass retries with the same RequestId.
             log.exception("send of message %s failed unexpectedly", job.id)
+            metrics.count_send("error")
             return "error"
 
     def run_once(self) -> int:
@@ -51,6 +57,8 @@ class Worker:
 
     def run(self) -> None:
         log.info("worker started (%d send threads)", self.settings.worker_threads)
+        metrics.serve_worker_metrics()
+        helpers = duties.start(self.engine, self.settings, self.client, self.stop)
         while not self.stop.is_set():
             try:
                 if self.run_once():
@@ -61,6 +69,8 @@ class Worker:
                 continue
             self._idle()
         self.pool.shutdown(wait=True)
+        for thread in helpers:
+            thread.join(timeout=15)
         log.info("worker stopped")
 
     def _idle(self) -> None:

@@ -16,6 +16,10 @@ from tracker.esms import codes
 MAX_VALUE_CHARS = 4096
 MAX_EXTRA_PARAMS = 100
 MAX_NUMBER = 10**12
+# Widths of the columns these land in (models.py); anything longer is not eSMS's, and
+# PostgreSQL would refuse it with an error (a 5xx, and a lost callback).
+MAX_PRICE = 10**10
+_COLUMN_CHARS = {"smsid": 64, "partner_ids": 64, "oa_id": 64, "template_id": 64}
 VALID_SEND_STATUSES: frozenset[int] = frozenset({1, 2, 4, 5, 7})
 TELCOS: dict[int, str] = {
     1: "Viettel", 2: "Mobifone", 3: "Vinaphone", 4: "Vietnamobile",
@@ -244,7 +248,7 @@ def _parse(params: Mapping[str, str]) -> Callback:
     for key, raw in _items(params, problems):
         name = key if isinstance(key, str) else (as_text(key)[0] or "")
         lower = name.strip().lower()
-        label = name[:60]
+        label = name[:60].replace("\0", "")  # problems are stored; NUL never is
         if lower in seen:
             problems.append(f"{label!r} given more than once; first kept")
             continue
@@ -270,6 +274,9 @@ def _parse(params: Mapping[str, str]) -> Callback:
     fields: dict[str, Any] = {}
     for lower, (_, attr) in _TEXT_PARAMS.items():
         fields[attr] = (values.get(lower) or "").strip() or None
+        if attr in _COLUMN_CHARS and fields[attr] and len(fields[attr]) > _COLUMN_CHARS[attr]:
+            problems.append(f"{_TEXT_PARAMS[lower][0]}: longer than {_COLUMN_CHARS[attr]} characters; ignored")
+            fields[attr] = None
     if fields["smsid"] is None:
         problems.append("SMSID is missing")
 
@@ -284,6 +291,8 @@ def _parse(params: Mapping[str, str]) -> Callback:
             problems.append(f"SendStatus {number} is not one of 1, 2, 4, 5, 7")
 
     fields["total_price"], problem = parse_decimal(values.get(_PRICE_PARAM))
+    if fields["total_price"] is not None and fields["total_price"] >= MAX_PRICE:
+        fields["total_price"], problem = None, f"{fields['total_price']} is out of range"
     if problem:
         problems.append(f"TotalPrice: {problem}")
 

@@ -1,0 +1,104 @@
+"""Dashboard sign-in: password form, signed session cookie with idle and absolute expiry, CSRF tokens.
+
+A tiny CSRF scheme (a random token in the signed session, compared in constant
+time with the form's copy) is all a handful of same-origin forms need; it adds
+no dependency. The session remembers a fingerprint of the password, so changing
+TRACKER_DASHBOARD_PASSWORD signs everybody out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from datetime import timedelta
+
+from flask import Flask, current_app, request, session
+from flask.sessions import SecureCookieSessionInterface
+
+from ..config import Settings
+
+IDLE_LIFETIME = timedelta(hours=8)
+ABSOLUTE_LIFETIME = timedelta(hours=24)
+CSRF_FIELD = "csrf_token"
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, marked Secure whenever the request came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(request and request.is_secure) or super().get_cookie_secure(app)
+
+
+def configure(app: Flask) -> None:
+    app.session_interface = SessionInterface()
+    app.config.update(
+        SESSION_COOKIE_NAME="tracker_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        # Flask checks the signature's age on every request: idle sessions end by themselves.
+        PERMANENT_SESSION_LIFETIME=IDLE_LIFETIME,
+    )
+
+
+def _settings() -> Settings:
+    return current_app.config["SETTINGS"]
+
+
+def is_open() -> bool:
+    """No password configured: the dashboard is open (simulator mode or TRACKER_ALLOW_OPEN)."""
+    return not _settings().dashboard_password
+
+
+def _fingerprint(password: str) -> str:
+    key = _settings().secret_key.encode()
+    return hmac.new(key, b"dashboard-password:" + password.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def signed_in() -> bool:
+    if is_open():
+        return True
+    auth = session.get("auth")
+    if not isinstance(auth, dict):
+        return False
+    fresh = time.time() - float(auth.get("at", 0)) < ABSOLUTE_LIFETIME.total_seconds()
+    same_password = hmac.compare_digest(str(auth.get("pw", "")), _fingerprint(_settings().dashboard_password or ""))
+    return fresh and same_password
+
+
+def check_password(given: str) -> bool:
+    wanted = _settings().dashboard_password or ""
+    return bool(wanted) and hmac.compare_digest(given.encode(), wanted.encode())
+
+
+def sign_in() -> None:
+    session.clear()  # a new session id-equivalent: nothing from before sign-in survives
+    session.permanent = True
+    session["auth"] = {"at": time.time(), "pw": _fingerprint(_settings().dashboard_password or "")}
+    session["csrf"] = secrets.token_urlsafe(32)
+
+
+def sign_out() -> None:
+    session.clear()
+
+
+def csrf_token() -> str:
+    token = session.get("csrf")
+    if not token:
+        token = session["csrf"] = secrets.token_urlsafe(32)
+        session.permanent = True
+    return token
+
+
+def csrf_ok() -> bool:
+    given = request.form.get(CSRF_FIELD, "")
+    wanted = session.get("csrf", "")
+    return bool(given and wanted) and hmac.compare_digest(given.encode(), wanted.encode())
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only a path on this site, never another host (``//evil`` or ``/\\evil``)."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return None

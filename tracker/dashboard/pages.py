@@ -1,0 +1,166 @@
+"""What the list, message and journey pages show, built once for the HTML and the live JSON."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from .. import status as st
+from ..models import Event, Message
+from . import listing
+from .present import (Cell, cell, duration, error_text, money, pretty_json, status_cell, when,
+                      when_short)
+
+UrlFor = Callable[..., str]
+MAX_JOURNEY_MESSAGES = 500
+MAX_JOURNEY_EVENTS = 2000
+
+
+def message_row(m: Message, url: UrlFor) -> list[Cell]:
+    return [
+        cell(f"#{m.id}", url("dashboard.message", message_id=m.id)),
+        cell(when(m.created_at)),
+        status_cell(m.status),
+        cell(m.phone or m.recipient or "—"),
+        cell(m.template_id or "—"),
+        cell(m.order_id or "—", url("dashboard.journey", order_id=m.order_id) if m.order_id else None),
+        cell(m.campaign_id or ""),
+        cell(m.smsid or ""),
+        cell(error_text(m.error_code, m.error_message), cls="err"),
+        cell(money(m.price) if m.price is not None else "", cls="num"),
+    ]
+
+
+def list_data(session: Session, f: listing.Filters, size: int, before: int | None, after: int | None,
+              url: UrlFor) -> dict[str, Any]:
+    pg = listing.page(session, f, size, before=before, after=after)
+    args = f.args()
+    return {
+        "page": pg,
+        "tables": {"messages": [message_row(m, url) for m in pg.rows]},
+        "links": {
+            "older": url("dashboard.messages", **args, before=pg.older) if pg.older else None,
+            "newer": url("dashboard.messages", **args, after=pg.newer) if pg.newer else None,
+        },
+        "text": {"shown": f"{len(pg.rows)} shown" if pg.rows else "No messages match."},
+        "active": any(not st.is_final(m.status) for m in pg.rows),
+    }
+
+
+def fields(m: Message) -> dict[str, Any]:
+    """Every field of a message, formatted, keyed as the template's data-text names."""
+    return {
+        "status": status_cell(m.status),
+        "final": "yes" if st.is_final(m.status) else "no",
+        "smsid": m.smsid or "—",
+        "phone": m.phone or "—",
+        "recipient": m.recipient or "—",
+        "template_id": m.template_id or "—",
+        "oa_id": m.oa_id or "—",
+        "params": pretty_json(list(m.params or [])) or "—",
+        "order_id": m.order_id or "—",
+        "campaign_id": m.campaign_id or "—",
+        "request_id": m.request_id or "—",
+        "sandbox": "yes" if m.sandbox else "no",
+        "source": m.source,
+        "error_code": m.error_code or "—",
+        "error_meaning": error_text(m.error_code) or "—",
+        "error_message": m.error_message or "—",
+        "price": money(m.price),
+        "telco": m.telco or "—",
+        "zalo_msg_id": m.zalo_msg_id or "—",
+        "attempts": str(m.attempts),
+        "created_at": when(m.created_at),
+        "sent_at": when(m.sent_at),
+        "final_at": when(m.final_at),
+        "updated_at": when(m.updated_at),
+        "time_to_final": duration((m.final_at - (m.sent_at or m.created_at)).total_seconds())
+        if m.final_at else "—",
+    }
+
+
+def event_row(e: Event) -> list[Cell]:
+    return [
+        cell(when(e.created_at)),
+        cell(e.kind),
+        cell(e.outcome, cls=f"badge o-{e.outcome}"),
+        status_cell(e.status),
+        cell(e.smsid or ""),
+        cell(error_text(e.error_code, e.error_message), cls="err"),
+        cell(pretty_json(e.data, skip_empty=True), pre=True),
+        cell(e.raw or "", pre=True),
+    ]
+
+
+def journey_member_row(m: Message, url: UrlFor) -> list[Cell]:
+    return [
+        cell(f"#{m.id}", url("dashboard.message", message_id=m.id)),
+        cell(when(m.created_at)),
+        cell(m.template_id or "—"),
+        status_cell(m.status),
+        cell(when(m.sent_at)),
+        cell(when(m.final_at)),
+        cell(error_text(m.error_code, m.error_message), cls="err"),
+    ]
+
+
+def journey_messages(session: Session, order_id: str) -> list[Message]:
+    return list(session.scalars(
+        select(Message).where(Message.order_id == order_id)
+        .order_by(Message.created_at, Message.id).limit(MAX_JOURNEY_MESSAGES)
+    ))
+
+
+def message_data(session: Session, message_id: int, url: UrlFor) -> dict[str, Any] | None:
+    m = session.scalar(select(Message).where(Message.id == message_id).options(selectinload(Message.events)))
+    if m is None:
+        return None
+    siblings = [s for s in journey_messages(session, m.order_id) if s.id != m.id] if m.order_id else []
+    return {
+        "message": m,
+        "text": {f"f-{k}": v for k, v in fields(m).items()},
+        "tables": {"events": [event_row(e) for e in m.events],
+                   "journey": [journey_member_row(s, url) for s in siblings]},
+        "active": not st.is_final(m.status),
+    }
+
+
+def journey_data(session: Session, order_id: str, url: UrlFor) -> dict[str, Any] | None:
+    members = journey_messages(session, order_id)
+    if not members:
+        return None
+    by_id = {m.id: m for m in members}
+    events = session.scalars(
+        select(Event).where(Event.message_id.in_(list(by_id))).order_by(Event.created_at, Event.id)
+        .limit(MAX_JOURNEY_EVENTS)
+    )
+    # One timeline: each message's creation, then every send attempt and callback, by time.
+    entries: list[tuple[Any, int, list[Cell]]] = []
+    for m in members:
+        entries.append((m.created_at, 0, [
+            cell(when_short(m.created_at)), cell(f"#{m.id}", url("dashboard.message", message_id=m.id)),
+            cell(f"stored ({m.source}, template {m.template_id or '—'})"), cell(""), status_cell(st.QUEUED),
+            cell(""),
+        ]))
+    for e in events:
+        entries.append((e.created_at, e.id, [
+            cell(when_short(e.created_at)),
+            cell(f"#{e.message_id}", url("dashboard.message", message_id=e.message_id)),
+            cell({"send": "send attempt", "callback": "callback", "reconcile": "status query"}.get(e.kind, e.kind)),
+            cell(e.outcome, cls=f"badge o-{e.outcome}"),
+            status_cell(e.status),
+            cell(error_text(e.error_code, e.error_message), cls="err"),
+        ]))
+    entries.sort(key=lambda x: (x[0], x[1]))
+    finals = [m for m in members if st.is_final(m.status)]
+    return {
+        "messages": members,
+        "text": {"summary": f"{len(members)} message{'s' if len(members) != 1 else ''}, "
+                            f"{len(finals)} with a final status, "
+                            f"{sum(m.status == st.DELIVERED for m in members)} delivered"},
+        "tables": {"members": [journey_member_row(m, url) for m in members],
+                   "timeline": [row for _, _, row in entries]},
+        "active": len(finals) < len(members),
+    }

@@ -1,0 +1,186 @@
+"""Dashboard routes: each page as HTML, and the same data as JSON for live updates."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+from typing import Any
+
+from flask import (Blueprint, Response, current_app, jsonify, make_response, redirect, render_template,
+                   request, session, stream_with_context, url_for)
+
+from .. import security
+from ..db import get_engine, get_session
+from . import auth, export, listing, overview, pages, ranges
+from .present import GROUP_LABELS, GROUPS, STATUS_LABELS
+
+bp = Blueprint("dashboard", __name__)
+DEFAULT_PAGE_SIZE = 50
+
+
+def _page_size() -> int:
+    return int(current_app.config.get("DASHBOARD_PAGE_SIZE", DEFAULT_PAGE_SIZE))
+
+
+def _live(endpoint: str, **values: Any) -> str:
+    return url_for(endpoint, **values, **request.args.to_dict())
+
+
+def _link_to_list(**args: str) -> str:
+    return url_for("dashboard.messages", **{k: v for k, v in args.items() if v})
+
+
+def _data(payload: dict[str, Any]) -> Response:
+    """The live part of a page as JSON (objects that only the HTML needs are left out)."""
+    keys = ("text", "tables", "links", "chart", "active")
+    return jsonify({k: payload[k] for k in keys if k in payload})
+
+
+# -- overview ---------------------------------------------------------------------------------
+
+def _overview_payload() -> tuple[ranges.Range, dict[str, Any]]:
+    rng = ranges.from_args(request.args)
+    return rng, overview.build(get_session(), rng, _link_to_list)
+
+
+@bp.get("/")
+def index():
+    rng, data = _overview_payload()
+    return render_template("dashboard/overview.html", rng=rng, data=data, presets=ranges.PRESETS,
+                           groups=GROUP_LABELS, group_members=GROUPS, status_labels=STATUS_LABELS,
+                           live_url=_live("dashboard.overview_data"),
+                           details_url=_live("dashboard.overview_details") if data["pending"] else None,
+                           list_url=_link_to_list(since=f"{rng.since:%Y-%m-%dT%H:%M:%S}"))
+
+
+@bp.get("/dashboard/data/overview")
+def overview_data():
+    return _data(_overview_payload()[1])
+
+
+@bp.get("/dashboard/data/overview/details")
+def overview_details():
+    """Times, failure reasons and breakdowns of a long range, loaded after the page."""
+    rng = ranges.from_args(request.args)
+    return _data(overview.details(get_session(), rng, _link_to_list))
+
+
+# -- message list ------------------------------------------------------------------------------
+
+def _filters() -> listing.Filters:
+    return listing.from_args(request.args, session.get("phones") or {})
+
+
+def _list_payload(f: listing.Filters) -> dict[str, Any]:
+    before, after = listing.int_arg(request.args, "before"), listing.int_arg(request.args, "after")
+    return pages.list_data(get_session(), f, _page_size(), before, after, url_for)
+
+
+@bp.get("/messages")
+def messages():
+    f = _filters()
+    data = _list_payload(f)
+    return render_template("dashboard/messages.html", f=f, data=data, statuses=listing.STATUS_CHOICES,
+                           phone_shown=f.phone or "", error=None,
+                           live_url=_live("dashboard.messages_data"),
+                           csv_url=url_for("dashboard.messages_csv", **f.args()),
+                           cursor=bool(request.args.get("before") or request.args.get("after")))
+
+
+@bp.post("/messages")
+def search():
+    """The filter form, POSTed so that a phone number never lands in a URL."""
+    secret = current_app.config["SETTINGS"].secret_key
+    args, saved, error = listing.from_form(request.form, secret, dict(session.get("phones") or {}))
+    if error:
+        f = listing.from_args(args, {})
+        data = pages.list_data(get_session(), f, _page_size(), None, None, url_for)
+        return render_template("dashboard/messages.html", f=f, data=data, statuses=listing.STATUS_CHOICES,
+                               phone_shown="", error=error, live_url=None,
+                               csv_url=url_for("dashboard.messages_csv", **f.args()), cursor=False), 400
+    session["phones"] = saved
+    return redirect(url_for("dashboard.messages", **args), code=303)
+
+
+@bp.get("/dashboard/data/messages")
+def messages_data():
+    return _data(_list_payload(_filters()))
+
+
+@bp.get("/messages.csv")
+def messages_csv():
+    f = _filters()
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    body = stream_with_context(export.rows(get_engine(), f))
+    return Response(body, mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="messages-{stamp}.csv"',
+        "Content-Type": "text/csv; charset=utf-8",
+    })
+
+
+# -- one message, one journey --------------------------------------------------------------------
+
+@bp.get("/messages/<int:message_id>")
+def message(message_id: int):
+    data = pages.message_data(get_session(), message_id, url_for)
+    if data is None:
+        return render_template("dashboard/error.html", title="Message not found",
+                               detail=f"There is no message #{message_id}."), 404
+    return render_template("dashboard/message.html", m=data["message"], data=data,
+                           live_url=url_for("dashboard.message_data", message_id=message_id))
+
+
+@bp.get("/dashboard/data/messages/<int:message_id>")
+def message_data(message_id: int):
+    data = pages.message_data(get_session(), message_id, url_for)
+    if data is None:
+        return jsonify(error={"code": "not_found", "message": f"no message {message_id}"}), 404
+    return _data(data)
+
+
+@bp.get("/journeys/<path:order_id>")
+def journey(order_id: str):
+    data = pages.journey_data(get_session(), order_id, url_for)
+    if data is None:
+        return render_template("dashboard/error.html", title="Journey not found",
+                               detail=f"No message has order id {order_id}."), 404
+    return render_template("dashboard/journey.html", order_id=order_id, data=data,
+                           live_url=url_for("dashboard.journey_data", order_id=order_id))
+
+
+@bp.get("/dashboard/data/journeys/<path:order_id>")
+def journey_data(order_id: str):
+    data = pages.journey_data(get_session(), order_id, url_for)
+    if data is None:
+        return jsonify(error={"code": "not_found", "message": "no such journey"}), 404
+    return _data(data)
+
+
+# -- sign-in ------------------------------------------------------------------------------------
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    target = auth.safe_next(request.values.get("next")) or url_for("dashboard.index")
+    if auth.is_open():
+        return redirect(target)
+    if request.method == "GET":
+        return render_template("dashboard/login.html", error=None, next=target)
+    # Guessing is throttled per client address: refused early (429), never by sleeping.
+    wait = security.login_wait()
+    if wait > 0:
+        error = f"Too many wrong passwords. Try again in {math.ceil(wait)} s."
+        resp = make_response(render_template("dashboard/login.html", error=error, next=target), 429)
+        resp.headers["Retry-After"] = str(math.ceil(wait))
+        return resp
+    if auth.check_password(request.form.get("password", "")):
+        security.login_succeeded()
+        auth.sign_in()
+        return redirect(target, code=303)
+    security.login_failed()
+    return render_template("dashboard/login.html", error="Wrong password.", next=target), 401
+
+
+@bp.post("/logout")
+def logout():
+    auth.sign_out()
+    return redirect(url_for("dashboard.login"), code=303)
