@@ -201,3 +201,40 @@ def test_live_updates_pause_while_the_tab_is_hidden(server, browser):
     }""")
     page.wait_for_function(f"() => Number(document.body.dataset.liveUpdates) > {frozen + 1}", timeout=WAIT_MS)
     context.close()
+
+
+def test_upload_progress_updates_live(server, browser, shots, tmp_path):
+    from sqlalchemy import update
+
+    from tracker.db import make_engine, utcnow
+    from tracker.models import Message
+
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(f"{server}/login?next=/upload")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server}/upload")
+    csv_text = ("phone,order_id,param1,param2\n0901888484,DH-1,Nguyễn Văn An,đang giao hàng\n"
+                "0901888485,DH-2,Trần Thị Bích,đã giao\n0901888486,DH-3,Lê Văn Cường,đang giao hàng\n")
+    page.set_input_files("input[name=file]", files=[{"name": "đơn hàng.csv", "mimeType": "text/csv",
+                                                    "buffer": csv_text.encode()}])
+    page.fill("input[name=template_id]", "2056446")
+    page.click("form.upload-form button[type=submit]")
+    page.wait_for_url(f"{server}/upload/*")
+    wait_text(page, "[data-text=total]", "3")
+    assert "đơn hàng.csv: 3 messages queued." in page.text_content(".notice")
+
+    # The worker is not running here: mark one delivered by hand and watch the bar change in place.
+    engine = make_engine(f"sqlite:///{tmp_path / 'browser.db'}")
+    with engine.begin() as conn:
+        conn.execute(update(Message).where(Message.order_id == "DH-1").values(status="delivered", final_at=utcnow()))
+    engine.dispose()
+    wait_text(page, "[data-text=final]", "1 with a final status, 1 delivered")
+    assert page.locator("svg[data-bar] rect.s-delivered").count() == 1
+    page.screenshot(path=str(shots / "upload-progress.png"), full_page=True)
+    context.close()
+    assert not problems, problems

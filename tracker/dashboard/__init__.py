@@ -1,4 +1,4 @@
-"""The delivery dashboard: overview, message list, message and journey pages, sign-in."""
+"""The delivery dashboard: overview, message list, message and journey pages, CSV upload, sign-in."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask, current_app, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from . import auth
+from . import auth, forward_panel, upload  # noqa: F401 (upload registers its routes on bp)
 from .views import bp
 
 DEFAULT_POLL_MS = 3000
@@ -53,6 +53,10 @@ def _template_globals() -> dict[str, Any]:
         "poll_ms": int(current_app.config.get("DASHBOARD_POLL_MS", DEFAULT_POLL_MS)),
         "signed_in": auth.signed_in(),
     }
+
+
+# Registered here, not with a decorator: views imports forward_panel for the overview's text.
+bp.add_url_rule("/forwarding/retry", "forwarding_retry", forward_panel.retry, methods=["POST"])
 
 
 def init_app(app: Flask) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
@@ -32,7 +33,9 @@ COLUMNS: dict[str, Any] = {
     "smsid": Message.smsid,
     "code": Message.error_code,
 }
-TEXT_ARGS = (*COLUMNS, "status", "since", "until")
+TEXT_ARGS = (*COLUMNS, "status", "since", "until", "batch")
+# A CSV upload's id (bulk.batch_id); its messages' request ids are csv-<batch>-<line>.
+_BATCH = re.compile(r"[0-9a-f]{24}")
 STATUS_CHOICES: list[tuple[str, str]] = (
     [(g, f"{GROUP_LABELS[g]} (all)") for g in ("in_flight",)]
     + [(s, STATUS_LABELS[s]) for s in st.ALL]
@@ -82,6 +85,9 @@ def from_args(args: Mapping[str, str], saved_phones: Mapping[str, str]) -> Filte
     if status and status not in st.ALL and status not in GROUPS:
         errors.append(f"Unknown status {status!r}.")
         values["status"] = ""
+    if values["batch"] and not _BATCH.fullmatch(values["batch"]):
+        errors.append("Unknown upload id.")
+        values["batch"] = ""
     times: dict[str, datetime | None] = {}
     for name in ("since", "until"):
         try:
@@ -120,6 +126,8 @@ def conditions(f: Filters) -> list[ColumnElement[bool]]:
     status = f.values.get("status")
     if status:
         where.append(Message.status.in_(GROUPS.get(status, (status,))))
+    if f.values.get("batch"):
+        where.append(Message.request_id.like(f"csv-{f.values['batch']}-%"))
     if f.since:
         where.append(Message.created_at >= f.since)
     if f.until:

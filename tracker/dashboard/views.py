@@ -11,7 +11,7 @@ from flask import (Blueprint, Response, current_app, jsonify, make_response, red
 
 from .. import security
 from ..db import get_engine, get_session
-from . import auth, export, listing, overview, pages, ranges
+from . import auth, export, forward_panel, listing, overview, pages, ranges
 from .present import GROUP_LABELS, GROUPS, STATUS_LABELS
 
 bp = Blueprint("dashboard", __name__)
@@ -40,7 +40,10 @@ def _data(payload: dict[str, Any]) -> Response:
 
 def _overview_payload() -> tuple[ranges.Range, dict[str, Any]]:
     rng = ranges.from_args(request.args)
-    return rng, overview.build(get_session(), rng, _link_to_list)
+    data = overview.build(get_session(), rng, _link_to_list)
+    # Forwarding health is not about the range, but it belongs where people look first.
+    data["text"].update(forward_panel.text(get_engine(), current_app.config["SETTINGS"]))
+    return rng, data
 
 
 @bp.get("/")

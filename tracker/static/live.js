@@ -98,6 +98,16 @@
     if (empty) { empty.hidden = !ch.empty; }
   }
 
+  /* A one-line stacked bar (an upload's progress): one rect per status group. */
+  function drawBar(svg, segments) {
+    var height = svg.viewBox.baseVal ? svg.viewBox.baseVal.height : 20;
+    svg.replaceChildren.apply(svg, segments.map(function (s) {
+      var rect = svgEl("rect", {"class": s.cls, x: s.x, y: 0, width: s.w, height: height});
+      rect.appendChild(svgEl("title", {}, s.title));
+      return rect;
+    }));
+  }
+
   function apply(data) {
     var text = data.text || {};
     document.querySelectorAll("[data-text]").forEach(function (el) {
@@ -116,6 +126,8 @@
     });
     var svg = document.querySelector("svg[data-chart]");
     if (svg && data.chart) { drawChart(svg, data.chart); }
+    var bar = document.querySelector("svg[data-bar]");
+    if (bar && Array.isArray(data.bar)) { drawBar(bar, data.bar); }
   }
 
   /* One polling loop per endpoint: the page's live data every few seconds, and for long
