@@ -15,11 +15,9 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
-from sqlalchemy.orm import Session
 
 from tracker import metrics, tokens
 from tracker.db import utcnow
-from tracker.models import Message
 
 from .conftest import API_TOKEN, ROOT, SECRET, make_settings
 
@@ -29,18 +27,6 @@ def sample(text: str, name: str, labels: str = "") -> float:
     pattern = re.escape(name) + (r"\{" + re.escape(labels) + r"\}" if labels else "") + r" ([0-9.e+-]+)$"
     m = re.search(pattern, text, re.M)
     return float(m.group(1)) if m else 0.0
-
-
-def add_message(engine, **fields) -> int:
-    values = dict(source="api", status="accepted", phone="+84901888484", template_id="523194",
-                  oa_id="4097311281936189049", params=["a"], order_id="DH1", sandbox=False, attempts=1,
-                  created_at=utcnow(), updated_at=utcnow())
-    values.update(fields)
-    with Session(engine) as s:
-        msg = Message(**values)
-        s.add(msg)
-        s.commit()
-        return msg.id
 
 
 def callback(mid: int, smsid: str, send_status: int, success: int = 0) -> str:
@@ -59,8 +45,8 @@ def scrape(client, auth):
     return get
 
 
-def test_callbacks_are_counted_by_outcome_and_timed(client, engine, scrape):
-    mid = add_message(engine, smsid="m-1")
+def test_callbacks_are_counted_by_outcome_and_timed(client, make_message, scrape):
+    mid = make_message(smsid="m-1")
     before = scrape()
     assert client.get(callback(mid, "m-1", 2)).status_code == 200          # applied
     assert client.get(callback(mid, "m-1", 2)).status_code == 200          # duplicate
@@ -81,20 +67,20 @@ def test_callbacks_are_counted_by_outcome_and_timed(client, engine, scrape):
     assert 'tracker_webhook_duration_seconds_bucket{le="0.05"}' in after
 
 
-def test_queue_depth_and_reconcile_lag_are_read_at_scrape_time(client, engine, scrape):
+def test_queue_depth_and_reconcile_lag_are_read_at_scrape_time(client, make_message, scrape):
     text = scrape()
     assert sample(text, "tracker_queue_depth") == 0
     assert sample(text, "tracker_reconcile_lag_seconds") == 0
     assert sample(text, "tracker_database_up") == 1
     for i in range(3):
-        add_message(engine, status="queued", request_id=f"q{i}", due_at=utcnow())
-    add_message(engine, status="sending", request_id="s1", due_at=utcnow())
+        make_message(status="queued", request_id=f"q{i}", due_at=utcnow())
+    make_message(status="sending", request_id="s1", due_at=utcnow())
     old = utcnow() - timedelta(hours=2)
-    add_message(engine, status="waiting", smsid="open-1", created_at=old, updated_at=old)
-    add_message(engine, status="sent", smsid="open-2", updated_at=utcnow() - timedelta(minutes=5))
+    make_message(status="waiting", smsid="open-1", created_at=old, updated_at=old)
+    make_message(status="sent", smsid="open-2", updated_at=utcnow() - timedelta(minutes=5))
     # Final, or without an SMSID: not what the reconciler waits on.
-    add_message(engine, status="delivered", smsid="done", updated_at=utcnow() - timedelta(days=3))
-    add_message(engine, status="accepted", updated_at=utcnow() - timedelta(days=3), request_id="nosms")
+    make_message(status="delivered", smsid="done", updated_at=utcnow() - timedelta(days=3))
+    make_message(status="accepted", updated_at=utcnow() - timedelta(days=3), request_id="nosms")
     text = scrape()
     assert sample(text, "tracker_queue_depth") == 4
     assert 7100 < sample(text, "tracker_reconcile_lag_seconds") < 7300
@@ -168,7 +154,7 @@ def test_multiprocess_mode_adds_up_every_process(tmp_path, sqlite_url):
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the database does not matter here
-def test_gunicorn_workers_share_their_counts(sqlite_url, engine, tmp_path):
+def test_gunicorn_workers_share_their_counts(sqlite_url, make_message, tmp_path):
     """As the Procfile runs it: /metrics of any worker counts the callbacks all workers took."""
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": sqlite_url, "TRACKER_SECRET_KEY": SECRET,
@@ -188,7 +174,7 @@ def test_gunicorn_workers_share_their_counts(sqlite_url, engine, tmp_path):
                     break
             except requests.RequestException:
                 time.sleep(0.1)
-        mid = add_message(engine, smsid="g-1")
+        mid = make_message(smsid="g-1")
         n = 40
         for _ in range(n):  # sync workers close each connection: the requests spread over both
             assert requests.get(base + callback(mid, "g-1", 2), timeout=5).status_code == 200

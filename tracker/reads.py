@@ -9,13 +9,12 @@ so the answers are the same as with ORM objects.
 from __future__ import annotations
 
 from datetime import timezone
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.engine import Engine, Row
-from sqlalchemy.exc import DBAPIError
 
+from . import db
 from .db import UTCDateTime
 from .models import Event, Message
 
@@ -25,15 +24,9 @@ _MESSAGE = select(_M).where(_M.c.id == bindparam("mid"))
 _EVENTS_OF = select(_E).where(_E.c.message_id == bindparam("mid")).order_by(_E.c.id)
 
 
-@lru_cache(maxsize=16)
-def autocommit(engine: Engine) -> Engine:
-    """The engine's pool, handing out connections in autocommit mode (a client-side flag)."""
-    return engine.execution_options(isolation_level="AUTOCOMMIT")
-
-
 def rows(engine: Engine, stmt: Select) -> list[Row]:
     """Execute a select (an ORM-style ``select(Message)`` too) and return plain rows."""
-    with autocommit(engine).connect() as conn:
+    with db.autocommit(engine).connect() as conn:
         return list(conn.execute(stmt))
 
 
@@ -50,7 +43,7 @@ def message_with_events(engine: Engine, message_id: int) -> dict[str, Any] | Non
             return None
         row, events = found[0][0], found[1]
     else:
-        with autocommit(engine).connect() as conn:
+        with db.autocommit(engine).connect() as conn:
             row = conn.execute(_MESSAGE, {"mid": message_id}).first()
             if row is None:
                 return None
@@ -109,34 +102,9 @@ _PG_JOURNEY = f"SELECT {_MCOLS} FROM messages WHERE order_id = %(oid)s ORDER BY 
 _TIMES = frozenset(c.name for c in (*_M.columns, *_E.columns) if isinstance(c.type, UTCDateTime))
 
 
-# Called with (sql, params) before each driver statement; bench/lookup_bench.py EXPLAINs them.
-observers: list[Any] = []
-
-
 def driver_fetch(engine: Engine, statements: tuple[str, ...], params: dict[str, Any]) -> list[list[Any]]:
-    """Run fixed SQL (psycopg placeholders) on one autocommit connection; the rows of each statement.
-
-    Errors come out as SQLAlchemy's exception classes, as they would through SQLAlchemy.
-    """
-    import psycopg
-    from psycopg.rows import namedtuple_row
-
-    out: list[list[Any]] = []
-    with autocommit(engine).connect() as conn:
-        driver = conn.connection.driver_connection
-        try:
-            with driver.cursor(row_factory=namedtuple_row) as cur:
-                for sql in statements:
-                    for observe in observers:
-                        observe(sql, params)
-                    cur.execute(sql, params)
-                    out.append(_utc(cur.fetchall()))
-        except psycopg.Error as exc:
-            if driver.broken or driver.closed:
-                conn.invalidate()
-            # The same exception classes as through SQLAlchemy (the spool and error pages expect them).
-            raise DBAPIError.instance(sql, params, exc, psycopg.Error) from exc
-    return out
+    """db.driver_rows with every time column as UTC."""
+    return [_utc(found) for found in db.driver_rows(engine, statements, params)]
 
 
 def _utc(found: list[Any]) -> list[Any]:

@@ -20,7 +20,7 @@ from sqlalchemy import JSON, Numeric, bindparam, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from . import reads
+from . import db
 from . import status as st
 from .db import UTCDateTime, utcnow
 from .esms.callback import Callback
@@ -200,7 +200,7 @@ def apply_to_message(engine: Engine, message_id: int, cb: Callback, *, kind: str
             # in all, instead of BEGIN + statement + COMMIT.
             # Straight to psycopg (prepared after a few uses): SQLAlchemy's execution
             # machinery would cost more CPU than the statement itself.
-            found = reads.driver_fetch(engine, (_pg_driver_sql(p["status"], engine.dialect),),
+            found = db.driver_rows(engine, (_pg_driver_sql(p["status"], engine.dialect),),
                                        _driver_params(p, message_id))[0]
             outcome = found[0][0] if found else None
         else:
