@@ -69,10 +69,10 @@ def test_phones_tokens_and_secrets_never_reach_the_log(client, auth, lines, capl
     assert got[3]["path"] == "/webhooks/esms/***"
 
 
-def test_the_webhook_line_says_what_the_callback_did(client, engine, lines):
-    from .test_metrics import add_message, callback
+def test_the_webhook_line_says_what_the_callback_did(client, make_message, lines):
+    from .test_metrics import callback
 
-    mid = add_message(engine, smsid="log-1")
+    mid = make_message(smsid="log-1")
     client.get(callback(mid, "log-1", 2))
     client.get(callback(mid, "log-1", 2))
     assert [ln["outcome"] for ln in lines()] == ["applied", "duplicate"]
