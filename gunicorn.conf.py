@@ -39,6 +39,23 @@ else:
     os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
 
+def on_starting(server):
+    """Check the configuration once, in the master, before binding or forking (issue 9).
+
+    A bad setting found in each worker instead would make gunicorn respawn workers forever
+    behind a live port; here it stops the whole process with the one line naming the variable.
+    """
+    import sys
+
+    from tracker.config import ConfigError, load
+
+    try:
+        load()
+    except ConfigError as exc:
+        print(f"tracker: configuration error: {exc}", file=sys.stderr, flush=True)
+        sys.exit(2)
+
+
 def child_exit(server, worker):
     """A worker is gone: drop its live gauges (its counters stay counted)."""
     from prometheus_client import multiprocess

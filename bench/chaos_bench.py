@@ -82,7 +82,7 @@ class Run:
     def env(self) -> dict[str, str]:
         db = self.proxy.url(self.opts.database_url) if self.proxy else self.opts.database_url
         return {**os.environ, "DATABASE_URL": db, "TRACKER_SECRET_KEY": SECRET, "TRACKER_API_TOKENS": TOKEN,
-                "TRACKER_PUBLIC_URL": self.web_url, "TRACKER_SIMULATOR_URL": self.sim_url, "ESMS_OAID": OAID,
+                "TRACKER_PUBLIC_URL": self.web_url, "TRACKER_SIMULATOR": "1", "TRACKER_SIMULATOR_URL": self.sim_url, "ESMS_OAID": OAID,
                 "TRACKER_INSTANCE_DIR": str(self.opts.workdir / "instance"), "TRACKER_FORWARD_URL": self.receiver.url,
                 "WEB_CONCURRENCY": "2", "PYTHONUNBUFFERED": "1", **WORKER_ENV}
 

@@ -102,6 +102,7 @@ def base_env(db_url: str, tmp: Path, **extra: str) -> dict[str, str]:
         "TRACKER_INSTANCE_DIR": str(tmp / "instance"),
         "ESMS_OAID": OAID,
         "PYTHONUNBUFFERED": "1",
+        "TRACKER_SIMULATOR": "1",
     }
     env.update(extra)
     return env

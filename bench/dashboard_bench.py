@@ -149,7 +149,7 @@ def measure(client, path: str, repeat: int) -> list[float]:
 
 def make_app(url: str):
     instance = Path(tempfile.mkdtemp(prefix="tracker-bench-"))
-    settings = config.load({"DATABASE_URL": url, "TRACKER_SECRET_KEY": "bench-secret-key-0123456789",
+    settings = config.load({"DATABASE_URL": url, "TRACKER_SIMULATOR": "1", "TRACKER_SECRET_KEY": "bench-secret-key-0123456789",
                             "TRACKER_INSTANCE_DIR": str(instance)})
     app = create_app(settings)
     app.add_url_rule("/bench-empty", "bench_empty", lambda: "")

@@ -120,6 +120,8 @@ def make_settings(db_url: str, instance_dir: Path, **env) -> config.Settings:
         "TRACKER_PUBLIC_URL": "http://tracker.test",
         "ESMS_OAID": OAID,
     }
+    if not env.get("ESMS_API_KEY") and not env.get("ESMS_SECRET_KEY"):
+        base["TRACKER_SIMULATOR"] = "1"
     base.update({k: v for k, v in env.items() if v is not None})
     return config.load({k: v for k, v in base.items() if v != ""})
 

@@ -140,7 +140,7 @@ def live(settings, engine, tmp_path) -> Iterator[dict[str, str]]:
     thread = threading.Thread(target=worker.run, daemon=True)
     thread.start()
     yield {"DATABASE_URL": str(engine.url.render_as_string(hide_password=False)), "TRACKER_SECRET_KEY": SECRET,
-           "TRACKER_INSTANCE_DIR": str(tmp_path / "cli"), "ESMS_OAID": OAID, "TRACKER_SIMULATOR_URL": sim.url,
+           "TRACKER_INSTANCE_DIR": str(tmp_path / "cli"), "ESMS_OAID": OAID, "TRACKER_SIMULATOR": "1", "TRACKER_SIMULATOR_URL": sim.url,
            "TRACKER_PUBLIC_URL": public}
     worker.stop.set()
     thread.join(timeout=20)

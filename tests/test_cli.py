@@ -17,7 +17,8 @@ from .conftest import ROOT
 @pytest.fixture
 def env(tmp_path):
     return {**os.environ, "TRACKER_INSTANCE_DIR": str(tmp_path / "instance"),
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "ESMS_OAID": "4097311281936189049"}
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "ESMS_OAID": "4097311281936189049",
+            "TRACKER_SIMULATOR": "1"}
 
 
 def tracker(env, *args, check=True):
@@ -63,7 +64,9 @@ def test_bad_setting_stops_the_process_with_one_line_naming_it(env):
 
 
 def test_wsgi_entry_point_fails_fast_too(env):
+    del env["TRACKER_SIMULATOR"]
     env["ESMS_API_KEY"] = "k"
     proc = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env, capture_output=True, text=True)
-    assert proc.returncode == 2 and "ESMS_SECRET_KEY" in proc.stderr
+    # 3: gunicorn's boot-error code, which stops gunicorn instead of respawning the worker.
+    assert proc.returncode == 3 and "ESMS_SECRET_KEY" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1

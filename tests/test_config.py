@@ -2,10 +2,13 @@
 
 import pytest
 
-from tracker.config import ConfigError, load, normalize_database_url
+from tracker.config import ConfigError, database_url_from, load, normalize_database_url
 
 REAL = {"ESMS_API_KEY": "k", "ESMS_SECRET_KEY": "s", "TRACKER_SECRET_KEY": "x" * 32,
         "TRACKER_API_TOKENS": "t1", "TRACKER_DASHBOARD_PASSWORD": "pw"}
+
+
+SIM = {"TRACKER_SIMULATOR": "1"}
 
 
 def env(tmp_path, **kw):
@@ -13,13 +16,35 @@ def env(tmp_path, **kw):
 
 
 def test_defaults_are_the_embedded_simulator_setup(tmp_path):
-    s = load(env(tmp_path))
+    s = load(env(tmp_path, **SIM))
     assert s.simulator_mode and s.database_url == f"sqlite:///{tmp_path / 'tracker.db'}"
     assert s.esms_base_url == "http://127.0.0.1:8025/MainService.svc/json"
     assert s.public_url == "http://127.0.0.1:8000" and s.reconcile_after == 900 and s.api_open
     assert s.max_body == 1024 * 1024 and s.max_attempts == 8 and s.lease_seconds == 30 and s.send_timeout == 10
     # The generated secret is kept in instance/ so web and worker agree.
-    assert load(env(tmp_path)).secret_key == s.secret_key and len(s.secret_key) >= 32
+    assert load(env(tmp_path, **SIM)).secret_key == s.secret_key and len(s.secret_key) >= 32
+
+
+def test_missing_credentials_never_mean_simulator_mode(tmp_path):
+    """A deploy that forgot ESMS_API_KEY stops, naming it and the explicit switch (issue 9)."""
+    for environment in ({}, {"DATABASE_URL": "postgresql://db/prod", "TRACKER_SECRET_KEY": "x" * 32},
+                        {"TRACKER_SIMULATOR": "0"}):
+        with pytest.raises(ConfigError) as exc:
+            load(env(tmp_path, **environment))
+        assert str(exc.value).startswith("ESMS_API_KEY is required") and "TRACKER_SIMULATOR=1" in str(exc.value)
+
+
+def test_simulator_mode_with_real_credentials_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="TRACKER_SIMULATOR=1"):
+        load(env(tmp_path, **REAL, **SIM))
+
+
+def test_database_url_alone_is_enough_for_migrations(tmp_path):
+    """`tracker db upgrade` (the release step) reads only DATABASE_URL: no eSMS keys needed."""
+    assert database_url_from(env(tmp_path, DATABASE_URL="postgres://u@h/db")) == "postgresql+psycopg://u@h/db"
+    assert database_url_from(env(tmp_path)) == f"sqlite:///{tmp_path / 'tracker.db'}"
+    with pytest.raises(ConfigError, match="DATABASE_URL"):
+        database_url_from(env(tmp_path, DATABASE_URL="mysql://x/y"))
 
 
 def test_real_credentials_use_the_real_esms_hosts(tmp_path):
@@ -46,12 +71,14 @@ def test_database_url_mapping(url, want):
     ({**REAL, "TRACKER_SECRET_KEY": "short"}, "TRACKER_SECRET_KEY"),
     ({**REAL, "TRACKER_API_TOKENS": ""}, "TRACKER_API_TOKENS"),
     ({**REAL, "TRACKER_DASHBOARD_PASSWORD": ""}, "TRACKER_DASHBOARD_PASSWORD"),
-    ({"TRACKER_RECONCILE_AFTER": "soon"}, "TRACKER_RECONCILE_AFTER"),
-    ({"TRACKER_RECONCILE_AFTER": "0"}, "TRACKER_RECONCILE_AFTER"),
-    ({"ESMS_SANDBOX": "maybe"}, "ESMS_SANDBOX"),
-    ({"ESMS_BASE_URL": "rest.esms.vn"}, "ESMS_BASE_URL"),
-    ({"TRACKER_PUBLIC_URL": "ftp://x"}, "TRACKER_PUBLIC_URL"),
-    ({"DATABASE_URL": "mysql://x/y"}, "DATABASE_URL"),
+    ({**SIM, "TRACKER_RECONCILE_AFTER": "soon"}, "TRACKER_RECONCILE_AFTER"),
+    ({**SIM, "TRACKER_RECONCILE_AFTER": "0"}, "TRACKER_RECONCILE_AFTER"),
+    ({**SIM, "ESMS_SANDBOX": "maybe"}, "ESMS_SANDBOX"),
+    ({**SIM, "ESMS_BASE_URL": "rest.esms.vn"}, "ESMS_BASE_URL"),
+    ({**SIM, "TRACKER_PUBLIC_URL": "ftp://x"}, "TRACKER_PUBLIC_URL"),
+    ({**SIM, "DATABASE_URL": "mysql://x/y"}, "DATABASE_URL"),
+    ({"TRACKER_SIMULATOR": "yes please"}, "TRACKER_SIMULATOR"),
+    ({}, "ESMS_API_KEY"),
 ])
 def test_bad_settings_name_the_variable(tmp_path, changes, variable):
     with pytest.raises(ConfigError) as exc:

@@ -52,7 +52,7 @@ class System:
             "TRACKER_SECRET_KEY": SECRET,
             "TRACKER_API_TOKENS": API_TOKEN,
             "TRACKER_PUBLIC_URL": self.web,
-            "TRACKER_SIMULATOR_URL": self.sim,
+            "TRACKER_SIMULATOR": "1", "TRACKER_SIMULATOR_URL": self.sim,
             "TRACKER_INSTANCE_DIR": str(tmp / "instance"),
             "ESMS_OAID": "4097311281936189049",
             "PYTHONUNBUFFERED": "1",

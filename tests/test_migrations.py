@@ -3,38 +3,50 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
 
 import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from tracker import config, migrate
 from tracker.db import make_engine
 
-from .conftest import reset_postgres
+from .conftest import ROOT
+
+
+@contextmanager
+def fresh_database(url: str, suffix: str):
+    """An empty PostgreSQL database of its own beside ``url``'s, dropped afterwards."""
+    base, name = url.rsplit("/", 1)
+    fresh_name = f"{name.split('?')[0]}_{suffix}"
+    admin = make_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{fresh_name}" WITH (FORCE)')
+        conn.exec_driver_sql(f'CREATE DATABASE "{fresh_name}"')
+    try:
+        yield f"{base}/{fresh_name}"
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{fresh_name}" WITH (FORCE)')
+        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def fresh_url(request, tmp_path) -> str:
+def fresh_url(request, tmp_path):
     """An empty database of its own (not the shared test database)."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'fresh.db'}"
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
     raw = os.environ.get("TEST_DATABASE_URL")
     if not raw:
         pytest.skip("PostgreSQL: TEST_DATABASE_URL is not set")
-    # Its own database, so the session's migrated test schema is left alone.
-    url = config.normalize_database_url(raw)
-    base, name = url.rsplit("/", 1)
-    fresh_name = f"{name.split('?')[0]}_migrations"
-    admin = make_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{fresh_name}"')
-        conn.exec_driver_sql(f'CREATE DATABASE "{fresh_name}"')
-    admin.dispose()
-    fresh = f"{base}/{fresh_name}"
-    reset_postgres(fresh)
-    return fresh
+    with fresh_database(config.normalize_database_url(raw), "migrations") as url:
+        yield url
 
 
 def tables(url: str) -> set[str]:
@@ -60,3 +72,41 @@ def test_upgrade_downgrade_upgrade_and_no_drift(fresh_url):
     migrate.upgrade(fresh_url)
     command.check(migrate.alembic_config(fresh_url))
     assert {"messages", "events"} <= tables(fresh_url)
+
+
+def _upgrade_process(url: str, **env: str) -> subprocess.Popen:
+    environment = {**os.environ, "DATABASE_URL": url, **env}
+    return subprocess.Popen([sys.executable, "-m", "tracker", "db", "upgrade"], cwd=ROOT, env=environment,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+@pytest.mark.postgres
+def test_releases_started_together_take_turns(postgresql_url):
+    """Four hosts run their release step at once: each succeeds, the schema is made once."""
+    with fresh_database(postgresql_url, "releases") as url:
+        procs = [_upgrade_process(url) for _ in range(4)]
+        outputs = [p.communicate(timeout=120)[0] for p in procs]
+        assert [p.returncode for p in procs] == [0] * 4, outputs
+        engine = make_engine(url)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+        engine.dispose()
+        command.check(migrate.alembic_config(url))
+
+
+@pytest.mark.postgres
+def test_a_migration_gives_up_behind_a_long_lock_instead_of_waiting_forever(postgresql_url):
+    with fresh_database(postgresql_url, "locktimeout") as url:
+        migrate.upgrade(url)
+        engine = make_engine(url)
+        with engine.connect() as blocker:
+            # A long query holding the version table, as a stuck report would hold a table.
+            blocker.execute(text("LOCK TABLE alembic_version IN ACCESS EXCLUSIVE MODE"))
+            started = time.monotonic()
+            proc = _upgrade_process(url, TRACKER_MIGRATION_LOCK_TIMEOUT="1")
+            out = proc.communicate(timeout=60)[0]
+            elapsed = time.monotonic() - started
+            blocker.rollback()
+        engine.dispose()
+        assert proc.returncode != 0 and "lock timeout" in out, out
+        assert elapsed < 20

@@ -282,7 +282,7 @@ def test_reconcile_command_prints_its_summary(engine, db_url, settings, sim, mak
     (smsid,) = send_to_sim(replace_settings(settings, esms_base_url=sim.base_url,
                                             esms_status_url=sim.status_url), 1, True)
     mid = make_message(smsid=smsid)
-    env = {**os.environ, "DATABASE_URL": db_url, "TRACKER_SECRET_KEY": SECRET, "TRACKER_SIMULATOR_URL": sim.url,
+    env = {**os.environ, "DATABASE_URL": db_url, "TRACKER_SECRET_KEY": SECRET, "TRACKER_SIMULATOR": "1", "TRACKER_SIMULATOR_URL": sim.url,
            "TRACKER_INSTANCE_DIR": str(tmp_path / "instance")}
     done = subprocess.run([sys.executable, "-m", "tracker", "reconcile", "--after", "0"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=60)

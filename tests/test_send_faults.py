@@ -111,7 +111,7 @@ def test_backoff_is_exponential_capped_and_jittered(settings, attempt):
 
 
 def _worker_env(db_url: str, sim_url: str, tmp_path, **extra: str) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": db_url, "TRACKER_SECRET_KEY": SECRET, "TRACKER_SIMULATOR_URL": sim_url,
+    return {**os.environ, "DATABASE_URL": db_url, "TRACKER_SECRET_KEY": SECRET, "TRACKER_SIMULATOR": "1", "TRACKER_SIMULATOR_URL": sim_url,
             "TRACKER_INSTANCE_DIR": str(tmp_path / "instance"), "TRACKER_LEASE_SECONDS": "2",
             "TRACKER_BACKOFF_BASE": "0.1", "TRACKER_BACKOFF_CAP": "0.2", **extra}
 

@@ -35,16 +35,16 @@ def db_group() -> None:
 @db_group.command("upgrade", with_appcontext=False)
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
-    """Apply migrations up to REVISION (default: head)."""
-    migrate.upgrade(config.load().database_url, revision)
+    """Apply migrations up to REVISION (default: head). Needs only DATABASE_URL."""
+    migrate.upgrade(config.database_url_from(), revision)
     click.echo(f"database upgraded to {revision}")
 
 
 @db_group.command("downgrade", with_appcontext=False)
 @click.argument("revision")
 def db_downgrade(revision: str) -> None:
-    """Revert migrations down to REVISION (e.g. base)."""
-    migrate.downgrade(config.load().database_url, revision)
+    """Revert migrations down to REVISION (e.g. base). Needs only DATABASE_URL."""
+    migrate.downgrade(config.database_url_from(), revision)
     click.echo(f"database downgraded to {revision}")
 
 

@@ -97,7 +97,7 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
-def _bool(env: Mapping[str, str], name: str) -> bool:
+def flag(env: Mapping[str, str], name: str) -> bool:
     raw = env.get(name, "").strip().lower()
     if raw in ("", "0", "false", "no", "off"):
         return False
@@ -145,54 +145,75 @@ def _instance_secret(instance_dir: Path) -> str:
     return key
 
 
+def instance_dir_from(env: Mapping[str, str]) -> Path:
+    return Path(env.get("TRACKER_INSTANCE_DIR", "") or Path.cwd() / "instance").resolve()
+
+
+def database_url_from(env: Mapping[str, str] | None = None) -> str:
+    """DATABASE_URL mapped to the installed driver, else the SQLite file in instance/.
+
+    All that `tracker db upgrade` needs: a release step runs without eSMS credentials.
+    """
+    env = os.environ if env is None else env
+    url = env.get("DATABASE_URL", "").strip()
+    if not url:
+        instance_dir = instance_dir_from(env)
+        instance_dir.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{instance_dir / 'tracker.db'}"
+    if not url.startswith(("sqlite", "postgres")):
+        raise ConfigError(f"DATABASE_URL must be a sqlite:// or postgresql:// URL, got {url.split(':')[0]}://…")
+    return normalize_database_url(url)
+
+
 def load(env: Mapping[str, str] | None = None) -> Settings:
     """Read every setting; raise ConfigError naming the first bad variable."""
     env = os.environ if env is None else env
-    instance_dir = Path(env.get("TRACKER_INSTANCE_DIR", "") or Path.cwd() / "instance").resolve()
+    instance_dir = instance_dir_from(env)
 
     api_key = env.get("ESMS_API_KEY", "").strip()
     secret = env.get("ESMS_SECRET_KEY", "").strip()
-    if bool(api_key) != bool(secret):
-        missing = "ESMS_SECRET_KEY" if api_key else "ESMS_API_KEY"
-        raise ConfigError(f"{missing} must be set together with the other eSMS credential")
-    simulator_mode = not api_key
+    # Simulator mode is asked for, never inferred: a deploy that forgot its eSMS keys must not
+    # come up open and sending nothing (issue 9).
+    simulator_mode = flag(env, "TRACKER_SIMULATOR")
     if simulator_mode:
+        if api_key or secret:
+            raise ConfigError("TRACKER_SIMULATOR=1 sends nothing real: unset it, or unset ESMS_API_KEY and "
+                              "ESMS_SECRET_KEY")
         api_key, secret = SIMULATOR_CREDENTIALS
         sim = _url(env, "TRACKER_SIMULATOR_URL", DEFAULT_SIMULATOR_URL)
         base_default, status_default = f"{sim}/MainService.svc/json", sim
     else:
+        if not api_key or not secret:
+            missing = "ESMS_SECRET_KEY" if api_key else "ESMS_API_KEY"
+            raise ConfigError(f"{missing} is required (eSMS credentials; or set TRACKER_SIMULATOR=1 to use "
+                              "the built-in simulator)")
         base_default, status_default = DEFAULT_ESMS_BASE_URL, DEFAULT_ESMS_STATUS_URL
 
     tracker_secret = env.get("TRACKER_SECRET_KEY", "").strip()
     if not tracker_secret:
         if not simulator_mode:
-            raise ConfigError("TRACKER_SECRET_KEY is required when ESMS_API_KEY is set")
+            raise ConfigError("TRACKER_SECRET_KEY is required outside simulator mode (at least 16 characters)")
         tracker_secret = _instance_secret(instance_dir)
     elif len(tracker_secret) < 16:
         raise ConfigError("TRACKER_SECRET_KEY must be at least 16 characters")
 
-    database_url = env.get("DATABASE_URL", "").strip()
-    if not database_url:
-        instance_dir.mkdir(parents=True, exist_ok=True)
-        database_url = f"sqlite:///{instance_dir / 'tracker.db'}"
-    if not database_url.startswith(("sqlite", "postgres")):
-        raise ConfigError(f"DATABASE_URL must be a sqlite:// or postgresql:// URL, got {database_url.split(':')[0]}://…")
+    database_url = database_url_from(env)
 
     tokens = tuple(t.strip() for t in env.get("TRACKER_API_TOKENS", "").split(",") if t.strip())
-    allow_open = _bool(env, "TRACKER_ALLOW_OPEN")
+    allow_open = flag(env, "TRACKER_ALLOW_OPEN")
     if not simulator_mode and not tokens and not allow_open:
-        raise ConfigError("TRACKER_API_TOKENS is required when ESMS_API_KEY is set (or set TRACKER_ALLOW_OPEN=1)")
+        raise ConfigError("TRACKER_API_TOKENS is required outside simulator mode (or set TRACKER_ALLOW_OPEN=1)")
     password = env.get("TRACKER_DASHBOARD_PASSWORD") or None
     if not simulator_mode and not password and not allow_open:
-        raise ConfigError("TRACKER_DASHBOARD_PASSWORD is required when ESMS_API_KEY is set (or set TRACKER_ALLOW_OPEN=1)")
+        raise ConfigError("TRACKER_DASHBOARD_PASSWORD is required outside simulator mode (or set TRACKER_ALLOW_OPEN=1)")
 
     return Settings(
-        database_url=normalize_database_url(database_url),
+        database_url=database_url,
         esms_api_key=api_key,
         esms_secret_key=secret,
         esms_base_url=_url(env, "ESMS_BASE_URL", base_default),
         esms_status_url=_url(env, "ESMS_STATUS_URL", status_default),
-        esms_sandbox=_bool(env, "ESMS_SANDBOX"),
+        esms_sandbox=flag(env, "ESMS_SANDBOX"),
         esms_oaid=env.get("ESMS_OAID", "").strip() or None,
         public_url=_url(env, "TRACKER_PUBLIC_URL", "http://127.0.0.1:8000"),
         secret_key=tracker_secret,
@@ -214,7 +235,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         reconcile_horizon=_int(env, "TRACKER_RECONCILE_HORIZON", 72 * 3600, minimum=1),
         reconcile_interval=_float(env, "TRACKER_RECONCILE_INTERVAL", 60.0),
         send_rate=_int(env, "TRACKER_SEND_RATE", 50, minimum=0),
-        spool_enabled=_bool(env, "TRACKER_SPOOL") if env.get("TRACKER_SPOOL", "").strip() else True,
+        spool_enabled=flag(env, "TRACKER_SPOOL") if env.get("TRACKER_SPOOL", "").strip() else True,
         forward_max_attempts=_int(env, "TRACKER_FORWARD_MAX_ATTEMPTS", 12, minimum=1),
         secret_key_old=_old_secret(env, tracker_secret),
         webhook_allowed_ips=_networks(env, "TRACKER_WEBHOOK_ALLOWED_IPS"),

@@ -39,6 +39,10 @@ def _wait_http(url: str, seconds: float = 30.0) -> bool:
 def run_all(port: int, sim_port: int) -> int:
     env = dict(os.environ)
     if not env.get("ESMS_API_KEY"):
+        # `make run` is the quick start: with no eSMS credentials it asks for the simulator
+        # explicitly (the services themselves never infer it, issue 9).
+        env.setdefault("TRACKER_SIMULATOR", "1")
+    if config.flag(env, "TRACKER_SIMULATOR"):
         env["TRACKER_SIMULATOR_URL"] = f"http://127.0.0.1:{sim_port}"
     env.setdefault("TRACKER_PUBLIC_URL", f"http://127.0.0.1:{port}")
     settings = config.load(env)
@@ -91,7 +95,7 @@ def run_all(port: int, sim_port: int) -> int:
 def _print_welcome(settings: config.Settings, port: int) -> None:
     base = f"http://127.0.0.1:{port}"
     auth = f" \\\n  -H 'Authorization: Bearer {settings.api_tokens[0]}'" if settings.api_tokens else ""
-    mode = "simulator (no eSMS credentials set: nothing real is sent)" if settings.simulator_mode else "eSMS"
+    mode = "simulator (TRACKER_SIMULATOR=1: nothing real is sent)" if settings.simulator_mode else "eSMS"
     body = json.dumps(EXAMPLE, ensure_ascii=False)
     print(f"""
   Journey tracker is running — sending to the {mode}.
