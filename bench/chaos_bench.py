@@ -33,7 +33,8 @@ from sqlalchemy import text
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from chaos_support import ForwardReceiver, Proc, Proxy, free_port, restart_postgres  # noqa: E402
 
-from tracker import config, migrate, status as st  # noqa: E402
+from tracker import config, status as st  # noqa: E402
+from tracker.ops import migrate
 from tracker.db import make_engine  # noqa: E402
 
 SECRET = "chaos-secret-key-0123456789abcdef"

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: import the tracker from this checkout
     sys.path.insert(0, str(ROOT))
 
-from tracker import forwarding  # noqa: E402
+from tracker.worker import forwarding  # noqa: E402
 
 
 def free_port() -> int:

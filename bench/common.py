@@ -57,7 +57,7 @@ def ensure_pg_database(url: str) -> None:
 
 def reset_database(url: str) -> None:
     """An empty, migrated database (PostgreSQL: a fresh public schema; SQLite: a new file)."""
-    from tracker import migrate
+    from tracker.ops import migrate
     from tracker.config import normalize_database_url
 
     if url.startswith("sqlite"):

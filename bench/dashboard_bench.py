@@ -33,7 +33,8 @@ sys.path.insert(0, str(ROOT))
 import psycopg  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from tracker import config, create_app, migrate  # noqa: E402
+from tracker import config, create_app  # noqa: E402
+from tracker.ops import migrate
 from tracker.db import make_engine  # noqa: E402
 
 TARGET_MS = 300.0

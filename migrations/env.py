@@ -11,9 +11,11 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import pool, text
 
-from tracker import counts, forwarding, models  # noqa: F401  (registers the tables on Base.metadata)
+from tracker.queries import counters  # noqa: F401  (registers the tables on Base.metadata)
+from tracker.worker import forwarding
+from tracker import models
 from tracker.db import Base, make_engine
-from tracker.migrate import database_url, lock_timeout_ms
+from tracker.ops.migrate import database_url, lock_timeout_ms
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):

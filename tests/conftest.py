@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from tracker import config, create_app, migrate
+from tracker import config, create_app
+from tracker.ops import migrate
 from tracker.db import make_engine
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,7 +12,8 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from tracker import create_app, migrate, tokens
+from tracker import create_app, tokens
+from tracker.ops import migrate
 
 from .conftest import API_TOKEN, ROOT, SECRET, make_settings
 from .dashboard_support import PASSWORD

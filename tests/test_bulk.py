@@ -12,11 +12,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from tracker import bulk, create_app
-from tracker.cli import cli
+from tracker.sending import bulk
+from tracker import create_app
+from tracker.ops.cli import cli
 from tracker.models import Message
 from tracker.simulator import SimSettings, start_in_thread
-from tracker.worker import Worker
+from tracker.worker.loop import Worker
 
 from .conftest import OAID, SECRET, replace_settings
 
@@ -157,7 +158,7 @@ def write(tmp_path, text: str):
 def test_send_csv_refuses_a_file_with_bad_rows_unless_told(engine, tmp_path, settings):
     path = write(tmp_path, PARAMS_JSON + '12345,DH9,"[]"\n')
     env = {"DATABASE_URL": str(engine.url.render_as_string(hide_password=False)), "TRACKER_SECRET_KEY": SECRET,
-           "TRACKER_INSTANCE_DIR": str(tmp_path / "cli"), "ESMS_OAID": OAID}
+           "TRACKER_INSTANCE_DIR": str(tmp_path / "cli"), "ESMS_OAID": OAID, "TRACKER_SIMULATOR": "1"}
     result = CliRunner().invoke(cli, ["send-csv", path, "--template", "2056446"], env=env)
     assert result.exit_code == 1
     assert "line 4: phone:" in result.output and "nothing was queued" in result.output

@@ -43,7 +43,7 @@ def test_upgrade_send_and_worker_once(env):
                         "--request-id", "cli-1")
         assert json.loads(again.stdout)["id"] == msg["id"] and "nothing new" in again.stderr
         tracker(env, "worker", "--once")
-        (truth,) = [m for m in sim.engine.messages.values() if m.request.request_id == "cli-1"]
+        (truth,) = [m for m in sim.fake.messages.values() if m.request.request_id == "cli-1"]
         assert truth.request.params == ["Nguyễn Văn An", "DH9"]
     finally:
         sim.stop()

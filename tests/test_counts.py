@@ -11,7 +11,9 @@ import pytest
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
-from tracker import counts, sending, tokens
+from tracker.queries import counters
+from tracker.sending import sender
+from tracker import tokens
 from tracker import status as st
 from tracker.db import utcnow
 from tracker.esms.client import SendResult
@@ -28,7 +30,7 @@ def callback(smsid: str, send_status: int, success: int = 0, failed: int = 0, pr
 
 def assert_exact(engine) -> None:
     with Session(engine) as s:
-        assert counts.snapshot(s) == counts.recount(s)
+        assert counters.snapshot(s) == counters.recount(s)
 
 
 def queue_via_api(client, auth, n: int, order: str = "DH") -> list[int]:
@@ -46,10 +48,10 @@ def test_counters_match_a_recount_after_every_write_path(client, engine, setting
     ids = queue_via_api(client, auth, 12)
     assert_exact(engine)
     with Session(engine) as s:
-        assert counts.totals(s, utcnow() - timedelta(hours=1), utcnow() + timedelta(seconds=1))[st.QUEUED].n == 12
+        assert counters.totals(s, utcnow() - timedelta(hours=1), utcnow() + timedelta(seconds=1))[st.QUEUED].n == 12
 
     # The worker's batch claim (one multi-row UPDATE) and every kind of send result.
-    jobs = sending.claim(engine, settings, limit=12)
+    jobs = sender.claim(engine, settings, limit=12)
     assert len(jobs) == 12
     assert_exact(engine)
     results = [SendResult("accepted", "100", smsid=f"S{j.id}") for j in jobs[:8]]
@@ -57,7 +59,7 @@ def test_counters_match_a_recount_after_every_write_path(client, engine, setting
                 SendResult("transport", "timeout"), SendResult("transport", "connection"),
                 SendResult("accepted", "100", smsid=f"S{jobs[11].id}")]
     for job, result in zip(jobs, results):
-        sending.record(engine, settings, job, result)
+        sender.record(engine, settings, job, result)
     assert_exact(engine)
 
     # Callbacks on each message's own URL: progress, delivery with a price, failure, duplicates, stale.
@@ -90,7 +92,7 @@ def test_counters_match_a_recount_after_every_write_path(client, engine, setting
         s.commit()
     assert_exact(engine)
     with Session(engine) as s:
-        total = sum(t.n for t in counts.snapshot(s).values())
+        total = sum(t.n for t in counters.snapshot(s).values())
         assert total == s.scalar(select(func.count()).select_from(Message)) == 10
 
 
@@ -98,8 +100,8 @@ def test_an_update_of_other_columns_leaves_the_counters_as_they_were(engine):
     with Session(engine) as s:
         s.add(Message(source="api", status=st.QUEUED, params=[], created_at=utcnow(), updated_at=utcnow()))
         s.commit()
-        live = select(counts.DailyCount.day, counts.DailyCount.status, counts.DailyCount.shard,
-                      counts.DailyCount.n).where(counts.DailyCount.n != 0)
+        live = select(counters.DailyCount.day, counters.DailyCount.status, counters.DailyCount.shard,
+                      counters.DailyCount.n).where(counters.DailyCount.n != 0)
         before = s.execute(live).all()
         s.execute(update(Message).values(updated_at=utcnow(), attempts=Message.attempts + 1))
         s.commit()
@@ -111,14 +113,14 @@ def test_counters_are_emptied_with_the_table(engine):
     with Session(engine) as s:
         s.add(Message(source="api", status=st.QUEUED, params=[], created_at=utcnow(), updated_at=utcnow()))
         s.commit()
-        assert counts.snapshot(s)
+        assert counters.snapshot(s)
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(text("TRUNCATE messages CASCADE"))
         else:
             conn.execute(text("DELETE FROM messages"))
     with Session(engine) as s:
-        assert counts.snapshot(s) == {}
+        assert counters.snapshot(s) == {}
 
 
 def test_range_totals_equal_a_direct_count_for_any_range(engine):
@@ -137,7 +139,7 @@ def test_range_totals_equal_a_direct_count_for_any_range(engine):
             a = base + timedelta(minutes=rng.randrange(-600, 6 * 24 * 60))
             ranges.append((a, a + timedelta(minutes=rng.randrange(1, 3 * 24 * 60))))
         for since, until in ranges:
-            got = counts.totals(s, since, until)
+            got = counters.totals(s, since, until)
             rows = s.execute(select(Message.status, func.count(), func.sum(Message.price))
                              .where(Message.created_at >= since, Message.created_at < until)
                              .group_by(Message.status)).all()
@@ -151,5 +153,5 @@ def test_empty_or_inverted_range_counts_nothing(engine, hours):
     with Session(engine) as s:
         s.add(Message(source="api", status=st.QUEUED, params=[], created_at=now, updated_at=now))
         s.commit()
-        got = counts.totals(s, now, now - timedelta(hours=hours))
+        got = counters.totals(s, now, now - timedelta(hours=hours))
         assert all(t.n == 0 for t in got.values())

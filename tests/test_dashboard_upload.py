@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from tracker import bulk, create_app
+from tracker.sending import bulk
+from tracker import create_app
 from tracker import status as st
 from tracker.db import utcnow
-from tracker.forwarding import FAILED, PENDING, ForwardDelivery
+from tracker.worker.forwarding import FAILED, PENDING, ForwardDelivery
 from tracker.models import Message
 
 from .conftest import OAID, replace_settings

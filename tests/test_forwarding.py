@@ -14,12 +14,14 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tracker import forwarding, sending, tokens
+from tracker.worker import forwarding
+from tracker.sending import sender
+from tracker import tokens
 from tracker.db import utcnow
 from tracker.esms.client import SendResult
-from tracker.forwarding import ForwardDelivery, Forwarder
+from tracker.worker.forwarding import ForwardDelivery, Forwarder
 from tracker.models import Message
-from tracker.reconcile import time_out
+from tracker.worker.reconcile import time_out
 
 from .conftest import SECRET, replace_settings
 
@@ -97,8 +99,8 @@ def drain(forwarder: Forwarder, rounds: int = 20) -> None:
 
 def test_every_status_change_and_only_a_change_lands_in_the_outbox(client, engine, settings, make_message):
     mid = make_message(status="queued", smsid=None, due_at=utcnow())
-    (job,) = sending.claim(engine, settings, limit=1)                    # queued -> sending: not news
-    sending.record(engine, settings, job, SendResult("accepted", "100", smsid="F1"))
+    (job,) = sender.claim(engine, settings, limit=1)                    # queued -> sending: not news
+    sender.record(engine, settings, job, SendResult("accepted", "100", smsid="F1"))
     outcomes = [hit(client, mid, "F1", *s) for s in [(2,), (7,), (2,), (5, 1, 0), (5, 1, 0)]]
     assert outcomes == ["applied", "applied", "stale", "applied", "duplicate"]
     rows = outbox(engine)

@@ -105,7 +105,7 @@ def stop(*procs: subprocess.Popen) -> None:
 def head_revision() -> str:
     from alembic.script import ScriptDirectory
 
-    from tracker import migrate
+    from tracker.ops import migrate
 
     return ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
 

@@ -7,7 +7,8 @@ import logging
 
 import pytest
 
-from tracker import logs, tokens
+from tracker.web import logs
+from tracker import tokens
 
 from .conftest import API_TOKEN, SECRET, WEBHOOK_TOKEN
 
@@ -92,7 +93,7 @@ def test_mask_phones(raw, masked):
 
 def test_json_formatter_masks_messages_and_adds_the_request_id(app):
     fmt = logs.JsonFormatter()
-    record = logging.LogRecord("tracker.worker", logging.WARNING, __file__, 1, "send to %s failed",
+    record = logging.LogRecord("tracker.worker.loop", logging.WARNING, __file__, 1, "send to %s failed",
                                ("0901888484",), None)
     out = json.loads(fmt.format(record))
     assert out["msg"] == "send to 090***484 failed" and out["level"] == "warning" and "request_id" not in out

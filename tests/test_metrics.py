@@ -16,7 +16,8 @@ from urllib.parse import urlencode
 import pytest
 import requests
 
-from tracker import metrics, tokens
+from tracker.web import metrics
+from tracker import tokens
 from tracker.db import utcnow
 
 from .conftest import API_TOKEN, ROOT, SECRET, make_settings
@@ -87,7 +88,7 @@ def test_queue_depth_and_reconcile_lag_are_read_at_scrape_time(client, make_mess
 
 
 def test_sends_are_counted_by_result(engine, settings):
-    from tracker.worker import Worker
+    from tracker.worker.loop import Worker
 
     before = metrics.SENDS.labels("accepted")._value.get()
     error_before = metrics.SENDS.labels("error")._value.get()
@@ -98,7 +99,7 @@ def test_sends_are_counted_by_result(engine, settings):
 
     worker = Worker(engine, settings, client=Boom())
     try:
-        from tracker.sending import Job
+        from tracker.sending.sender import Job
 
         job = Job(id=1, attempts=1, phone="+84901888484", params=[], order_id="o", template_id="1",
                   oa_id="2", request_id="r", campaign_id=None, sandbox=False)
@@ -134,14 +135,14 @@ def test_multiprocess_mode_adds_up_every_process(tmp_path, sqlite_url):
     """Two processes write to one PROMETHEUS_MULTIPROC_DIR; a scrape sees the sum."""
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
     script = textwrap.dedent("""
-        from tracker import metrics
+        from tracker.web import metrics
         metrics.CALLBACKS.labels("applied").inc(3)
         metrics.WEBHOOK_LATENCY.observe(0.004)
     """)
     for _ in range(2):
         subprocess.run([sys.executable, "-c", script], env=env, check=True, cwd=ROOT)
     render = textwrap.dedent(f"""
-        from tracker import metrics
+        from tracker.web import metrics
         from tracker.db import make_engine
         print(metrics.render(make_engine({sqlite_url!r})).decode())
     """)
@@ -159,7 +160,7 @@ def test_gunicorn_workers_share_their_counts(sqlite_url, make_message, tmp_path)
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": sqlite_url, "TRACKER_SECRET_KEY": SECRET,
            "TRACKER_API_TOKENS": API_TOKEN, "TRACKER_INSTANCE_DIR": str(tmp_path / "instance"),
-           "WEB_CONCURRENCY": "2", "PROMETHEUS_MULTIPROC_DIR": ""}
+           "WEB_CONCURRENCY": "2", "PROMETHEUS_MULTIPROC_DIR": "", "TRACKER_SIMULATOR": "1"}
     env.pop("PROMETHEUS_MULTIPROC_DIR")
     log = open(tmp_path / "web.log", "wb")
     proc = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py",

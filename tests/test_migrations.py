@@ -13,7 +13,8 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
-from tracker import config, migrate
+from tracker import config
+from tracker.ops import migrate
 from tracker.db import make_engine
 
 from .conftest import ROOT

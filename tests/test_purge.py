@@ -12,11 +12,12 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tracker import stats, tokens
-from tracker.cli import cli
+from tracker.queries import stats
+from tracker import tokens
+from tracker.ops.cli import cli
 from tracker.db import utcnow
 from tracker.models import Event, Message
-from tracker.purge import purge, redact
+from tracker.ops.purge import purge, redact
 
 from .conftest import SECRET, WEBHOOK_TOKEN
 
@@ -144,6 +145,7 @@ def test_cli_purge(engine, population, monkeypatch, db_url, tmp_path):
     monkeypatch.setenv("DATABASE_URL", db_url)
     monkeypatch.setenv("TRACKER_SECRET_KEY", SECRET)
     monkeypatch.setenv("TRACKER_INSTANCE_DIR", str(tmp_path))
+    monkeypatch.setenv("TRACKER_SIMULATOR", "1")
     for name in ("ESMS_API_KEY", "ESMS_SECRET_KEY"):
         monkeypatch.delenv(name, raising=False)
     runner = CliRunner()

@@ -22,10 +22,10 @@ from tracker.db import utcnow
 from tracker.esms import codes
 from tracker.esms.client import GetCallbackResult, StatusAnswer
 from tracker.models import Event, Message
-from tracker.ratelimit import PerKey, TokenBucket
-from tracker.reconcile import Reconciler, time_out
+from tracker.sending.ratelimit import PerKey, TokenBucket
+from tracker.worker.reconcile import Reconciler, time_out
 from tracker.simulator import SimSettings, start_in_thread
-from tracker.worker import make_client
+from tracker.worker.loop import make_client
 
 from .conftest import OAID, ROOT, SECRET, replace_settings
 

@@ -6,8 +6,9 @@ import logging
 
 import pytest
 
-from tracker import config, create_app, security
-from tracker.security import LoginLimiter, mask_phones
+from tracker import config, create_app
+from tracker.web import security
+from tracker.web.security import LoginLimiter, mask_phones
 
 from .conftest import API_TOKEN, make_settings
 
@@ -114,9 +115,9 @@ def test_real_credentials_without_auth_refuse_to_start(db_url, tmp_path):
 
 def test_allowed_open_mode_with_real_credentials_is_logged_loudly(db_url, engine, tmp_path, caplog):
     settings = make_settings(db_url, tmp_path, TRACKER_API_TOKENS="", TRACKER_ALLOW_OPEN="1", **REAL)
-    with caplog.at_level(logging.WARNING, logger="tracker.security"):
+    with caplog.at_level(logging.WARNING, logger="tracker.web.security"):
         app = create_app(settings, engine=engine)
-    lines = [r for r in caplog.records if r.name == "tracker.security" and r.levelno >= logging.WARNING]
+    lines = [r for r in caplog.records if r.name == "tracker.web.security" and r.levelno >= logging.WARNING]
     assert len(lines) == 1
     text = lines[0].getMessage()
     assert "TRACKER_ALLOW_OPEN" in text and "API" in text and "dashboard" in text
@@ -125,11 +126,11 @@ def test_allowed_open_mode_with_real_credentials_is_logged_loudly(db_url, engine
 
 
 def test_no_warning_when_everything_is_protected_or_simulated(db_url, engine, tmp_path, caplog):
-    with caplog.at_level(logging.WARNING, logger="tracker.security"):
+    with caplog.at_level(logging.WARNING, logger="tracker.web.security"):
         create_app(make_settings(db_url, tmp_path / "a", TRACKER_ALLOW_OPEN="1", TRACKER_DASHBOARD_PASSWORD="pw",
                                  **REAL), engine=engine)
         create_app(make_settings(db_url, tmp_path / "b", TRACKER_ALLOW_OPEN="1"), engine=engine)
-    assert not [r for r in caplog.records if r.name == "tracker.security"]
+    assert not [r for r in caplog.records if r.name == "tracker.web.security"]
 
 
 # -- login throttling ---------------------------------------------------------------------------
@@ -229,7 +230,7 @@ def test_other_numbers_are_left_alone(text):
 def test_tracker_and_access_logs_are_masked(caplog):
     security.install_log_masking()
     with caplog.at_level(logging.DEBUG):
-        logging.getLogger("tracker.worker.deep.child").info("sending to %s", "+84901888484")
+        logging.getLogger("tracker.worker.loop.deep.child").info("sending to %s", "+84901888484")
         logging.getLogger("werkzeug").info('"GET /webhooks/esms/1.x?phonenumber=0901888484 HTTP/1.1" 200')
         logging.getLogger("gunicorn.access").info("%(r)s", {"r": "GET /?phonenumber=84901888484"})
     text = caplog.text + " ".join(r.getMessage() for r in caplog.records)

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tracker import create_app
-from tracker.api import MAX_LIMIT
+from tracker.web.api import MAX_LIMIT
 from tracker.schemas import MAX_PARAM_CHARS, MAX_PARAMS
 
 from .conftest import make_settings

@@ -22,11 +22,11 @@ from sqlalchemy import inspect, text
 from werkzeug.serving import make_server
 
 from tracker import config, create_app
-from tracker.cli import cli
+from tracker.ops.cli import cli
 from tracker.config import ConfigError
-from tracker.reconcile import Reconciler
+from tracker.worker.reconcile import Reconciler
 from tracker.simulator import SimSettings, start_in_thread
-from tracker.worker import Worker, make_client
+from tracker.worker.loop import Worker, make_client
 
 from .conftest import make_settings
 

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tracker import create_app, security, tokens
+from tracker import create_app, tokens
+from tracker.web import security
 from tracker.models import Event, Message
 
 from .conftest import SECRET, WEBHOOK_TOKEN, make_settings

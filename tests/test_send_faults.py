@@ -18,12 +18,12 @@ import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tracker import sending
+from tracker.sending import sender
 from tracker.esms.client import SendResult
 from tracker.models import Event, Message
 from tracker.schemas import NewMessage
 from tracker.simulator import SimSettings, start_in_thread
-from tracker.worker import Worker, make_client
+from tracker.worker.loop import Worker, make_client
 
 from .conftest import OAID, ROOT, SECRET, replace_settings
 
@@ -32,7 +32,7 @@ def queue(engine, cfg, rid: str, oa_id: str = OAID) -> int:
     data = NewMessage(phone="+84901888484", template_id="523194", params=["x"], order_id="F1", request_id=rid,
                       oa_id=oa_id)
     with Session(engine) as s:
-        return sending.queue(s, cfg, data, source="api")[0].id
+        return sender.queue(s, cfg, data, source="api")[0].id
 
 
 def get(engine, mid: int) -> Message:
@@ -105,7 +105,7 @@ def test_transport_faults_are_retried_with_the_same_request_id(engine, settings,
 def test_backoff_is_exponential_capped_and_jittered(settings, attempt):
     cfg = replace_settings(settings, backoff_base=2.0, backoff_cap=300.0)
     ceiling = min(300.0, 2.0 * 2 ** (attempt - 1))
-    delays = [sending.backoff(cfg, attempt) for _ in range(200)]
+    delays = [sender.backoff(cfg, attempt) for _ in range(200)]
     assert all(ceiling * 0.5 <= d <= ceiling for d in delays)
     assert len({round(d, 6) for d in delays}) > 100  # jittered, so a burst's retries spread out
 

@@ -10,12 +10,13 @@ import requests
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from tracker import sending, tokens
+from tracker.sending import sender
+from tracker import tokens
 from tracker.db import utcnow
 from tracker.models import Event, Message
 from tracker.schemas import NewMessage
 from tracker.simulator import SimSettings, start_in_thread
-from tracker.worker import Worker, make_client
+from tracker.worker.loop import Worker, make_client
 
 from .conftest import replace_settings
 
@@ -38,7 +39,7 @@ def queue(engine, cfg, **fields) -> int:
     data = NewMessage.model_validate({"phone": "0901888484", "template_id": "523194", "params": ["A", "B"],
                                       "order_id": "DH1", **fields})
     with Session(engine) as s:
-        msg, created = sending.queue(s, cfg, data, source="api")
+        msg, created = sender.queue(s, cfg, data, source="api")
         assert created
         return msg.id
 
@@ -136,12 +137,12 @@ def test_transport_failures_give_up_as_failed_transport(engine, settings):
 
 def test_expired_lease_is_claimed_again_with_the_same_request_id(engine, cfg, sim):
     mid = queue(engine, cfg, request_id="req-lease")
-    (job,) = sending.claim(engine, cfg, limit=10)  # a worker took it... and died
-    assert sending.claim(engine, cfg, limit=10) == []  # the lease protects it meanwhile
+    (job,) = sender.claim(engine, cfg, limit=10)  # a worker took it... and died
+    assert sender.claim(engine, cfg, limit=10) == []  # the lease protects it meanwhile
     with Session(engine) as s:
         s.execute(update(Message).where(Message.id == mid).values(due_at=utcnow() - timedelta(seconds=1)))
         s.commit()
-    (again,) = sending.claim(engine, cfg, limit=10)
+    (again,) = sender.claim(engine, cfg, limit=10)
     assert (again.id, again.request_id, again.attempts) == (mid, "req-lease", job.attempts + 1)
 
 
@@ -150,7 +151,7 @@ def test_two_workers_never_claim_the_same_message(engine, cfg):
     claimed: list[list[int]] = [[], [], [], []]
 
     def grab(slot: int) -> None:
-        while jobs := sending.claim(engine, cfg, limit=5):
+        while jobs := sender.claim(engine, cfg, limit=5):
             claimed[slot] += [j.id for j in jobs]
 
     threads = [threading.Thread(target=grab, args=(i,)) for i in range(4)]
@@ -164,11 +165,11 @@ def test_two_workers_never_claim_the_same_message(engine, cfg):
 
 def test_callback_that_beat_the_send_response_is_not_overwritten(engine, cfg, sim):
     mid = queue(engine, cfg)
-    (job,) = sending.claim(engine, cfg, limit=1)
+    (job,) = sender.claim(engine, cfg, limit=1)
     with Session(engine) as s:  # the callback landed first and moved it on
         s.execute(update(Message).where(Message.id == mid).values(status="waiting", smsid="SMS-EARLY"))
         s.commit()
-    result = sending.send(make_client(cfg), cfg, job)
-    assert sending.record(engine, cfg, job, result) == "accepted"
+    result = sender.send(make_client(cfg), cfg, job)
+    assert sender.record(engine, cfg, job, result) == "accepted"
     m = get(engine, mid)
     assert (m.status, m.smsid) == ("waiting", "SMS-EARLY")

@@ -235,7 +235,7 @@ def test_intermediate_state_and_not_yet_queryable() -> None:
         assert get_callback(running, [smsid])["Data_callback"] == []
         assert requests.get(f"{running.url}/_sim/idle", timeout=5).json() == {"idle": False, "pending_callbacks": 3}
         # Move the message's clock to just after its "7" instead of waiting for it.
-        message = running.engine.messages[smsid]
+        message = running.fake.messages[smsid]
         assert message.plan is not None
         message.created_mono -= message.plan.steps[1].offset + 0.001
         data = query_zns(running, smsid)["Data"]

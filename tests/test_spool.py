@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from tracker import create_app, reports, spool, tokens
+from tracker import create_app, tokens
+from tracker.callbacks import apply, spool
 from tracker.db import make_engine, utcnow
 from tracker.models import Event, Message
 
@@ -197,13 +198,13 @@ def test_a_web_process_replays_its_own_spool_once_the_database_is_back(engine, s
 def test_a_commit_whose_answer_the_outage_swallowed_is_not_stored_twice(app, engine, settings, make_message,
                                                                         monkeypatch):
     mid = make_message(smsid="L1")
-    real = reports.apply_to_message
+    real = apply.apply_to_message
 
     def committed_then_cut_off(*args, **kwargs):
         real(*args, **kwargs)
         raise OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
 
-    monkeypatch.setattr(reports, "apply_to_message", committed_then_cut_off)
+    monkeypatch.setattr(apply, "apply_to_message", committed_then_cut_off)
     assert app.test_client().get(f"{url(mid)}?{cb('L1', 7)}").json["outcome"] == "spooled"
     monkeypatch.undo()
     assert spool.replay(engine, settings) == 0

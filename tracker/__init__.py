@@ -6,8 +6,8 @@ from flask import Flask, jsonify
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from . import config, db
-from .config import Settings
+from tracker import config, db
+from tracker.config import Settings
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> Flask:
@@ -26,22 +26,24 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.json.sort_keys = False
     db.init_app(app, engine)
 
-    from . import api, dashboard, security, webhooks
+    from tracker.web import api, security
+    from tracker import dashboard
+    from tracker.callbacks import webhook
 
     # First, so its checks run before any view and its headers land on every answer.
     security.init_app(app)
-    webhooks.init_app(app)
+    webhook.init_app(app)
     api.init_app(app)
     dashboard.init_app(app)
     # Request id, one JSON log line per request, Prometheus /metrics (issue 5).
-    from . import logs, metrics
+    from tracker.web import logs, metrics
 
     logs.init_app(app)
     metrics.init_app(app)
 
     @app.get("/healthz")
     def healthz():
-        from . import spool
+        from tracker.callbacks import spool
 
         # Callbacks kept on disk during a database outage, not yet replayed.
         spooled = spool.size(spool.directory(settings))

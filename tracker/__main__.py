@@ -1,5 +1,5 @@
 """``python -m tracker`` is the ``tracker`` command."""
 
-from .cli import main
+from tracker.ops.cli import main
 
 main()

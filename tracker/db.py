@@ -22,6 +22,11 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def iso(value: datetime | None) -> str | None:
+    """A stored time as the API shows it: ISO 8601 UTC ending in ``Z`` (None stays None)."""
+    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z") if value else None
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC in Python on every backend (SQLite stores naive UTC)."""
 

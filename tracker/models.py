@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, Numeric, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from . import status as st
-from .db import Base, BigIntPK, UTCDateTime, utcnow
+from tracker import status as st
+from tracker.db import Base, BigIntPK, UTCDateTime, iso, utcnow
 
 SOURCES = ("api", "cli", "csv", "external")
 EVENT_KINDS = ("send", "callback", "reconcile")
@@ -86,10 +86,10 @@ class Message(Base):
             "telco": self.telco,
             "zalo_msg_id": self.zalo_msg_id,
             "attempts": self.attempts,
-            "created_at": _iso(self.created_at),
-            "sent_at": _iso(self.sent_at),
-            "final_at": _iso(self.final_at),
-            "updated_at": _iso(self.updated_at),
+            "created_at": iso(self.created_at),
+            "sent_at": iso(self.sent_at),
+            "final_at": iso(self.final_at),
+            "updated_at": iso(self.updated_at),
         }
 
 
@@ -122,7 +122,7 @@ class Event(Base):
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
-            "at": _iso(self.created_at),
+            "at": iso(self.created_at),
             "kind": self.kind,
             "outcome": self.outcome,
             "status": self.status,
@@ -133,6 +133,3 @@ class Event(Base):
             "raw": self.raw,
         }
 
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError, field_validator
 
-from . import phones
+from tracker import phones
 
 MAX_PARAMS = 30
 MAX_PARAM_CHARS = 1000

@@ -7,8 +7,8 @@ from typing import Any
 from flask import Flask, current_app, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from . import auth, forward_panel, upload  # noqa: F401 (upload registers its routes on bp)
-from .views import bp
+from tracker.dashboard import auth, forward_panel, upload  # noqa: F401 (upload registers its routes on bp)
+from tracker.dashboard.views import bp
 
 DEFAULT_POLL_MS = 3000
 # Every asset comes from the app; no inline script or style, no framing, no other origin.

@@ -17,7 +17,7 @@ from datetime import timedelta
 from flask import Flask, current_app, request, session
 from flask.sessions import SecureCookieSessionInterface
 
-from ..config import Settings
+from tracker.config import Settings
 
 IDLE_LIFETIME = timedelta(hours=8)
 ABSOLUTE_LIFETIME = timedelta(hours=24)

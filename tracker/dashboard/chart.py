@@ -10,7 +10,7 @@ import math
 from datetime import datetime
 from typing import Any
 
-from .present import GROUP_LABELS, GROUPS
+from tracker.dashboard.present import GROUP_LABELS, GROUPS
 
 WIDTH, HEIGHT = 960, 260
 # Room on the right keeps the last time label whole.

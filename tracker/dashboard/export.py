@@ -6,14 +6,16 @@ import csv
 import io
 import re
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from ..esms import codes
-from ..models import Message
-from . import listing
+from tracker.db import iso
+from tracker.esms import codes
+from tracker.models import Message
+from tracker.dashboard import listing
 
 BATCH = 1000
 FLUSH_BYTES = 64 * 1024
@@ -30,8 +32,8 @@ def _safe(value: Any) -> Any:
     """Text a spreadsheet would run as a formula gets a leading quote; numbers and phones stay as they are."""
     if isinstance(value, str) and _FORMULA.match(value) and not _NUMBER.match(value):
         return "'" + value
-    if hasattr(value, "isoformat"):
-        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, datetime):
+        return iso(value)
     return value
 
 

@@ -9,10 +9,10 @@ from flask import current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy.engine import Engine
 
-from .. import forwarding
-from ..config import Settings
-from ..db import get_engine, utcnow
-from .present import cell, duration, number
+from tracker.worker import forwarding
+from tracker.config import Settings
+from tracker.db import get_engine, utcnow
+from tracker.dashboard.present import cell, duration, number
 
 
 def text(engine: Engine, settings: Settings) -> dict[str, Any]:

@@ -18,11 +18,11 @@ from typing import Any, Mapping
 from sqlalchemy import ColumnElement, Select, false, select
 from sqlalchemy.orm import Session
 
-from .. import phones
-from .. import status as st
-from ..models import Message
-from .present import GROUP_LABELS, GROUPS, STATUS_LABELS
-from .ranges import parse_time
+from tracker import phones
+from tracker import status as st
+from tracker.models import Message
+from tracker.dashboard.present import GROUP_LABELS, GROUPS, STATUS_LABELS
+from tracker.dashboard.ranges import parse_time
 
 # Query argument -> column, for the plain equality filters.
 COLUMNS: dict[str, Any] = {

@@ -11,14 +11,14 @@ from typing import Any, Callable
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session
 
-from .. import counts, stats
-from .. import status as st
-from ..db import UTCDateTime
-from ..esms import codes
-from ..models import Message
-from . import chart
-from .present import GROUP_OF, GROUPS, cell, duration, money, number, percent, when
-from .ranges import Range
+from tracker.queries import counters, stats
+from tracker import status as st
+from tracker.db import UTCDateTime
+from tracker.esms import codes
+from tracker.models import Message
+from tracker.dashboard import chart
+from tracker.dashboard.present import GROUP_OF, GROUPS, cell, duration, money, number, percent, when
+from tracker.dashboard.ranges import Range
 
 LinkFor = Callable[..., str]
 TOP_ROWS = 10
@@ -46,7 +46,7 @@ def inline_details(rng: Range) -> bool:
 
 def build(session: Session, rng: Range, link: LinkFor) -> dict[str, Any]:
     """What the overview shows, as text, table cells and chart geometry."""
-    tallies = counts.totals(session, rng.since, rng.until)
+    tallies = counters.totals(session, rng.since, rng.until)
     by_group = {g: sum(tallies[s].n for s in members) for g, members in GROUPS.items()}
     total = sum(by_group.values())
     finals = sum(tallies[s].n for s in _FINAL)
@@ -123,7 +123,7 @@ def _bucket_query(session: Session):
 
 
 def _daily_chart(session: Session, rng: Range) -> dict[str, Any]:
-    days = sorted(counts.per_day(session, rng.since, rng.until).items())
+    days = sorted(counters.per_day(session, rng.since, rng.until).items())
     per_bar = max(1, math.ceil(len(days) / MAX_DAY_BARS))
     buckets: list[tuple[datetime, dict[str, int]]] = []
     for i in range(0, len(days), per_bar):
@@ -131,7 +131,7 @@ def _daily_chart(session: Session, rng: Range) -> dict[str, Any]:
         for _, tallies in days[i:i + per_bar]:
             for status, tally in tallies.items():
                 merged[GROUP_OF.get(status, "in_flight")] += tally.n
-        buckets.append((counts.day_start(days[i][0]), dict(merged)))
+        buckets.append((counters.day_start(days[i][0]), dict(merged)))
     return chart.build(buckets, "%d/%m")
 
 

@@ -7,10 +7,10 @@ from typing import Any, Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from .. import status as st
-from ..models import Event, Message
-from . import listing
-from .present import (Cell, cell, duration, error_text, money, pretty_json, status_cell, when,
+from tracker import status as st
+from tracker.models import Event, Message
+from tracker.dashboard import listing
+from tracker.dashboard.present import (Cell, cell, duration, error_text, money, pretty_json, status_cell, when,
                       when_short)
 
 UrlFor = Callable[..., str]

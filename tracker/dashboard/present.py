@@ -12,8 +12,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from .. import status as st
-from ..esms import codes
+from tracker import status as st
+from tracker.esms import codes
 
 Cell = dict[str, Any]
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Mapping
 
-from ..db import utcnow
+from tracker.db import utcnow
 
 PRESETS: dict[str, str] = {
     "1h": "Last hour",

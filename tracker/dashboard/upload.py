@@ -11,12 +11,12 @@ from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from .. import bulk
-from .. import status as st
-from ..db import get_engine
-from ..sending import QueueError
-from .present import GROUP_LABELS, GROUP_OF, GROUPS, cell, number, percent, status_cell
-from .views import bp
+from tracker.sending import bulk
+from tracker import status as st
+from tracker.db import get_engine
+from tracker.sending.sender import QueueError
+from tracker.dashboard.present import GROUP_LABELS, GROUP_OF, GROUPS, cell, number, percent, status_cell
+from tracker.dashboard.views import bp
 
 BATCH_ID = re.compile(r"[0-9a-f]{24}")
 MAX_SHOWN_ERRORS = 200

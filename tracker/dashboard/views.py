@@ -9,10 +9,10 @@ from typing import Any
 from flask import (Blueprint, Response, current_app, jsonify, make_response, redirect, render_template,
                    request, session, stream_with_context, url_for)
 
-from .. import security
-from ..db import get_engine, get_session
-from . import auth, export, forward_panel, listing, overview, pages, ranges
-from .present import GROUP_LABELS, GROUPS, STATUS_LABELS
+from tracker.web import security
+from tracker.db import get_engine, get_session
+from tracker.dashboard import auth, export, forward_panel, listing, overview, pages, ranges
+from tracker.dashboard.present import GROUP_LABELS, GROUPS, STATUS_LABELS
 
 bp = Blueprint("dashboard", __name__)
 DEFAULT_PAGE_SIZE = 50

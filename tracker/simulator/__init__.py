@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from tracker.simulator.app import BASE, create_simulator_app
-from tracker.simulator.engine import Engine
+from tracker.simulator.fake_esms import FakeEsms
 from tracker.simulator.server import RunningSimulator, run_simulator, start_in_thread
 from tracker.simulator.settings import SimSettings
 
 __all__ = [
     "BASE",
-    "Engine",
+    "FakeEsms",
     "RunningSimulator",
     "SimSettings",
     "create_simulator_app",

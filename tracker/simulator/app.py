@@ -8,7 +8,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from tracker.simulator import wire
 from tracker.simulator.control import control
-from tracker.simulator.engine import Engine, Message
+from tracker.simulator.fake_esms import FakeEsms, Message
 from tracker.simulator.plan import Step
 from tracker.simulator.settings import SimSettings
 from tracker.simulator.validate import auth_ok
@@ -28,7 +28,7 @@ DEFAULT_TEMPLATES: tuple[tuple[str, str, list[tuple[str, int]]], ...] = (
 esms = Blueprint("esms", __name__)
 
 
-def _engine() -> Engine:
+def _fake_esms() -> FakeEsms:
     return current_app.extensions["simulator"]  # type: ignore[no-any-return]
 
 
@@ -40,14 +40,14 @@ def _body() -> dict[str, Any]:
 
 def _reached(smsid: str) -> tuple[Message, Step] | None:
     """The message and its current status, or None when eSMS cannot report it yet (105)."""
-    message = _engine().find(smsid)
+    message = _fake_esms().find(smsid)
     step = message.current_step() if message else None
     return (message, step) if message and step else None
 
 
 @esms.route(f"{BASE}/SendZaloMessage_V4_post_json/", methods=["POST"], strict_slashes=False)
 def send() -> Any:
-    outcome = _engine().handle_send(_body())
+    outcome = _fake_esms().handle_send(_body())
     if outcome.body is None:
         return Response("<h1>503 Service Unavailable</h1>", status=outcome.http_status, mimetype="text/html")
     return jsonify(outcome.body), outcome.http_status
@@ -55,8 +55,8 @@ def send() -> Any:
 
 @esms.get(f"{BASE}/GetSendStatus", strict_slashes=False)
 def get_send_status() -> Any:
-    engine, args = _engine(), request.args
-    if not auth_ok(engine.settings, args.get("ApiKey"), args.get("SecretKey")):
+    fake, args = _fake_esms(), request.args
+    if not auth_ok(fake.settings, args.get("ApiKey"), args.get("SecretKey")):
         return {"CodeResponse": "101", "ErrorMessage": wire.error_message("101")}
     ref = args.get("RefId", "").strip()
     if not ref:
@@ -79,10 +79,10 @@ def get_send_status() -> Any:
 
 @esms.route(f"{BASE}/QueryZnsStatus/", methods=["POST"], strict_slashes=False)
 def query_zns_status() -> Any:
-    engine, body = _engine(), _body()
-    if not auth_ok(engine.settings, body.get("ApiKey"), body.get("SecretKey")):
+    fake, body = _fake_esms(), _body()
+    if not auth_ok(fake.settings, body.get("ApiKey"), body.get("SecretKey")):
         return {"CodeResult": "101", "ErrorMessage": wire.error_message("101")}
-    if engine.settings.tps_limits and not engine.query_limiter.allow():
+    if fake.settings.tps_limits and not fake.query_limiter.allow():
         return {"CodeResult": "160", "ErrorMessage": wire.error_message("160")}
     smsid = str(body.get("SmsId") or "").strip()
     if not smsid:
@@ -112,10 +112,10 @@ def query_zns_status() -> Any:
 
 @esms.route("/ZaloCallback/GetCallback", methods=["POST"], strict_slashes=False)
 def get_callback() -> Any:
-    engine, body = _engine(), _body()
-    if not auth_ok(engine.settings, body.get("ApiKey"), body.get("SecretKey")):
+    fake, body = _fake_esms(), _body()
+    if not auth_ok(fake.settings, body.get("ApiKey"), body.get("SecretKey")):
         return {"Code": 101, "Message": wire.error_message("101"), "Data_callback": []}
-    if engine.settings.tps_limits and not engine.callback_limiter.allow():
+    if fake.settings.tps_limits and not fake.callback_limiter.allow():
         return {"Code": 160, "Message": wire.error_message("160"), "Data_callback": []}
     refs = body.get("ListRefid")
     if not isinstance(refs, list) or not refs:
@@ -152,10 +152,10 @@ def get_callback() -> Any:
 
 @esms.route(f"{BASE}/GetTemplate/", methods=["POST"], strict_slashes=False)
 def get_template() -> Any:
-    engine, body = _engine(), _body()
-    if not auth_ok(engine.settings, body.get("ApiKey"), body.get("SecretKey")):
+    fake, body = _fake_esms(), _body()
+    if not auth_ok(fake.settings, body.get("ApiKey"), body.get("SecretKey")):
         return {"CodeResult": "101", "ErrorMessage": wire.error_message("101")}
-    configured = engine.settings.templates
+    configured = fake.settings.templates
     if configured is None:
         listed = list(DEFAULT_TEMPLATES)
     else:
@@ -190,10 +190,10 @@ def index() -> Any:
 
 
 def create_simulator_app(settings: SimSettings | None = None) -> Flask:
-    """The fake eSMS; ``app.extensions["simulator"]`` is its :class:`Engine`."""
+    """The fake eSMS; ``app.extensions["simulator"]`` is its :class:`FakeEsms`."""
     app = Flask("tracker.simulator")
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep eSMS's field order
-    app.extensions["simulator"] = Engine(settings or SimSettings())
+    app.extensions["simulator"] = FakeEsms(settings or SimSettings())
     app.register_blueprint(esms)
     app.register_blueprint(control)
     return app

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, request
 
-from tracker.simulator.engine import Engine, Message
+from tracker.simulator.fake_esms import FakeEsms, Message
 from tracker.simulator.settings import SettingsError, public_view, updated
 
 control = Blueprint("simulator_control", __name__, url_prefix="/_sim")
@@ -14,18 +14,18 @@ control = Blueprint("simulator_control", __name__, url_prefix="/_sim")
 _FILTERS = ("smsid", "request_id", "phone", "order_id")
 
 
-def _engine() -> Engine:
+def _fake_esms() -> FakeEsms:
     return current_app.extensions["simulator"]  # type: ignore[no-any-return]
 
 
-def ground_truth(engine: Engine, message: Message) -> dict[str, Any]:
+def ground_truth(fake: FakeEsms, message: Message) -> dict[str, Any]:
     """What really happened to one message (and what is planned), for tests to compare against."""
     req = message.request
     key = (req.api_key, req.request_id)
     step = message.current_step()
     plan = message.plan
     steps = plan.steps if plan else []
-    with engine.lock:
+    with fake.lock:
         callbacks = [
             {
                 "send_status": steps[d.step].send_status,
@@ -42,8 +42,8 @@ def ground_truth(engine: Engine, message: Message) -> dict[str, Any]:
             }
             for d in (plan.deliveries if plan else [])
         ]
-        accept_count = 1 if req.sandbox or not req.request_id else engine.accept_counts.get(key, 0)
-        repeat_count = engine.repeat_counts.get(key, 0) if req.request_id else 0
+        accept_count = 1 if req.sandbox or not req.request_id else fake.accept_counts.get(key, 0)
+        repeat_count = fake.repeat_counts.get(key, 0) if req.request_id else 0
     return {
         "smsid": message.smsid,
         "request_id": req.request_id,
@@ -74,10 +74,10 @@ def ground_truth(engine: Engine, message: Message) -> dict[str, Any]:
 @control.get("/messages")
 def messages() -> Any:
     """Ground truth per message; optional exact-match filters smsid, request_id, phone, order_id."""
-    engine = _engine()
-    with engine.lock:
-        messages = list(engine.messages.values())
-    items = [ground_truth(engine, m) for m in messages]
+    fake = _fake_esms()
+    with fake.lock:
+        messages = list(fake.messages.values())
+    items = [ground_truth(fake, m) for m in messages]
     for name in _FILTERS:
         wanted = request.args.get(name)
         if wanted is not None:
@@ -87,44 +87,44 @@ def messages() -> Any:
 
 @control.get("/messages/<smsid>")
 def message(smsid: str) -> Any:
-    engine = _engine()
-    with engine.lock:
-        found = engine.messages.get(smsid)
+    fake = _fake_esms()
+    with fake.lock:
+        found = fake.messages.get(smsid)
     if found is None:
         return {"error": "unknown SMSID"}, 404
-    return ground_truth(engine, found)
+    return ground_truth(fake, found)
 
 
 @control.get("/sends")
 def sends() -> Any:
     """Every send request answered, in order, with its CodeResult (503 for injected 5xx)."""
-    engine = _engine()
-    with engine.lock:
-        return {"sends": list(engine.sends)}
+    fake = _fake_esms()
+    with fake.lock:
+        return {"sends": list(fake.sends)}
 
 
 @control.get("/stats")
 def stats() -> Any:
-    return _engine().stats_view()
+    return _fake_esms().stats_view()
 
 
 @control.get("/config")
 def get_config() -> Any:
-    return public_view(_engine().settings)
+    return public_view(_fake_esms().settings)
 
 
 @control.post("/config")
 def set_config() -> Any:
-    engine = _engine()
+    fake = _fake_esms()
     changes = request.get_json(force=True, silent=True)
     if not isinstance(changes, dict):
         return {"error": "expected a JSON object of settings"}, 400
-    with engine.lock:
+    with fake.lock:
         try:
-            engine.configure(updated(engine.settings, changes))
+            fake.configure(updated(fake.settings, changes))
         except SettingsError as exc:
             return {"error": str(exc)}, 400
-        return public_view(engine.settings)
+        return public_view(fake.settings)
 
 
 @control.post("/reset")
@@ -133,12 +133,12 @@ def reset() -> Any:
     restores the settings the simulator started with."""
     body = request.get_json(force=True, silent=True)
     restore = bool(isinstance(body, dict) and body.get("settings"))
-    engine = _engine()
-    engine.reset(restore_settings=restore)
-    return {"reset": True, "settings": public_view(engine.settings)}
+    fake = _fake_esms()
+    fake.reset(restore_settings=restore)
+    return {"reset": True, "settings": public_view(fake.settings)}
 
 
 @control.get("/idle")
 def idle() -> Any:
-    pending = _engine().dispatcher.pending()
+    pending = _fake_esms().dispatcher.pending()
     return {"idle": pending == 0, "pending_callbacks": pending}

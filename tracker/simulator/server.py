@@ -12,7 +12,7 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from tracker.simulator.app import BASE, create_simulator_app
-from tracker.simulator.engine import Engine
+from tracker.simulator.fake_esms import FakeEsms
 from tracker.simulator.settings import SimSettings
 
 # How often serve_forever looks for a shutdown request; werkzeug's 0.5 s makes every stop slow.
@@ -26,18 +26,18 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
-def _serve(host: str, port: int, settings: SimSettings | None, quiet: bool) -> tuple[BaseWSGIServer, Engine]:
+def _serve(host: str, port: int, settings: SimSettings | None, quiet: bool) -> tuple[BaseWSGIServer, FakeEsms]:
     app = create_simulator_app(settings)
-    engine: Engine = app.extensions["simulator"]
+    fake: FakeEsms = app.extensions["simulator"]
     handler = _QuietHandler if quiet else WSGIRequestHandler
     server = make_server(host, port, app, threaded=True, request_handler=handler)
-    engine.start()
-    return server, engine
+    fake.start()
+    return server, fake
 
 
-def _shutdown(server: BaseWSGIServer, engine: Engine, thread: threading.Thread) -> None:
-    # Engine first: it wakes the handlers holding back an injected timeout.
-    engine.stop()
+def _shutdown(server: BaseWSGIServer, fake: FakeEsms, thread: threading.Thread) -> None:
+    # FakeEsms first: it wakes the handlers holding back an injected timeout.
+    fake.stop()
     server.shutdown()
     thread.join(timeout=5.0)
     server.server_close()
@@ -48,7 +48,7 @@ class RunningSimulator:
     """A simulator serving in a background thread."""
 
     url: str
-    engine: Engine
+    fake: FakeEsms
     server: BaseWSGIServer
     thread: threading.Thread
 
@@ -63,24 +63,24 @@ class RunningSimulator:
         return self.url
 
     def stop(self) -> None:
-        _shutdown(self.server, self.engine, self.thread)
+        _shutdown(self.server, self.fake, self.thread)
 
 
 def start_in_thread(
     settings: SimSettings | None = None, host: str = "127.0.0.1", port: int = 0, quiet: bool = True
 ) -> RunningSimulator:
     """Start a simulator on ``port`` (0 = any free port) and return at once."""
-    server, engine = _serve(host, port, settings, quiet)
+    server, fake = _serve(host, port, settings, quiet)
     thread = threading.Thread(target=server.serve_forever, args=(POLL_INTERVAL,), name="sim-http", daemon=True)
     thread.start()
-    return RunningSimulator(f"http://{host}:{server.server_port}", engine, server, thread)
+    return RunningSimulator(f"http://{host}:{server.server_port}", fake, server, thread)
 
 
 def run_simulator(
     host: str = "127.0.0.1", port: int = 8025, settings: SimSettings | None = None, quiet: bool = False
 ) -> None:
     """Serve until SIGINT or SIGTERM, then stop the server and the dispatcher."""
-    server, engine = _serve(host, port, settings, quiet)
+    server, fake = _serve(host, port, settings, quiet)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -102,6 +102,6 @@ def run_simulator(
     except KeyboardInterrupt:
         pass
     finally:
-        _shutdown(server, engine, thread)
+        _shutdown(server, fake, thread)
         for signum, handler in previous.items():
             signal.signal(signum, handler)

@@ -9,10 +9,11 @@ from typing import Any
 from flask import Blueprint, Flask, Request, current_app, jsonify, request
 from sqlalchemy.engine import Engine
 
-from . import reports, security, spool
-from .config import Settings
-from .db import get_engine, utcnow
-from .esms.callback import parse_callback
+from tracker.callbacks import apply, spool
+from tracker.web import security
+from tracker.config import Settings
+from tracker.db import get_engine, utcnow
+from tracker.esms.callback import parse_callback
 
 bp = Blueprint("webhooks", __name__)
 
@@ -61,13 +62,13 @@ def handle(settings: Settings, engine: Engine, req: Request, token: str,
     cb = parse_callback(_params(req))
     raw = _raw(req)
     if is_shared(settings, token):
-        result = reports.apply_by_smsid(engine, cb, raw=raw, extra=extra)
+        result = apply.apply_by_smsid(engine, cb, raw=raw, extra=extra)
     else:
         # Current key, or TRACKER_SECRET_KEY_OLD while the message is not final.
         message_id = security.callback_message_id(settings, engine, token)
         result = None
         if message_id is not None:
-            result = reports.apply_to_message(engine, message_id, cb, raw=raw, extra=extra)
+            result = apply.apply_to_message(engine, message_id, cb, raw=raw, extra=extra)
         if result is None:
             return {"error": {"code": "not_found", "message": "unknown callback URL"}}, 404
     body: dict[str, Any] = {"ok": result.outcome != "invalid", "outcome": result.outcome}

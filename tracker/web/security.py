@@ -16,11 +16,11 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import status as st
-from . import tokens
-from .config import Settings
+from tracker import status as st
+from tracker import tokens
+from tracker.config import Settings
 
-log = logging.getLogger("tracker.security")
+log = logging.getLogger("tracker.web.security")
 
 # For pages that set no policy of their own (the dashboard sets a stricter one).
 CSP = ("default-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'; "

@@ -10,12 +10,13 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup
 
-from . import config, migrate
-from .config import ConfigError
+from tracker import config
+from tracker.ops import migrate
+from tracker.config import ConfigError
 
 
 def _create_app():
-    from . import create_app
+    from tracker import create_app
 
     return create_app()
 
@@ -61,9 +62,9 @@ def send_cmd(**fields) -> None:
     """Queue one journey message; the worker sends it."""
     from pydantic import ValidationError
 
-    from .db import get_session
-    from .schemas import NewMessage, field_errors
-    from .sending import QueueError, queue
+    from tracker.db import get_session
+    from tracker.schemas import NewMessage, field_errors
+    from tracker.sending.sender import QueueError, queue
 
     fields["params"] = list(fields["params"])
     try:
@@ -82,8 +83,8 @@ def send_cmd(**fields) -> None:
 @click.option("--once", is_flag=True, help="handle the messages due now, then exit")
 def worker_cmd(once: bool) -> None:
     """Run the sender loop until SIGINT/SIGTERM."""
-    from .db import get_engine
-    from .worker import Worker
+    from tracker.db import get_engine
+    from tracker.worker.loop import Worker
 
     worker = Worker(get_engine(), current_app.config["SETTINGS"])
     if once:
@@ -99,9 +100,9 @@ def worker_cmd(once: bool) -> None:
               "(default: TRACKER_RECONCILE_AFTER); 0 asks about every open message")
 def reconcile_cmd(after: float | None) -> None:
     """Ask eSMS once about stuck messages and apply the horizon; prints what it did."""
-    from .db import get_engine
-    from .reconcile import Reconciler
-    from .worker import make_client
+    from tracker.db import get_engine
+    from tracker.worker.reconcile import Reconciler
+    from tracker.worker.loop import make_client
 
     settings = current_app.config["SETTINGS"]
     summary = Reconciler(get_engine(), settings, make_client(settings)).run_once(after=after)
@@ -121,9 +122,9 @@ def send_csv_cmd(file: str, skip_invalid: bool, wait: bool, timeout: float | Non
     """Queue one journey message per CSV row (columns: phone, order_id, params or param1..N)."""
     from pathlib import Path
 
-    from . import bulk
-    from .db import get_engine
-    from .sending import QueueError
+    from tracker.sending import bulk
+    from tracker.db import get_engine
+    from tracker.sending.sender import QueueError
 
     try:
         parsed = bulk.parse_csv(Path(file).read_bytes(), **options)
@@ -152,8 +153,8 @@ def purge_cmd(days: int) -> None:
     """Remove phone numbers and params of old final messages and their events; counts stay."""
     from datetime import timedelta
 
-    from .db import get_engine
-    from .purge import purge
+    from tracker.db import get_engine
+    from tracker.ops.purge import purge
 
     done = purge(get_engine(), timedelta(days=days))
     click.echo(f"purged {done.messages} messages and {done.events} events older than {days} days")
@@ -166,7 +167,7 @@ def purge_cmd(days: int) -> None:
 @click.option("--speed", default=1.0, show_default=True, type=float, help="delay multiplier (0: at once)")
 def simulate_cmd(host: str, port: int, seed: int | None, speed: float) -> None:
     """Run the built-in fake eSMS."""
-    from .simulator import SimSettings, run_simulator
+    from tracker.simulator import SimSettings, run_simulator
 
     run_simulator(host=host, port=port, settings=SimSettings(seed=seed, speed=speed))
 
@@ -176,7 +177,7 @@ def simulate_cmd(host: str, port: int, seed: int | None, speed: float) -> None:
 @click.option("--sim-port", default=8025, show_default=True, type=int)
 def dev_cmd(port: int, sim_port: int) -> None:
     """Migrate, then run web, worker and (without eSMS credentials) the simulator."""
-    from .devrun import run_all
+    from tracker.ops.devrun import run_all
 
     sys.exit(run_all(port, sim_port))
 

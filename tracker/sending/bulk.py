@@ -25,12 +25,12 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from . import status as st
-from .config import Settings
-from .db import utcnow
-from .models import Message
-from .schemas import NewMessage, field_errors
-from .sending import QUEUE_CHANNEL, QueueError
+from tracker import status as st
+from tracker.config import Settings
+from tracker.db import utcnow
+from tracker.models import Message
+from tracker.schemas import NewMessage, field_errors
+from tracker.sending.sender import QUEUE_CHANNEL, QueueError
 
 SOURCE = "csv"
 BATCH_SIZE = 500

@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from . import status as st
-from .db import UTCDateTime, utcnow
-from .models import Message
+from tracker import status as st
+from tracker.db import UTCDateTime, iso, utcnow
+from tracker.models import Message
 
 PERCENTILES = (0.5, 0.9, 0.95, 0.99)
 DEFAULT_RANGE = timedelta(hours=24)
@@ -31,8 +31,8 @@ def summary(session: Session, since: datetime | None = None, until: datetime | N
     by_status = {s: int(counts.get(s, 0)) for s in st.ALL}
     finals = sum(by_status[s] for s in st.FINAL)
     return {
-        "since": since.isoformat().replace("+00:00", "Z"),
-        "until": until.isoformat().replace("+00:00", "Z"),
+        "since": iso(since),
+        "until": iso(until),
         "total": sum(by_status.values()),
         "by_status": by_status,
         "in_flight": sum(by_status[s] for s in st.IN_FLIGHT),

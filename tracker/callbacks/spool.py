@@ -33,12 +33,12 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request as PlainRequest
 
-from . import tokens
-from .config import Settings
-from .esms.callback import parse_callback
-from .models import Event
+from tracker import tokens
+from tracker.config import Settings
+from tracker.esms.callback import parse_callback
+from tracker.models import Event
 
-log = logging.getLogger("tracker.spool")
+log = logging.getLogger("tracker.callbacks.spool")
 
 # What "the database cannot be reached" looks like through SQLAlchemy.
 DATABASE_DOWN = (OperationalError, InterfaceError)
@@ -236,7 +236,7 @@ def _already_stored(engine: Engine, settings: Settings, record: dict[str, Any]) 
 
 
 def _apply(engine: Engine, settings: Settings, record: dict[str, Any]) -> None:
-    from .webhooks import handle  # the webhook imports this module
+    from tracker.callbacks.webhook import handle  # the webhook imports this module
 
     token = settings.webhook_token if record["shared"] else record["token"]
     if not token:

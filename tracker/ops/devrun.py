@@ -12,9 +12,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-from . import config, migrate
+from tracker import config
+from tracker.ops import migrate
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the checkout: make run starts gunicorn with its gunicorn.conf.py
 
 EXAMPLE = {
     "phone": "0901888484",

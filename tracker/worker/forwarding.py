@@ -26,12 +26,12 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text, delete, func, s
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, aliased, mapped_column
 
-from . import status as st
-from .config import Settings
-from .db import Base, BigIntPK, UTCDateTime, utcnow
-from .sending import backoff
+from tracker import status as st
+from tracker.config import Settings
+from tracker.db import Base, BigIntPK, UTCDateTime, iso, utcnow
+from tracker.sending.sender import backoff
 
-log = logging.getLogger("tracker.forwarding")
+log = logging.getLogger("tracker.worker.forwarding")
 
 PENDING, FAILED = "pending", "failed"
 BATCH = 100
@@ -72,9 +72,6 @@ class ForwardDelivery(Base):
     )
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
-
 
 def payload(row: ForwardDelivery, now: datetime) -> dict[str, Any]:
     """The JSON a receiver gets; ``forwarded_at`` is inside the signed body, so it cannot be replayed unseen."""
@@ -82,8 +79,8 @@ def payload(row: ForwardDelivery, now: datetime) -> dict[str, Any]:
         "delivery_id": row.id, "message_id": row.message_id, "order_id": row.order_id,
         "request_id": row.request_id, "smsid": row.smsid, "status": row.status,
         "final": st.is_final(row.status), "error_code": row.error_code, "error_message": row.error_message,
-        "sent_at": _iso(row.sent_at), "final_at": _iso(row.final_at), "updated_at": _iso(row.changed_at),
-        "forwarded_at": _iso(now),
+        "sent_at": iso(row.sent_at), "final_at": iso(row.final_at), "updated_at": iso(row.changed_at),
+        "forwarded_at": iso(now),
     }
 
 
@@ -226,7 +223,7 @@ def stats(engine: Engine, settings: Settings) -> ForwardStats:
             .order_by(ForwardDelivery.id.desc()).limit(1)).scalar()
     return ForwardStats(
         enabled=bool(settings.forward_url), pending=counts.get(PENDING, 0), failed=counts.get(FAILED, 0),
-        oldest_pending_at=_iso(oldest), last_error=last_error,
+        oldest_pending_at=iso(oldest), last_error=last_error,
     )
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from . import status as st
-from .schemas import NewMessage
+from tracker import status as st
+from tracker.schemas import NewMessage
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 

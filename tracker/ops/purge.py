@@ -18,10 +18,10 @@ from typing import Any
 from sqlalchemy import String, and_, cast, func, or_, select, update
 from sqlalchemy.engine import Engine
 
-from . import status as st
-from .db import utcnow
-from .models import Event, Message
-from .security import PHONE
+from tracker import status as st
+from tracker.db import utcnow
+from tracker.models import Event, Message
+from tracker.web.security import PHONE
 
 BATCH = 500
 PERSONAL_KEYS = frozenset({"phone", "phonenumber", "recipient", "user_id", "userid"})

@@ -88,7 +88,7 @@ def _fresh_stats() -> dict[str, Any]:
     }
 
 
-class Engine:
+class FakeEsms:
     """Everything the fake eSMS knows; one lock guards it and one seeded Random drives it."""
 
     def __init__(self, settings: SimSettings) -> None:

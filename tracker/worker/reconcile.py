@@ -4,7 +4,7 @@ A message still non-final TRACKER_RECONCILE_AFTER seconds after its last change
 (and not asked within that time) is looked up with GetCallback (up to 200
 SMSIDs per OA per request, 20 requests/s), and what GetCallback does not know
 with QueryZnsStatus, falling back to GetSendStatus (100 requests/s). Answers go
-through the webhook's status rules (`reports.apply_to_message`, kind
+through the webhook's status rules (`apply.apply_to_message`, kind
 ``reconcile``); only answers that move a message forward are applied, so a
 message that stays stuck does not collect an event per pass. A message
 accepted without an SMSID (a 124 on our retry) cannot be looked up and waits for its
@@ -28,16 +28,16 @@ from typing import Any
 from sqlalchemy import insert, or_, select, text, update
 from sqlalchemy.engine import Engine
 
-from . import reports
-from . import status as st
-from .config import Settings
-from .db import utcnow
-from .esms.callback import parse_callback
-from .esms.client import MAX_CALLBACK_IDS, EsmsClient, StatusAnswer
-from .models import Event, Message
-from .ratelimit import TokenBucket
+from tracker.callbacks import apply
+from tracker import status as st
+from tracker.config import Settings
+from tracker.db import utcnow
+from tracker.esms.callback import parse_callback
+from tracker.esms.client import MAX_CALLBACK_IDS, EsmsClient, StatusAnswer
+from tracker.models import Event, Message
+from tracker.sending.ratelimit import TokenBucket
 
-log = logging.getLogger("tracker.reconcile")
+log = logging.getLogger("tracker.worker.reconcile")
 
 OPEN: tuple[str, ...] = (st.ACCEPTED, st.PENDING_APPROVAL, st.WAITING, st.SENT)
 GET_CALLBACK_RATE = 20  # requests per second (REFERENCE section 4)
@@ -201,7 +201,7 @@ class Reconciler:
                 summary.unchanged += 1
             return
         raw = json.dumps(answer.raw, ensure_ascii=False, default=str)
-        result = reports.apply_to_message(self.engine, c.id, cb, kind="reconcile", raw=raw, extra={"api": api})
+        result = apply.apply_to_message(self.engine, c.id, cb, kind="reconcile", raw=raw, extra={"api": api})
         with self._summary_lock:
             if result is not None and result.outcome == st.APPLIED:
                 summary.applied += 1
@@ -224,14 +224,14 @@ def time_out(engine: Engine, settings: Settings, now: datetime | None = None) ->
                 return total
             rows = conn.execute(
                 update(Message).where(Message.id.in_(ids), Message.status.in_(OPEN))
-                .values(status=st.FAILED, error_code=reports.TIMEOUT_CODE, error_message=message,
+                .values(status=st.FAILED, error_code=apply.TIMEOUT_CODE, error_message=message,
                         final_at=now, updated_at=now, due_at=None)
                 .returning(Message.id, Message.smsid)
             ).all()
             if rows:
                 conn.execute(insert(Event), [
                     dict(message_id=mid, kind="reconcile", outcome=st.APPLIED, status=st.FAILED, smsid=smsid,
-                         error_code=reports.TIMEOUT_CODE, error_message=message,
+                         error_code=apply.TIMEOUT_CODE, error_message=message,
                          data={"reason": "horizon", "horizon_seconds": settings.reconcile_horizon},
                          raw=None, created_at=now)
                     for mid, smsid in rows

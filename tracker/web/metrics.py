@@ -32,9 +32,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import text
 
-from .db import UTCDateTime, utcnow
+from tracker.db import UTCDateTime, utcnow
 
-log = logging.getLogger("tracker.metrics")
+log = logging.getLogger("tracker.web.metrics")
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 WEBHOOK_ENDPOINT = "webhooks.esms_callback"
@@ -124,7 +124,7 @@ def render(engine) -> bytes:
 
 
 def _metrics_view():
-    from .db import get_engine
+    from tracker.db import get_engine
 
     settings = current_app.config["SETTINGS"]
     if not _authorized(settings):

@@ -13,13 +13,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import phones, tokens
-from . import status as st
-from .config import Settings
-from .db import utcnow
-from .esms.client import EsmsClient, SendResult
-from .models import Event, Message
-from .schemas import NewMessage
+from tracker import phones, tokens
+from tracker import status as st
+from tracker.config import Settings
+from tracker.db import utcnow
+from tracker.esms.client import EsmsClient, SendResult
+from tracker.models import Event, Message
+from tracker.schemas import NewMessage
 
 QUEUE_CHANNEL = "tracker_queue"
 

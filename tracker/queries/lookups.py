@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.engine import Engine, Row
 
-from . import db
-from .db import UTCDateTime
-from .models import Event, Message
+from tracker import db
+from tracker.db import UTCDateTime
+from tracker.models import Event, Message
 
 _M = Message.__table__
 _E = Event.__table__

@@ -16,9 +16,9 @@ from decimal import Decimal
 from sqlalchemy import BigInteger, Date, Numeric, SmallInteger, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from . import status as st
-from .db import Base
-from .models import Message
+from tracker import status as st
+from tracker.db import Base
+from tracker.models import Message
 
 SHARDS = 8
 DAY = timedelta(days=1)

@@ -20,11 +20,11 @@ from sqlalchemy import JSON, Numeric, bindparam, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from . import db
-from . import status as st
-from .db import UTCDateTime, utcnow
-from .esms.callback import Callback
-from .phones import e164_or_none
+from tracker import db
+from tracker import status as st
+from tracker.db import UTCDateTime, utcnow
+from tracker.esms.callback import Callback
+from tracker.phones import e164_or_none
 
 _TYPES = {"now": UTCDateTime(), "price": Numeric(14, 4), "data": JSON(), "params": JSON()}
 

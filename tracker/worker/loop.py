@@ -9,12 +9,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy.engine import Engine
 
-from . import duties, metrics, sending
-from .config import Settings
-from .esms.client import EsmsClient
-from .ratelimit import PerKey
+from tracker.worker import background
+from tracker.web import metrics
+from tracker.sending import sender
+from tracker.config import Settings
+from tracker.esms.client import EsmsClient
+from tracker.sending.ratelimit import PerKey
 
-log = logging.getLogger("tracker.worker")
+log = logging.getLogger("tracker.worker.loop")
 
 IDLE_POLL = 0.1  # seconds between looks at the queue on SQLite (no LISTEN there)
 
@@ -35,11 +37,11 @@ class Worker:
         self.limiter = PerKey(settings.send_rate)
         self._listener = _Listener(engine) if engine.dialect.name == "postgresql" else None
 
-    def process(self, job: sending.Job) -> str:
+    def process(self, job: sender.Job) -> str:
         try:
             self.limiter.acquire(job.oa_id)
-            result = sending.send(self.client, self.settings, job)
-            status = sending.record(self.engine, self.settings, job, result)
+            result = sender.send(self.client, self.settings, job)
+            status = sender.record(self.engine, self.settings, job, result)
             metrics.count_send(status)
             return status
         except Exception:
@@ -50,7 +52,7 @@ class Worker:
 
     def run_once(self) -> int:
         """Claim one batch and send it; returns how many messages were handled."""
-        jobs = sending.claim(self.engine, self.settings, limit=self.settings.worker_threads * 2)
+        jobs = sender.claim(self.engine, self.settings, limit=self.settings.worker_threads * 2)
         if jobs:
             list(self.pool.map(self.process, jobs))
         return len(jobs)
@@ -58,7 +60,7 @@ class Worker:
     def run(self) -> None:
         log.info("worker started (%d send threads)", self.settings.worker_threads)
         metrics.serve_worker_metrics()
-        helpers = duties.start(self.engine, self.settings, self.client, self.stop)
+        helpers = background.start(self.engine, self.settings, self.client, self.stop)
         while not self.stop.is_set():
             try:
                 if self.run_once():
@@ -97,7 +99,7 @@ class _Listener:
         try:
             if self.conn is None or self.conn.closed:
                 self.conn = psycopg.connect(self.url, autocommit=True)
-                self.conn.execute(f"LISTEN {sending.QUEUE_CHANNEL}")
+                self.conn.execute(f"LISTEN {sender.QUEUE_CHANNEL}")
             for _ in self.conn.notifies(timeout=timeout, stop_after=1):
                 pass
         except Exception:

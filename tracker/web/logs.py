@@ -140,7 +140,7 @@ def _end(response: Response) -> Response:
             "remote": request.remote_addr,
         }
         if request.endpoint == "webhooks.esms_callback":
-            from .metrics import callback_outcome
+            from tracker.web.metrics import callback_outcome
 
             fields["outcome"] = callback_outcome(response)
         elif request.query_string:

@@ -13,9 +13,9 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from .config import database_url_from, normalize_database_url
+from tracker.config import database_url_from, normalize_database_url
 
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parents[1]  # tracker/
 
 
 def migrations_dir() -> Path:
@@ -51,7 +51,7 @@ def lock_timeout_ms() -> int:
     except ValueError:
         seconds = -1
     if seconds <= 0:
-        from .config import ConfigError
+        from tracker.config import ConfigError
 
         raise ConfigError(f"TRACKER_MIGRATION_LOCK_TIMEOUT must be a positive number of seconds, got {raw!r}")
     return int(seconds * 1000)

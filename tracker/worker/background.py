@@ -8,13 +8,13 @@ from collections.abc import Callable
 
 from sqlalchemy.engine import Engine
 
-from . import spool
-from .config import Settings
-from .esms.client import EsmsClient
-from .forwarding import Forwarder
-from .reconcile import Reconciler
+from tracker.callbacks import spool
+from tracker.config import Settings
+from tracker.esms.client import EsmsClient
+from tracker.worker.forwarding import Forwarder
+from tracker.worker.reconcile import Reconciler
 
-log = logging.getLogger("tracker.worker")
+log = logging.getLogger("tracker.worker.loop")
 
 SPOOL_EVERY = 1.0
 FORWARD_IDLE = 0.5

@@ -9,11 +9,14 @@ from flask import Blueprint, Flask, current_app, jsonify, request
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from . import phones, reads, security, sending, stats
-from . import status as st
-from .db import get_engine, get_session
-from .openapi import document
-from .schemas import NewMessage, field_errors
+from tracker import phones
+from tracker.queries import lookups, stats
+from tracker.web import security
+from tracker.sending import sender
+from tracker import status as st
+from tracker.db import get_engine, get_session
+from tracker.web.openapi import document
+from tracker.schemas import NewMessage, field_errors
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -77,8 +80,8 @@ def create_message():
     except ValidationError as exc:
         raise ApiError(400, "invalid_fields", "some fields are invalid", field_errors(exc)) from None
     try:
-        msg, created = sending.queue(get_session(), current_app.config["SETTINGS"], data, source="api")
-    except sending.QueueError as exc:
+        msg, created = sender.queue(get_session(), current_app.config["SETTINGS"], data, source="api")
+    except sender.QueueError as exc:
         raise ApiError(400, "invalid_fields", "some fields are invalid", exc.fields) from None
     return jsonify(msg.to_dict()), 202 if created else 200
 
@@ -88,7 +91,7 @@ def get_message(message_id: int):
     if message_id > MAX_ID:  # no such row, and the driver could not even send the number
         raise ApiError(404, "not_found", f"no message {message_id}")
     # Core rows, not ORM objects: several times cheaper per request (issue 5).
-    body = reads.message_with_events(get_engine(), message_id)
+    body = lookups.message_with_events(get_engine(), message_id)
     if body is None:
         raise ApiError(404, "not_found", f"no message {message_id}")
     return jsonify(body)
@@ -119,7 +122,7 @@ def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
 
 @bp.get("/messages")
 def list_messages():
-    q = reads.MessageFilter()
+    q = lookups.MessageFilter()
     args = request.args
     for name in ("smsid", "order_id", "campaign_id", "template_id", "oa_id"):
         if args.get(name):
@@ -149,15 +152,15 @@ def list_messages():
     # Newest first by id (ids grow with time); keyset pagination stays fast at any depth.
     rows = q.newest_first(get_engine(), limit + 1)
     items, more = rows[:limit], len(rows) > limit
-    return jsonify(items=[reads.message(m) for m in items], next_cursor=str(items[-1].id) if more else None)
+    return jsonify(items=[lookups.message(m) for m in items], next_cursor=str(items[-1].id) if more else None)
 
 
 @bp.get("/journeys/<path:order_id>")
 def get_journey(order_id: str):
-    msgs = reads.journey(get_engine(), order_id)
+    msgs = lookups.journey(get_engine(), order_id)
     if not msgs:
         raise ApiError(404, "not_found", f"no journey {order_id!r}")
-    return jsonify(order_id=order_id, messages=[reads.message(m) for m in msgs])
+    return jsonify(order_id=order_id, messages=[lookups.message(m) for m in msgs])
 
 
 @bp.get("/stats")
