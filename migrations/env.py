@@ -11,17 +11,16 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import pool, text
 
-from tracker.queries import counters  # noqa: F401  (registers the tables on Base.metadata)
-from tracker.worker import forwarding
 from tracker import models
-from tracker.db import Base, make_engine
+from tracker.db import make_engine
 from tracker.ops.migrate import database_url, lock_timeout_ms
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
-target_metadata = Base.metadata
+# Every table is declared in tracker.models, so its metadata is the whole schema.
+target_metadata = models.Base.metadata
 # Any fixed 64-bit number names the lock; this one is "jtracker" read as ASCII.
 MIGRATION_LOCK_KEY = 0x6A747261636B6572
 

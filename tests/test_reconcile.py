@@ -18,14 +18,15 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tracker import tokens
+from tracker.callbacks import apply
 from tracker.db import utcnow
 from tracker.esms import codes
 from tracker.esms.client import GetCallbackResult, StatusAnswer
 from tracker.models import Event, Message
 from tracker.sending.ratelimit import PerKey, TokenBucket
-from tracker.worker.reconcile import Reconciler, time_out
 from tracker.simulator import SimSettings, start_in_thread
 from tracker.worker.loop import make_client
+from tracker.worker.reconcile import Reconciler, time_out
 
 from .conftest import OAID, ROOT, SECRET, replace_settings
 
@@ -120,6 +121,25 @@ def test_a_non_final_does_not_undo_a_timeout(client, engine, settings, make_mess
     resp = client.get(f"/webhooks/esms/{tokens.make(SECRET, mid)}?{callback('T2', 7)}")
     assert resp.json["outcome"] == "stale"
     assert (message(engine, mid).status, message(engine, mid).error_code) == ("failed", "timeout")
+
+
+def test_the_horizon_goes_through_the_status_rule(engine, make_message):
+    """What time_out writes with: a row that reached a final (or a lower status) after it was chosen stays."""
+    ids = {s: make_message(status=s, smsid=f"R-{s}")
+           for s in ("queued", "sent", "delivered", "rejected")}
+    timed_out = make_message(status="failed", smsid="R-t", error_code="timeout")
+    now = utcnow()
+    with engine.begin() as conn:
+        moved = apply.change_status(conn, [*ids.values(), timed_out], "failed", now=now,
+                                    among=("accepted", "pending_approval", "waiting", "sent"),
+                                    error_code="timeout", error_message="late")
+    assert [(mid, smsid) for mid, smsid in moved] == [(ids["sent"], "R-sent")]
+    m = message(engine, ids["sent"])
+    assert (m.status, m.error_code, m.error_message, m.final_at, m.due_at) == ("failed", "timeout", "late", now, None)
+    for s in ("queued", "delivered", "rejected"):
+        assert message(engine, ids[s]).status == s
+    # A guess never replaces a guess (only a real final report replaces a timeout).
+    assert message(engine, timed_out).updated_at < now
 
 
 # -- asking the simulator ---------------------------------------------------------------

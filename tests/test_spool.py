@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
 from urllib.parse import urlencode
@@ -19,7 +21,7 @@ from tracker.callbacks import apply, spool
 from tracker.db import make_engine, utcnow
 from tracker.models import Event, Message
 
-from .conftest import SECRET, WEBHOOK_TOKEN, replace_settings
+from .conftest import ROOT, SECRET, WEBHOOK_TOKEN, replace_settings
 
 # Nothing listens on port 1: every connection is refused, like a database that is down.
 DOWN_URL = "postgresql+psycopg://postgres@127.0.0.1:1/tracker"
@@ -210,3 +212,12 @@ def test_a_commit_whose_answer_the_outage_swallowed_is_not_stored_twice(app, eng
     assert spool.replay(engine, settings) == 0
     assert [(e.status, e.outcome) for e in events(engine, mid)] == [("sent", "applied")]
     assert spool.size(spool.directory(settings))["lines"] == 0
+
+
+def test_the_spool_reaches_the_receiving_code_without_the_view():
+    """No cycle: the spool replays through tracker.callbacks.receive and never imports the webhook view."""
+    code = ("import sys, tracker.callbacks.spool; "
+            "assert 'tracker.callbacks.receive' in sys.modules; "
+            "assert 'tracker.callbacks.webhook' not in sys.modules, 'the spool imports the view'")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr

@@ -1,12 +1,31 @@
-"""Message (current status row) and Event (append-only log with the raw payload)."""
+"""Every table: Message (current status row), Event (append-only log with the raw payload),
+DailyCount (trigger-kept counters) and ForwardDelivery (the forwarding outbox).
+
+The code that uses the last two stays beside its job (``tracker.queries.counters``,
+``tracker.worker.forwarding``); their rows are written by triggers on ``messages``
+that the migrations install, so no Python write path has to remember them.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, Numeric, String, Text, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    SmallInteger,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker import status as st
@@ -133,3 +152,56 @@ class Event(Base):
             "raw": self.raw,
         }
 
+
+
+class DailyCount(Base):
+    """How many messages created on ``day`` (UTC) have ``status`` now, and their summed price.
+
+    ``shard`` (message id % 8) spreads concurrent writers over several rows, so
+    a burst of inserts on one day does not queue on a single counter row.
+    Written only by the triggers the ``daily_counts`` migration installs on ``messages``.
+    """
+
+    __tablename__ = "daily_counts"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+    price: Mapped[Decimal] = mapped_column(Numeric(18, 4))
+
+
+# A ForwardDelivery's state: waiting (or being tried), or given up on. Delivered rows are deleted.
+FORWARD_PENDING, FORWARD_FAILED = "pending", "failed"
+
+
+class ForwardDelivery(Base):
+    """One status change waiting to be forwarded (delivered rows are deleted).
+
+    Inserted only by the trigger the ``forward_outbox`` migration installs on ``messages``.
+    """
+
+    __tablename__ = "forward_outbox"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    order_id: Mapped[str | None] = mapped_column(String(128))
+    request_id: Mapped[str | None] = mapped_column(String(50))
+    smsid: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20))
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    final_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(12), default=FORWARD_PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_forward_outbox_message", "message_id", "id"),
+        # The deliverer's claim scans only rows still waiting.
+        Index("ix_forward_outbox_due", "next_at",
+              postgresql_where=text("state = 'pending'"), sqlite_where=text("state = 'pending'")),
+    )

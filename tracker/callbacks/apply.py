@@ -6,17 +6,20 @@ a short transaction that writes first. The ``WHERE status IN (...)`` clause is
 what guarantees that a status never regresses and a final is never replaced,
 even when two callbacks for the same message race (the one exception: the
 reconciler's ``failed``/``timeout`` guess gives way to a real final).
+:func:`change_status` applies the same rule, in the same place, to changes made
+in bulk rather than from one report (the reconciler's horizon).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, Mapping
 
-from sqlalchemy import JSON, Numeric, bindparam, text
+from sqlalchemy import JSON, Numeric, bindparam, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -24,6 +27,7 @@ from tracker import db
 from tracker import status as st
 from tracker.db import UTCDateTime, utcnow
 from tracker.esms.callback import Callback
+from tracker.models import Message
 from tracker.phones import e164_or_none
 
 _TYPES = {"now": UTCDateTime(), "price": Numeric(14, 4), "data": JSON(), "params": JSON()}
@@ -82,6 +86,27 @@ def _guard(t: str, incoming: str) -> str:
     if st.is_final(incoming):
         timeout = f" OR ({t}.status = '{st.FAILED}' AND {t}.error_code = '{TIMEOUT_CODE}')"
     return _GUARD.format(t=t, smsid=_SMSID, lower=_in_list(st.replaceable_by(incoming)), timeout=timeout)
+
+
+def change_status(conn: Connection, ids: Sequence[int], incoming: str, *, now: datetime,
+                  among: Collection[str] | None = None, **values: Any) -> list[tuple[int, str | None]]:
+    """Move messages to ``incoming`` where the status rule allows; returns (id, smsid) of those moved.
+
+    The rule sits in the UPDATE's own WHERE, as in the report statements: only a
+    status ``incoming`` outranks is replaced (narrowed to ``among`` when given), so
+    a message a callback finalised after the caller chose it is left alone. No
+    guess-gives-way exception here: a bulk change is never a real final report.
+    ``values`` are further columns to set; the caller logs the events, in ``conn``.
+    """
+    allowed = tuple(s for s in st.replaceable_by(incoming) if among is None or s in among)
+    if st.is_final(incoming):
+        values = {"final_at": now, **values}
+    stmt = (
+        update(Message).where(Message.id.in_(ids), Message.status.in_(allowed))
+        .values(status=incoming, updated_at=now, due_at=None, **values)
+        .returning(Message.id, Message.smsid)
+    )
+    return [(mid, smsid) for mid, smsid in conn.execute(stmt)]
 
 
 _EVENT_COLS = "message_id, kind, outcome, status, smsid, error_code, error_message, data, raw, created_at"

@@ -3,12 +3,13 @@
 Each process appends to its own ``spool-<pid>-<random>.jsonl`` (O_APPEND, fsync
 per line, so an answered callback survives a crash). A replayer takes files by
 renaming them to ``claimed-...`` while holding the writer's flock, merges them in
-arrival order and feeds every line through the webhook's own code. Each callback
-gets an id on arrival, kept in its event's data (``callback_id``) and as its
-spool line's id; a line whose event is already stored is not applied again. That
-covers a replay that died after applying a line, and a commit whose answer the
-outage swallowed (stored, then spooled). Lines done are logged (fsynced) so a
-resumed replay skips them without asking the database.
+arrival order and feeds every line through the webhook's own receiving code
+(``tracker.callbacks.receive``). Each callback gets an id on arrival, kept in its
+event's data (``callback_id``) and as its spool line's id; a line whose event is
+already stored is not applied again. That covers a replay that died after
+applying a line, and a commit whose answer the outage swallowed (stored, then
+spooled). Lines done are logged (fsynced) so a resumed replay skips them without
+asking the database.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request as PlainRequest
 
 from tracker import tokens
+from tracker.callbacks import receive
 from tracker.config import Settings
 from tracker.esms.callback import parse_callback
 from tracker.models import Event
@@ -236,15 +238,12 @@ def _already_stored(engine: Engine, settings: Settings, record: dict[str, Any]) 
 
 
 def _apply(engine: Engine, settings: Settings, record: dict[str, Any]) -> None:
-    from tracker.callbacks.webhook import handle  # the webhook imports this module
-
     token = settings.webhook_token if record["shared"] else record["token"]
     if not token:
         log.warning("spooled callback %s came to the shared URL, which is no longer set; dropped", record["id"])
         return
     extra = {CALLBACK_ID: record["id"], "received_at": record["at"], "spooled": True}
-    _, status = handle(settings, engine, _request(record), token, extra)
-    if status == 404:
+    if receive.callback(settings, engine, _request(record), token, extra) is None:
         log.warning("spooled callback %s names no message; dropped", record["id"])
 
 

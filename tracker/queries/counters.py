@@ -4,7 +4,8 @@ The migration that creates ``daily_counts`` also installs triggers on ``messages
 (INSERT, UPDATE of status/price/created_at, DELETE, and TRUNCATE on PostgreSQL),
 so every write path keeps the counters exact in its own transaction without any
 Python code on the hot path. Reads combine whole days from the counters with
-bounded, indexed counts for the partial days at a range's edges.
+bounded, indexed counts for the partial days at a range's edges. The table is
+``tracker.models.DailyCount``.
 """
 
 from __future__ import annotations
@@ -13,34 +14,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Date, Numeric, SmallInteger, String, func, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from tracker import status as st
-from tracker.db import Base
-from tracker.models import Message
+from tracker.models import DailyCount, Message
 
 SHARDS = 8
 DAY = timedelta(days=1)
 # A partial day is counted directly when it is at most this long, else as the
 # day's counter minus the rest of the day: at most half a day of rows is read.
 _HALF_DAY = timedelta(hours=12)
-
-
-class DailyCount(Base):
-    """How many messages created on ``day`` (UTC) have ``status`` now, and their summed price.
-
-    ``shard`` (message id % 8) spreads concurrent writers over several rows, so
-    a burst of inserts on one day does not queue on a single counter row.
-    """
-
-    __tablename__ = "daily_counts"
-
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    status: Mapped[str] = mapped_column(String(20), primary_key=True)
-    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
-    n: Mapped[int] = mapped_column(BigInteger)
-    price: Mapped[Decimal] = mapped_column(Numeric(18, 4))
 
 
 @dataclass

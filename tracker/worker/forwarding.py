@@ -1,12 +1,13 @@
 """Status forwarding: every status change goes, signed, to TRACKER_FORWARD_URL through an outbox.
 
 A trigger on ``messages`` (installed by the migration that creates
-``forward_outbox``) writes one outbox row per status change in the same
-transaction as the change, so the webhook pays no network call and nothing is
-lost when the receiver is down. The worker delivers the rows in order per
-message, retries network errors, 5xx, 408 and 429 with capped exponential
-backoff, and marks a row ``failed`` after TRACKER_FORWARD_MAX_ATTEMPTS or on any
-other answer. Deliveries are at least once: receivers dedupe on ``X-Tracker-Delivery``.
+``forward_outbox``, the table of ``tracker.models.ForwardDelivery``) writes one
+outbox row per status change in the same transaction as the change, so the
+webhook pays no network call and nothing is lost when the receiver is down.
+The worker delivers the rows in order per message, retries network errors, 5xx,
+408 and 429 with capped exponential backoff, and marks a row ``failed`` after
+TRACKER_FORWARD_MAX_ATTEMPTS or on any other answer. Deliveries are at least
+once: receivers dedupe on ``X-Tracker-Delivery``.
 """
 
 from __future__ import annotations
@@ -22,18 +23,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import requests
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, delete, func, select, text, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Mapped, aliased, mapped_column
+from sqlalchemy.orm import aliased
 
 from tracker import status as st
 from tracker.config import Settings
-from tracker.db import Base, BigIntPK, UTCDateTime, iso, utcnow
+from tracker.db import iso, utcnow
+from tracker.models import FORWARD_FAILED, FORWARD_PENDING, ForwardDelivery
 from tracker.sending.sender import backoff
 
 log = logging.getLogger("tracker.worker.forwarding")
 
-PENDING, FAILED = "pending", "failed"
+PENDING, FAILED = FORWARD_PENDING, FORWARD_FAILED
 BATCH = 100
 PARALLEL = 4
 SIGNATURE_HEADER = "X-Tracker-Signature"
@@ -42,35 +44,6 @@ DELIVERY_HEADER = "X-Tracker-Delivery"
 _RETRYABLE_HTTP = frozenset({408, 429})
 # Statuses that are the sender's own bookkeeping, not news for a receiver.
 NOT_FORWARDED = (st.QUEUED, st.SENDING)
-
-
-class ForwardDelivery(Base):
-    """One status change waiting to be forwarded (delivered rows are deleted)."""
-
-    __tablename__ = "forward_outbox"
-
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
-    order_id: Mapped[str | None] = mapped_column(String(128))
-    request_id: Mapped[str | None] = mapped_column(String(50))
-    smsid: Mapped[str | None] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(20))
-    error_code: Mapped[str | None] = mapped_column(String(32))
-    error_message: Mapped[str | None] = mapped_column(Text)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    final_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    state: Mapped[str] = mapped_column(String(12), default=PENDING)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    last_error: Mapped[str | None] = mapped_column(Text)
-
-    __table_args__ = (
-        Index("ix_forward_outbox_message", "message_id", "id"),
-        Index("ix_forward_outbox_due", "next_at",
-              postgresql_where=text("state = 'pending'"), sqlite_where=text("state = 'pending'")),
-    )
-
 
 
 def payload(row: ForwardDelivery, now: datetime) -> dict[str, Any]:

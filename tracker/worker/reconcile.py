@@ -28,8 +28,8 @@ from typing import Any
 from sqlalchemy import insert, or_, select, text, update
 from sqlalchemy.engine import Engine
 
-from tracker.callbacks import apply
 from tracker import status as st
+from tracker.callbacks import apply
 from tracker.config import Settings
 from tracker.db import utcnow
 from tracker.esms.callback import parse_callback
@@ -222,12 +222,9 @@ def time_out(engine: Engine, settings: Settings, now: datetime | None = None) ->
                 Message.status.in_(OPEN), Message.created_at < cutoff).limit(CHUNK)))
             if not ids:
                 return total
-            rows = conn.execute(
-                update(Message).where(Message.id.in_(ids), Message.status.in_(OPEN))
-                .values(status=st.FAILED, error_code=apply.TIMEOUT_CODE, error_message=message,
-                        final_at=now, updated_at=now, due_at=None)
-                .returning(Message.id, Message.smsid)
-            ).all()
+            # Through the status rule: one a callback moved to a final since the read above stays.
+            rows = apply.change_status(conn, ids, st.FAILED, now=now, among=OPEN,
+                                       error_code=apply.TIMEOUT_CODE, error_message=message)
             if rows:
                 conn.execute(insert(Event), [
                     dict(message_id=mid, kind="reconcile", outcome=st.APPLIED, status=st.FAILED, smsid=smsid,
