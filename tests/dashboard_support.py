@@ -14,7 +14,7 @@ from tracker import create_app
 from tracker.db import utcnow
 from tracker.models import Message
 
-from .conftest import make_settings
+from .conftest import make_settings, replace_settings
 
 PASSWORD = "mật-khẩu đúng 123"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -72,6 +72,7 @@ def locked(locked_app):
 
 
 @pytest.fixture
-def small_pages(app):
-    app.config["DASHBOARD_PAGE_SIZE"] = 5
+def small_pages(settings, engine):
+    app = create_app(replace_settings(settings, dashboard_page_size=5), engine=engine)
+    app.config["TESTING"] = True
     return app.test_client()

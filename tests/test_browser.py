@@ -15,7 +15,7 @@ from werkzeug.serving import make_server
 from tracker import create_app, tokens
 from tracker.ops import migrate
 
-from .conftest import API_TOKEN, ROOT, SECRET, make_settings
+from .conftest import API_TOKEN, ROOT, SECRET, make_settings, replace_settings
 from .dashboard_support import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -55,8 +55,7 @@ def server(tmp_path):
     url = f"sqlite:///{tmp_path / 'browser.db'}"
     migrate.upgrade(url)
     settings = make_settings(url, tmp_path / "instance", TRACKER_DASHBOARD_PASSWORD=PASSWORD)
-    app = create_app(settings)
-    app.config["DASHBOARD_POLL_MS"] = 400
+    app = create_app(replace_settings(settings, dashboard_poll_ms=400))
     srv = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()

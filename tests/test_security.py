@@ -7,8 +7,9 @@ import logging
 import pytest
 
 from tracker import config, create_app
-from tracker.web import security
-from tracker.web.security import LoginLimiter, mask_phones
+from tracker.web import login_throttle, scrubbing, security
+from tracker.web.login_throttle import LoginLimiter
+from tracker.web.scrubbing import mask_phones
 
 from .conftest import API_TOKEN, make_settings
 
@@ -193,7 +194,7 @@ def test_memory_stays_bounded_under_many_addresses():
 
 def test_login_helpers_use_the_client_address_behind_the_proxy(db_url, engine, tmp_path):
     app = create_app(make_settings(db_url, tmp_path, TRACKER_PROXY_HOPS="1"), engine=engine)
-    lim = security.limiter(app)
+    lim = login_throttle.limiter(app)
     lim.free, lim.lock_after = 0, 1
     env = {"REMOTE_ADDR": "127.0.0.1"}
     # Inside ``with``, the last request's context stays open, so the helpers see its client.
@@ -202,13 +203,13 @@ def test_login_helpers_use_the_client_address_behind_the_proxy(db_url, engine, t
         from flask import request
 
         assert security.client_address() == request.remote_addr == "203.0.113.5"
-        security.login_failed()
-        assert security.login_wait() == pytest.approx(lim.lock_seconds, abs=5)
+        login_throttle.login_failed()
+        assert login_throttle.login_wait() == pytest.approx(lim.lock_seconds, abs=5)
         c.get("/healthz", headers={"X-Forwarded-For": "203.0.113.6"}, environ_base=env)
-        assert security.login_wait() == 0
-        security.login_failed()
-        security.login_succeeded()
-        assert security.login_wait() == 0
+        assert login_throttle.login_wait() == 0
+        login_throttle.login_failed()
+        login_throttle.login_succeeded()
+        assert login_throttle.login_wait() == 0
 
 
 # -- phone numbers in logs ----------------------------------------------------------------------
@@ -228,7 +229,7 @@ def test_other_numbers_are_left_alone(text):
 
 
 def test_tracker_and_access_logs_are_masked(caplog):
-    security.install_log_masking()
+    scrubbing.install_log_masking()
     with caplog.at_level(logging.DEBUG):
         logging.getLogger("tracker.worker.loop.deep.child").info("sending to %s", "+84901888484")
         logging.getLogger("werkzeug").info('"GET /webhooks/esms/1.x?phonenumber=0901888484 HTTP/1.1" 200')
@@ -268,7 +269,7 @@ def test_login_view_throttles_per_address_then_locks_then_lets_go(db_url, engine
 
 
 def test_credentials_and_webhook_tokens_are_blanked_in_logs(caplog):
-    security.install_log_masking()
+    scrubbing.install_log_masking()
     with caplog.at_level(logging.INFO):
         logging.getLogger("werkzeug").info('"GET /webhooks/esms/the-shared-token?ApiKey=k1&secretkey=k2 HTTP/1.1" 200')
         logging.getLogger("werkzeug").info('"GET /webhooks/esms/42.AbCdEfGhIjKlMnOpQrStUv?SMSID=1 HTTP/1.1" 200')

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify
-from sqlalchemy import text
+from flask import Flask
 from sqlalchemy.engine import Engine
 
 from tracker import config, db
@@ -26,32 +25,20 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.json.sort_keys = False
     db.init_app(app, engine)
 
-    from tracker.web import api, security
-    from tracker import dashboard
+    # Imported here, not at the top: every `import tracker.x` runs this file first, and the
+    # worker or the CLI should neither load the web parts nor cycle back into them.
+    from tracker import dashboard, errors
     from tracker.callbacks import webhook
+    from tracker.web import api, health, logs, metrics, security
 
+    errors.init_app(app)
     # First, so its checks run before any view and its headers land on every answer.
     security.init_app(app)
     webhook.init_app(app)
     api.init_app(app)
     dashboard.init_app(app)
+    health.init_app(app)
     # Request id, one JSON log line per request, Prometheus /metrics (issue 5).
-    from tracker.web import logs, metrics
-
     logs.init_app(app)
     metrics.init_app(app)
-
-    @app.get("/healthz")
-    def healthz():
-        from tracker.callbacks import spool
-
-        # Callbacks kept on disk during a database outage, not yet replayed.
-        spooled = spool.size(spool.directory(settings))
-        try:
-            with db.get_engine().connect() as conn:
-                conn.execute(text("SELECT 1"))
-        except Exception:
-            return jsonify(status="unavailable", database=False, spool=spooled), 503
-        return jsonify(status="ok", database=True, simulator=settings.simulator_mode, spool=spooled)
-
     return app

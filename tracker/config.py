@@ -56,6 +56,9 @@ class Settings:
     secret_key_old: str | None = field(default=None, repr=False)
     webhook_allowed_ips: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     proxy_hops: int = 0
+    # The dashboard: rows on one list page, and how often an open page asks for fresh numbers.
+    dashboard_page_size: int = 50
+    dashboard_poll_ms: int = 3000
 
     @property
     def api_open(self) -> bool:

@@ -64,12 +64,16 @@ def _http_error(exc: HTTPException) -> Response | HTTPException:
     if not wants_json(request.path):
         return exc
     resp = error_response(exc.code or 500, code_of(exc), exc.description or exc.name or "error")
+    # werkzeug's own answer carries the headers a client acts on (405's Allow, 429's Retry-After).
+    original = exc.get_response().headers
     for name in ("Allow", "WWW-Authenticate", "Retry-After"):
-        if exc.get_response().headers.get(name):
-            resp.headers[name] = exc.get_response().headers[name]
+        if original.get(name):
+            resp.headers[name] = original[name]
     return resp
 
 
 def init_app(app: Flask) -> None:
+    """App-wide, so routing errors (unknown path, wrong method), which never reach a blueprint's
+    handlers, get the envelope too."""
     app.register_error_handler(JsonError, _json_error)
     app.register_error_handler(HTTPException, _http_error)

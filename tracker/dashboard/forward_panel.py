@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from tracker.worker import forwarding
 from tracker.config import Settings
 from tracker.db import get_engine, utcnow
+from tracker.dashboard.blueprint import bp
 from tracker.dashboard.present import cell, duration, number
 
 
@@ -30,8 +31,9 @@ def text(engine: Engine, settings: Settings) -> dict[str, Any]:
     }
 
 
-def retry() -> ResponseReturnValue:
-    """POST /forwarding/retry: every failed delivery back in the queue, e.g. after fixing the receiver."""
+@bp.post("/forwarding/retry")
+def forwarding_retry() -> ResponseReturnValue:
+    """Every failed delivery back in the queue, e.g. after fixing the receiver."""
     settings: Settings = current_app.config["SETTINGS"]
     if not settings.forward_url:
         return render_template("dashboard/error.html", title="Forwarding is off",

@@ -15,8 +15,9 @@ from tracker.sending import bulk
 from tracker import status as st
 from tracker.db import get_engine
 from tracker.sending.sender import QueueError
+from tracker.dashboard.blueprint import bp
 from tracker.dashboard.present import GROUP_LABELS, GROUP_OF, GROUPS, cell, number, percent, status_cell
-from tracker.dashboard.views import bp
+from tracker.errors import JsonError
 
 BATCH_ID = re.compile(r"[0-9a-f]{24}")
 MAX_SHOWN_ERRORS = 200
@@ -162,7 +163,7 @@ def upload_progress(batch_id: str) -> ResponseReturnValue:
 @bp.get("/dashboard/data/uploads/<batch_id>")
 def upload_data(batch_id: str) -> ResponseReturnValue:
     if not BATCH_ID.fullmatch(batch_id):
-        return jsonify(error={"code": "not_found", "message": "no such upload"}), 404
+        raise JsonError(404, "not_found", "no such upload")
     data = progress_data(batch_id)
     return jsonify({k: data[k] for k in ("text", "tables", "bar", "active")})
 

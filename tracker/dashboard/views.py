@@ -6,20 +6,19 @@ import math
 from datetime import datetime, timezone
 from typing import Any
 
-from flask import (Blueprint, Response, current_app, jsonify, make_response, redirect, render_template,
-                   request, session, stream_with_context, url_for)
+from flask import (Response, current_app, jsonify, make_response, redirect, render_template, request, session,
+                   stream_with_context, url_for)
 
-from tracker.web import security
 from tracker.db import get_engine, get_session
 from tracker.dashboard import auth, export, forward_panel, listing, overview, pages, ranges
+from tracker.dashboard.blueprint import bp
 from tracker.dashboard.present import GROUP_LABELS, GROUPS, STATUS_LABELS
-
-bp = Blueprint("dashboard", __name__)
-DEFAULT_PAGE_SIZE = 50
+from tracker.errors import JsonError
+from tracker.web import login_throttle
 
 
 def _page_size() -> int:
-    return int(current_app.config.get("DASHBOARD_PAGE_SIZE", DEFAULT_PAGE_SIZE))
+    return current_app.config["SETTINGS"].dashboard_page_size
 
 
 def _live(endpoint: str, **values: Any) -> str:
@@ -137,7 +136,7 @@ def message(message_id: int):
 def message_data(message_id: int):
     data = pages.message_data(get_session(), message_id, url_for)
     if data is None:
-        return jsonify(error={"code": "not_found", "message": f"no message {message_id}"}), 404
+        raise JsonError(404, "not_found", f"no message {message_id}")
     return _data(data)
 
 
@@ -155,7 +154,7 @@ def journey(order_id: str):
 def journey_data(order_id: str):
     data = pages.journey_data(get_session(), order_id, url_for)
     if data is None:
-        return jsonify(error={"code": "not_found", "message": "no such journey"}), 404
+        raise JsonError(404, "not_found", "no such journey")
     return _data(data)
 
 
@@ -169,17 +168,17 @@ def login():
     if request.method == "GET":
         return render_template("dashboard/login.html", error=None, next=target)
     # Guessing is throttled per client address: refused early (429), never by sleeping.
-    wait = security.login_wait()
+    wait = login_throttle.login_wait()
     if wait > 0:
         error = f"Too many wrong passwords. Try again in {math.ceil(wait)} s."
         resp = make_response(render_template("dashboard/login.html", error=error, next=target), 429)
         resp.headers["Retry-After"] = str(math.ceil(wait))
         return resp
     if auth.check_password(request.form.get("password", "")):
-        security.login_succeeded()
+        login_throttle.login_succeeded()
         auth.sign_in()
         return redirect(target, code=303)
-    security.login_failed()
+    login_throttle.login_failed()
     return render_template("dashboard/login.html", error="Wrong password.", next=target), 401
 
 

@@ -21,7 +21,6 @@ simulator mode or when the API is open.
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import os
@@ -33,6 +32,7 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import text
 
 from tracker.db import UTCDateTime, utcnow
+from tracker.web import auth
 
 log = logging.getLogger("tracker.web.metrics")
 
@@ -98,17 +98,6 @@ class _DatabaseGauges:
         yield up
 
 
-def _authorized(settings) -> bool:
-    if settings.simulator_mode or settings.api_open:
-        return True
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    ok = False
-    if scheme.lower() == "bearer" and given:
-        for token in settings.api_tokens:
-            ok |= hmac.compare_digest(given.strip().encode(), token.encode())
-    return ok
-
-
 def render(engine) -> bytes:
     """The text exposition: this process's (or every process's) counters plus the database gauges."""
     registry = CollectorRegistry(auto_describe=True)
@@ -127,11 +116,9 @@ def _metrics_view():
     from tracker.db import get_engine
 
     settings = current_app.config["SETTINGS"]
-    if not _authorized(settings):
-        resp = Response('{"error": {"code": "unauthorized", "message": "a valid \'Authorization: Bearer '
-                        '<token>\' header is required"}}', 401, mimetype="application/json")
-        resp.headers["WWW-Authenticate"] = 'Bearer realm="tracker"'
-        return resp
+    # Simulator mode counts nothing real; otherwise the same tokens as /api/*.
+    if not settings.simulator_mode:
+        auth.require_token(settings)
     return Response(render(get_engine()), mimetype=CONTENT_TYPE_LATEST)
 
 
