@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import datetime, timezone
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tracker.dashboard import export
+from tracker.dashboard import export, listing
+from tracker.dashboard.present import GROUPS
 
 from .dashboard_support import add, ago, csrf, small_pages  # noqa: F401 (fixtures)
 
@@ -37,6 +39,30 @@ def variety(engine) -> dict[str, list[int]]:
         "phone": add(engine, 1, phone="+84987654321", created_at=ago(minutes=10)),
         "old": add(engine, 1, created_at=ago(days=3)),
     }
+
+
+BATCH = "0123456789abcdef01234567"
+
+
+@pytest.mark.parametrize("args, saved, conditions, nothing", [
+    ({}, {}, (), False),
+    ({"template": "T-9", "oa": "OA-9", "campaign": "C-9", "order": "DH-42", "smsid": "S", "code": "-114"}, {},
+     (("template_id", "=", "T-9"), ("oa_id", "=", "OA-9"), ("campaign_id", "=", "C-9"), ("order_id", "=", "DH-42"),
+      ("smsid", "=", "S"), ("error_code", "=", "-114")), False),
+    ({"status": "failed"}, {}, (("status", "in", ("failed",)),), False),
+    ({"status": "in_flight"}, {}, (("status", "in", GROUPS["in_flight"]),), False),
+    ({"status": "lost", "batch": "%"}, {}, (), False),  # refused values filter nothing
+    ({"batch": BATCH}, {}, (("request_id", "startswith", f"csv-{BATCH}-"),), False),
+    ({"since": "2024-11-05T03:04:05", "until": "2024-11-06T00:00Z"}, {},
+     (("created_at", ">=", datetime(2024, 11, 5, 3, 4, 5, tzinfo=timezone.utc)),
+      ("created_at", "<", datetime(2024, 11, 6, tzinfo=timezone.utc))), False),
+    ({"pq": "tok"}, {"tok": "+84987654321"}, (("phone", "=", "+84987654321"),), False),
+    # An expired phone search matches nothing rather than every phone.
+    ({"pq": "gone", "status": "failed"}, {}, (("status", "in", ("failed",)),), True),
+])
+def test_query_arguments_become_the_shared_message_filter(args, saved, conditions, nothing):
+    q = listing.message_filter(listing.from_args(args, saved))
+    assert (q.conditions, q.nothing) == (conditions, nothing)
 
 
 def test_list_is_newest_first_and_links_each_row(client, variety):

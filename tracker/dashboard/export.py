@@ -44,7 +44,7 @@ def rows(engine: Engine, filters: listing.Filters) -> Iterator[str]:
     # A byte-order mark makes spreadsheet programs read the Vietnamese text as UTF-8.
     buf.write("\ufeff")
     out.writerow(COLUMNS)
-    stmt = select(*_SELECTED).where(*listing.conditions(filters)).order_by(Message.id.desc())
+    stmt = select(*_SELECTED).where(*listing.message_filter(filters).clauses()).order_by(Message.id.desc())
     with engine.connect() as conn:
         # yield_per streams from a server-side cursor on PostgreSQL, in batches on SQLite.
         result = conn.execution_options(yield_per=BATCH).execute(stmt)

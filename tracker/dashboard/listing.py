@@ -1,4 +1,4 @@
-"""The message list: filters from the query string, keyset pages, and opaque phone-search tokens.
+"""The message list's filters: from the query string and the search form, with opaque phone-search tokens.
 
 A phone number never travels in a GET URL (proxies and access logs keep those):
 the search form is POSTed, the number is kept in the signed session under an
@@ -13,25 +13,22 @@ import hmac
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping
-
-from sqlalchemy import ColumnElement, Select, false, select
-from sqlalchemy.orm import Session
+from typing import Mapping
 
 from tracker import phones
 from tracker import status as st
-from tracker.models import Message
 from tracker.dashboard.present import GROUP_LABELS, GROUPS, STATUS_LABELS
+from tracker.queries.lists import MessageFilter
 from tracker.dashboard.ranges import parse_time
 
 # Query argument -> column, for the plain equality filters.
-COLUMNS: dict[str, Any] = {
-    "template": Message.template_id,
-    "oa": Message.oa_id,
-    "campaign": Message.campaign_id,
-    "order": Message.order_id,
-    "smsid": Message.smsid,
-    "code": Message.error_code,
+COLUMNS: dict[str, str] = {
+    "template": "template_id",
+    "oa": "oa_id",
+    "campaign": "campaign_id",
+    "order": "order_id",
+    "smsid": "smsid",
+    "code": "error_code",
 }
 TEXT_ARGS = (*COLUMNS, "status", "since", "until", "batch")
 # A CSV upload's id (bulk.batch_id); its messages' request ids are csv-<batch>-<line>.
@@ -118,63 +115,26 @@ def from_form(form: Mapping[str, str], secret: str, saved: dict[str, str]) -> tu
     return args, saved, None
 
 
-def conditions(f: Filters) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = []
+def message_filter(f: Filters) -> MessageFilter:
+    """The filters as the shared query of the list, its pages and its CSV export."""
+    q = MessageFilter()
     for name, column in COLUMNS.items():
         if f.values.get(name):
-            where.append(column == f.values[name])
+            q = q.where(column, "=", f.values[name])
     status = f.values.get("status")
     if status:
-        where.append(Message.status.in_(GROUPS.get(status, (status,))))
+        q = q.where("status", "in", GROUPS.get(status, (status,)))
     if f.values.get("batch"):
-        where.append(Message.request_id.like(f"csv-{f.values['batch']}-%"))
+        q = q.where("request_id", "startswith", f"csv-{f.values['batch']}-")
     if f.since:
-        where.append(Message.created_at >= f.since)
+        q = q.where("created_at", ">=", f.since)
     if f.until:
-        where.append(Message.created_at < f.until)
+        q = q.where("created_at", "<", f.until)
     if f.phone:
-        where.append(Message.phone == f.phone)
+        q = q.where("phone", "=", f.phone)
     elif f.phone_token:
-        where.append(false())  # an expired phone search must not widen into "every phone"
-    return where
-
-
-@dataclass(frozen=True)
-class Page:
-    rows: list[Message]
-    older: int | None  # pass as ?before= for the next (older) page
-    newer: int | None  # pass as ?after= for the previous (newer) page
-    first: bool
-
-
-def page(session: Session, f: Filters, size: int, before: int | None = None,
-         after: int | None = None) -> Page:
-    """Newest first by id (ids grow with time): each page is an index range, at any depth."""
-    base: Select = select(Message).where(*conditions(f))
-    if after is not None:
-        rows = list(session.scalars(base.where(Message.id > after).order_by(Message.id).limit(size + 1)))
-        has_newer = len(rows) > size
-        rows = list(reversed(rows[:size]))
-        has_older = _exists(session, f, Message.id < (rows[-1].id if rows else after + 1))
-    else:
-        q = base.order_by(Message.id.desc())
-        if before is not None:
-            q = q.where(Message.id < before)
-        rows = list(session.scalars(q.limit(size + 1)))
-        has_older = len(rows) > size
-        rows = rows[:size]
-        has_newer = before is not None and _exists(session, f, Message.id >= (rows[0].id + 1 if rows else before))
-    return Page(
-        rows=rows,
-        older=rows[-1].id if rows and has_older else None,
-        newer=rows[0].id if rows and has_newer else None,
-        # A cursor that lands past either end still offers the way back to the newest page.
-        first=(before is None and after is None) or (bool(rows) and not has_newer),
-    )
-
-
-def _exists(session: Session, f: Filters, extra: ColumnElement[bool]) -> bool:
-    return session.scalar(select(Message.id).where(*conditions(f), extra).limit(1)) is not None
+        q = q.match_nothing()
+    return q
 
 
 def int_arg(args: Mapping[str, str], name: str) -> int | None:

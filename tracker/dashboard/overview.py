@@ -90,6 +90,7 @@ def details(session: Session, rng: Range, link: LinkFor) -> dict[str, Any]:
 
 
 def _list_span(rng: Range) -> dict[str, str]:
+    # The list's datetime-local form fields take this, not iso(): no zone suffix, no fractions.
     return {"since": f"{rng.since:%Y-%m-%dT%H:%M:%S}", "until": f"{rng.until:%Y-%m-%dT%H:%M:%S}"}
 
 

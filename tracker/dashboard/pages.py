@@ -4,21 +4,22 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.engine import Engine
 
 from tracker import status as st
-from tracker.models import Event, Message
 from tracker.dashboard import listing
 from tracker.dashboard.present import (Cell, cell, duration, error_text, money, pretty_json, status_cell, when,
                       when_short)
+from tracker.queries import lists, lookups
 
 UrlFor = Callable[..., str]
+# A messages or events row (tracker.queries), read by column name.
+Row = Any
 MAX_JOURNEY_MESSAGES = 500
 MAX_JOURNEY_EVENTS = 2000
 
 
-def message_row(m: Message, url: UrlFor) -> list[Cell]:
+def message_row(m: Row, url: UrlFor) -> list[Cell]:
     return [
         cell(f"#{m.id}", url("dashboard.message", message_id=m.id)),
         cell(when(m.created_at)),
@@ -33,9 +34,9 @@ def message_row(m: Message, url: UrlFor) -> list[Cell]:
     ]
 
 
-def list_data(session: Session, f: listing.Filters, size: int, before: int | None, after: int | None,
+def list_data(engine: Engine, f: listing.Filters, size: int, before: int | None, after: int | None,
               url: UrlFor) -> dict[str, Any]:
-    pg = listing.page(session, f, size, before=before, after=after)
+    pg = lists.page(engine, listing.message_filter(f), size, before=before, after=after)
     args = f.args()
     return {
         "page": pg,
@@ -49,7 +50,7 @@ def list_data(session: Session, f: listing.Filters, size: int, before: int | Non
     }
 
 
-def fields(m: Message) -> dict[str, Any]:
+def fields(m: Row) -> dict[str, Any]:
     """Every field of a message, formatted, keyed as the template's data-text names."""
     return {
         "status": status_cell(m.status),
@@ -81,7 +82,7 @@ def fields(m: Message) -> dict[str, Any]:
     }
 
 
-def event_row(e: Event) -> list[Cell]:
+def event_row(e: Row) -> list[Cell]:
     return [
         cell(when(e.created_at)),
         cell(e.kind),
@@ -94,7 +95,7 @@ def event_row(e: Event) -> list[Cell]:
     ]
 
 
-def journey_member_row(m: Message, url: UrlFor) -> list[Cell]:
+def journey_member_row(m: Row, url: UrlFor) -> list[Cell]:
     return [
         cell(f"#{m.id}", url("dashboard.message", message_id=m.id)),
         cell(when(m.created_at)),
@@ -106,36 +107,27 @@ def journey_member_row(m: Message, url: UrlFor) -> list[Cell]:
     ]
 
 
-def journey_messages(session: Session, order_id: str) -> list[Message]:
-    return list(session.scalars(
-        select(Message).where(Message.order_id == order_id)
-        .order_by(Message.created_at, Message.id).limit(MAX_JOURNEY_MESSAGES)
-    ))
-
-
-def message_data(session: Session, message_id: int, url: UrlFor) -> dict[str, Any] | None:
-    m = session.scalar(select(Message).where(Message.id == message_id).options(selectinload(Message.events)))
-    if m is None:
+def message_data(engine: Engine, message_id: int, url: UrlFor) -> dict[str, Any] | None:
+    found = lookups.message_and_events(engine, message_id)
+    if found is None:
         return None
-    siblings = [s for s in journey_messages(session, m.order_id) if s.id != m.id] if m.order_id else []
+    m, events = found
+    members = lookups.journey(engine, m.order_id, limit=MAX_JOURNEY_MESSAGES) if m.order_id else []
+    siblings = [s for s in members if s.id != m.id]
     return {
         "message": m,
         "text": {f"f-{k}": v for k, v in fields(m).items()},
-        "tables": {"events": [event_row(e) for e in m.events],
+        "tables": {"events": [event_row(e) for e in events],
                    "journey": [journey_member_row(s, url) for s in siblings]},
         "active": not st.is_final(m.status),
     }
 
 
-def journey_data(session: Session, order_id: str, url: UrlFor) -> dict[str, Any] | None:
-    members = journey_messages(session, order_id)
+def journey_data(engine: Engine, order_id: str, url: UrlFor) -> dict[str, Any] | None:
+    members = lookups.journey(engine, order_id, limit=MAX_JOURNEY_MESSAGES)
     if not members:
         return None
-    by_id = {m.id: m for m in members}
-    events = session.scalars(
-        select(Event).where(Event.message_id.in_(list(by_id))).order_by(Event.created_at, Event.id)
-        .limit(MAX_JOURNEY_EVENTS)
-    )
+    events = lookups.events_by_time(engine, [m.id for m in members], limit=MAX_JOURNEY_EVENTS)
     # One timeline: each message's creation, then every send attempt and callback, by time.
     entries: list[tuple[Any, int, list[Cell]]] = []
     for m in members:

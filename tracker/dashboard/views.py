@@ -75,7 +75,7 @@ def _filters() -> listing.Filters:
 
 def _list_payload(f: listing.Filters) -> dict[str, Any]:
     before, after = listing.int_arg(request.args, "before"), listing.int_arg(request.args, "after")
-    return pages.list_data(get_session(), f, _page_size(), before, after, url_for)
+    return pages.list_data(get_engine(), f, _page_size(), before, after, url_for)
 
 
 @bp.get("/messages")
@@ -96,7 +96,7 @@ def search():
     args, saved, error = listing.from_form(request.form, secret, dict(session.get("phones") or {}))
     if error:
         f = listing.from_args(args, {})
-        data = pages.list_data(get_session(), f, _page_size(), None, None, url_for)
+        data = pages.list_data(get_engine(), f, _page_size(), None, None, url_for)
         return render_template("dashboard/messages.html", f=f, data=data, statuses=listing.STATUS_CHOICES,
                                phone_shown="", error=error, live_url=None,
                                csv_url=url_for("dashboard.messages_csv", **f.args()), cursor=False), 400
@@ -124,7 +124,7 @@ def messages_csv():
 
 @bp.get("/messages/<int:message_id>")
 def message(message_id: int):
-    data = pages.message_data(get_session(), message_id, url_for)
+    data = pages.message_data(get_engine(), message_id, url_for)
     if data is None:
         return render_template("dashboard/error.html", title="Message not found",
                                detail=f"There is no message #{message_id}."), 404
@@ -134,7 +134,7 @@ def message(message_id: int):
 
 @bp.get("/dashboard/data/messages/<int:message_id>")
 def message_data(message_id: int):
-    data = pages.message_data(get_session(), message_id, url_for)
+    data = pages.message_data(get_engine(), message_id, url_for)
     if data is None:
         raise JsonError(404, "not_found", f"no message {message_id}")
     return _data(data)
@@ -142,7 +142,7 @@ def message_data(message_id: int):
 
 @bp.get("/journeys/<path:order_id>")
 def journey(order_id: str):
-    data = pages.journey_data(get_session(), order_id, url_for)
+    data = pages.journey_data(get_engine(), order_id, url_for)
     if data is None:
         return render_template("dashboard/error.html", title="Journey not found",
                                detail=f"No message has order id {order_id}."), 404
@@ -152,7 +152,7 @@ def journey(order_id: str):
 
 @bp.get("/dashboard/data/journeys/<path:order_id>")
 def journey_data(order_id: str):
-    data = pages.journey_data(get_session(), order_id, url_for)
+    data = pages.journey_data(get_engine(), order_id, url_for)
     if data is None:
         raise JsonError(404, "not_found", "no such journey")
     return _data(data)

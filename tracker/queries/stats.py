@@ -1,4 +1,4 @@
-"""Totals per status, delivery rate and time-to-final percentiles for a time range."""
+"""Totals per status, delivery rate and time-to-final percentiles for a time range (/api/stats, the overview)."""
 
 from __future__ import annotations
 
@@ -72,17 +72,21 @@ def time_to_final(session: Session, since: datetime, until: datetime) -> dict[st
     else:
         durations = [r.d for r in session.execute(_SQLITE_DURATIONS, bounds)]
         n = len(durations)
-        values = [_nearest_rank(durations, p) for p in PERCENTILES]
+        values = [percentile_cont(durations, p) for p in PERCENTILES]
     out: dict[str, Any] = {"count": int(n)}
     for p, v in zip(PERCENTILES, values):
         out[f"p{int(p * 100)}"] = round(float(v), 3) if v is not None else None
     return out
 
 
-def _nearest_rank(sorted_values: list[float], p: float) -> float | None:
+def percentile_cont(sorted_values: list[float], p: float) -> float | None:
+    """The ``p`` percentile of ascending values, None for none.
+
+    Linear interpolation between the two nearest ranks, the same definition as
+    PostgreSQL's percentile_cont, so both databases give the same answer.
+    """
     if not sorted_values:
         return None
-    # Linear interpolation, the same definition as PostgreSQL's percentile_cont.
     pos = p * (len(sorted_values) - 1)
     lo = int(pos)
     hi = min(lo + 1, len(sorted_values) - 1)

@@ -8,7 +8,7 @@ from flask import Blueprint, Flask, current_app, jsonify, request
 from pydantic import ValidationError
 
 from tracker import phones
-from tracker.queries import lookups, stats
+from tracker.queries import lists, lookups, stats
 from tracker.web import auth, security
 from tracker.sending import sender
 from tracker import status as st
@@ -84,7 +84,7 @@ def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
 
 @bp.get("/messages")
 def list_messages():
-    q = lookups.MessageFilter()
+    q = lists.MessageFilter()
     args = request.args
     for name in ("smsid", "order_id", "campaign_id", "template_id", "oa_id"):
         if args.get(name):
