@@ -216,7 +216,7 @@ class Run:
 
 
 def compare(truth: list[dict[str, Any]], rows: list[Any], stored: dict[int, int],
-            forwarded: dict[int, tuple[int, str]]) -> dict[str, Any]:
+            forwarded: dict[int, tuple[str, str]]) -> dict[str, Any]:
     """Every way the tracker's picture can differ from the simulator's truth (all empty when equal)."""
     by_request = {t["request_id"]: t for t in truth if t["request_id"]}
     problems: dict[str, Any] = {"mismatches": [], "accepted_not_once": [], "lost_callbacks": [],

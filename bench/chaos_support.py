@@ -123,10 +123,15 @@ class Proxy:
 
 
 class ForwardReceiver:
-    """Receives forwarded status changes, checks each signature, keeps the latest per message."""
+    """Receives forwarded status changes, checks each signature, keeps the latest per message.
+
+    As the README tells receivers: repeats are dropped by delivery id (a UUID, so it says nothing
+    about order), and the first arrival of each is the latest, since one message's changes come
+    in order."""
 
     def __init__(self, secret: str) -> None:
-        self.latest: dict[int, tuple[int, str]] = {}  # message id -> (delivery id, status)
+        self.latest: dict[int, tuple[str, str]] = {}  # message id -> (delivery id, status)
+        self.seen: set[str] = set()
         self.received = 0
         self.bad_signatures = 0
         lock = threading.Lock()
@@ -140,10 +145,9 @@ class ForwardReceiver:
                 with lock:
                     owner.received += 1
                     owner.bad_signatures += not ok
-                    if ok:
-                        key, seen = data["message_id"], owner.latest.get(data["message_id"])
-                        if seen is None or seen[0] < data["delivery_id"]:
-                            owner.latest[key] = (data["delivery_id"], data["status"])
+                    if ok and data["delivery_id"] not in owner.seen:
+                        owner.seen.add(data["delivery_id"])
+                        owner.latest[data["message_id"]] = (data["delivery_id"], data["status"])
                 self.send_response(204 if ok else 401)
                 self.end_headers()
 

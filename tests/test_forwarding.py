@@ -199,3 +199,23 @@ def test_without_a_url_the_outbox_is_dropped(client, engine, settings, make_mess
     with Session(engine) as s:
         assert s.scalar(select(func.count()).select_from(Message)) == 1
     assert forwarding.stats(engine, settings).enabled is False
+
+
+def test_delivery_ids_are_never_reused_and_a_retry_keeps_its_id(client, engine, fwd_settings, receiver,
+                                                                 make_message):
+    """Issue 15: on SQLite a delivered (deleted) row's id came back for the next change, so a
+    receiver dropping repeats by ``X-Tracker-Delivery`` lost real status changes."""
+    mid = make_message(smsid="N1")
+    receiver.refuse_once = {(mid, "sent")}
+    forwarder = Forwarder(engine, fwd_settings)
+    for change in [(2,), (7,), (5, 1, 0)]:  # waiting, sent (refused once, then retried), delivered
+        assert hit(client, mid, "N1", *change) == "applied"
+        drain(forwarder)
+        assert outbox(engine) == []         # delivered and deleted before the next change
+    forwarder.close()
+    got = [(headers[forwarding.DELIVERY_HEADER], json.loads(body)) for headers, body in receiver.got]
+    assert [p["status"] for _, p in got] == ["waiting", "sent", "sent", "delivered"]
+    assert all(header == str(p["delivery_id"]) for header, p in got)
+    waiting, sent, retried, delivered = (header for header, _ in got)
+    assert retried == sent                  # one change, one id, however often it is tried
+    assert len({waiting, sent, delivered}) == 3

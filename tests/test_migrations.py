@@ -11,11 +11,11 @@ from contextlib import contextmanager
 import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import insert, inspect, select, text, update
 
-from tracker import config
+from tracker import config, models
 from tracker.ops import migrate
-from tracker.db import make_engine
+from tracker.db import make_engine, utcnow
 
 from .conftest import ROOT
 
@@ -73,6 +73,40 @@ def test_upgrade_downgrade_upgrade_and_no_drift(fresh_url):
     migrate.upgrade(fresh_url)
     command.check(migrate.alembic_config(fresh_url))
     assert {"messages", "events"} <= tables(fresh_url)
+
+
+def test_delivery_ids_fill_waiting_rows_and_the_outbox_trigger_survives_both_ways(fresh_url):
+    """Rows already waiting get ids of their own; on SQLite the upgrade rebuilds forward_outbox,
+    and the trigger on messages must still write rows after the upgrade and the downgrade."""
+    migrate.upgrade(fresh_url, "955626b20dbc")
+    engine = make_engine(fresh_url)
+    messages, outbox = models.Message.__table__, models.ForwardDelivery.__table__
+    now = utcnow()
+
+    def change(status: str) -> None:
+        with engine.begin() as conn:
+            conn.execute(update(messages).values(status=status, updated_at=utcnow()))
+
+    def outbox_count() -> int:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM forward_outbox")).scalar()
+
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(messages).values(source="api", status="accepted", params=[], sandbox=False,
+                                                 attempts=1, created_at=now, updated_at=now))
+        change("waiting")
+        change("sent")
+        migrate.upgrade(fresh_url)
+        change("delivered")
+        with engine.connect() as conn:
+            ids = conn.execute(select(outbox.c.delivery_id).order_by(outbox.c.id)).scalars().all()
+        assert len(ids) == len(set(ids)) == 3 and all(i.version == 4 for i in ids)
+        migrate.downgrade(fresh_url, "955626b20dbc")
+        change("failed")
+        assert outbox_count() == 4
+    finally:
+        engine.dispose()
 
 
 def _upgrade_process(url: str, **env: str) -> subprocess.Popen:

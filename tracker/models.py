@@ -8,6 +8,7 @@ that the migrations install, so no Python write path has to remember them.
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -17,6 +18,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
+    FetchedValue,
     ForeignKey,
     Index,
     Integer,
@@ -24,6 +26,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    Uuid,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -184,6 +187,10 @@ class ForwardDelivery(Base):
     __tablename__ = "forward_outbox"
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    # What receivers dedupe on (X-Tracker-Delivery): unlike ``id``, which SQLite reuses once
+    # delivered rows are deleted, never the same twice. The migration's column default makes
+    # it (a random UUID) for every row the trigger inserts, so the database is its only source.
+    delivery_id: Mapped[uuid.UUID] = mapped_column(Uuid, server_default=FetchedValue())
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
     order_id: Mapped[str | None] = mapped_column(String(128))
     request_id: Mapped[str | None] = mapped_column(String(50))
@@ -201,6 +208,7 @@ class ForwardDelivery(Base):
 
     __table_args__ = (
         Index("ix_forward_outbox_message", "message_id", "id"),
+        Index("ix_forward_outbox_delivery_id", "delivery_id", unique=True),
         # The deliverer's claim scans only rows still waiting.
         Index("ix_forward_outbox_due", "next_at",
               postgresql_where=text("state = 'pending'"), sqlite_where=text("state = 'pending'")),

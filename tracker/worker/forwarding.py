@@ -7,7 +7,8 @@ webhook pays no network call and nothing is lost when the receiver is down.
 The worker delivers the rows in order per message, retries network errors, 5xx,
 408 and 429 with capped exponential backoff, and marks a row ``failed`` after
 TRACKER_FORWARD_MAX_ATTEMPTS or on any other answer. Deliveries are at least
-once: receivers dedupe on ``X-Tracker-Delivery``.
+once: receivers dedupe on ``X-Tracker-Delivery``, the row's ``delivery_id`` (a UUID the
+database made with the row, the same on every retry, never the same for two changes).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ NOT_FORWARDED = (st.QUEUED, st.SENDING)
 def payload(row: ForwardDelivery, now: datetime) -> dict[str, Any]:
     """The JSON a receiver gets; ``forwarded_at`` is inside the signed body, so it cannot be replayed unseen."""
     return {
-        "delivery_id": row.id, "message_id": row.message_id, "order_id": row.order_id,
+        "delivery_id": str(row.delivery_id), "message_id": row.message_id, "order_id": row.order_id,
         "request_id": row.request_id, "smsid": row.smsid, "status": row.status,
         "final": st.is_final(row.status), "error_code": row.error_code, "error_message": row.error_message,
         "sent_at": iso(row.sent_at), "final_at": iso(row.final_at), "updated_at": iso(row.changed_at),
@@ -113,7 +114,7 @@ def post(session: requests.Session, settings: Settings, row: ForwardDelivery) ->
         "Content-Type": "application/json",
         SIGNATURE_HEADER: sign(settings.secret_key, body),
         TIMESTAMP_HEADER: str(int(now.timestamp())),
-        DELIVERY_HEADER: str(row.id),
+        DELIVERY_HEADER: str(row.delivery_id),
         "User-Agent": "journey-tracker/forwarder",
     }
     try:
@@ -137,7 +138,7 @@ def record(engine: Engine, settings: Settings, row: ForwardDelivery, attempt: At
         else:
             values["state"] = FAILED
             log.warning("forwarding of status change %s (message %s) failed for good: %s",
-                        row.id, row.message_id, attempt.error)
+                        row.delivery_id, row.message_id, attempt.error)
         conn.execute(update(ForwardDelivery).where(ForwardDelivery.id == row.id).values(**values))
 
 
