@@ -42,7 +42,9 @@ TOKEN = "chaos-api-token"
 OAID = "4097311281936189049"
 FAULTS = {"drop_callback_rate": 0.05, "duplicate_callback_rate": 0.10, "reorder_rate": 0.10,
           "send_5xx_rate": 0.025, "send_timeout_rate": 0.025, "early_callback_rate": 0.02,
-          "timeout_delay": 2.0}
+          "timeout_delay": 2.0,
+          # 1001 failures come after the template's timeout (7200 s x speed by default): 5 s here.
+          "template_timeout": 10.0}
 # Tight timings so faults heal in seconds, not in production's minutes.
 WORKER_ENV = {"TRACKER_SEND_TIMEOUT": "1", "TRACKER_LEASE_SECONDS": "4", "TRACKER_BACKOFF_BASE": "0.2",
               "TRACKER_BACKOFF_CAP": "2", "TRACKER_MAX_ATTEMPTS": "30", "TRACKER_RECONCILE_AFTER": "4",

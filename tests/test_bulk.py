@@ -130,7 +130,9 @@ class QuietHandler(WSGIRequestHandler):
 @pytest.fixture
 def live(settings, engine, tmp_path) -> Iterator[dict[str, str]]:
     """Simulator + web app (for callbacks) + worker, all in threads; yields the CLI's environment."""
-    sim = start_in_thread(SimSettings(seed=5, speed=0.05, natural_duplicate_rate=0, natural_late_rate=0))
+    # A 1001 failure comes after the template's timeout (7200 s x speed by default): 1 s here.
+    sim = start_in_thread(SimSettings(seed=5, speed=0.05, natural_duplicate_rate=0, natural_late_rate=0,
+                                      template_timeout=20))
     server = make_server("127.0.0.1", 0, create_app(settings, engine=engine), threaded=True,
                          request_handler=QuietHandler)
     public = f"http://127.0.0.1:{server.server_port}"

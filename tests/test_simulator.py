@@ -1,4 +1,10 @@
-"""The eSMS simulator's request validation and status APIs, over real HTTP."""
+"""The eSMS simulator's send endpoint, over real HTTP: the answers and codes eSMS documents.
+
+Documents (repository devesms/gitbook_esms_for_develop_v2): esms-api/ham-gui-tin/tin-zalo-hanh-trinh.md
+(the journey send and its answers), esms-api/bang-ma-loi.md (CodeResult table),
+esms-api/moi-truong-test-sandbox.md (Sandbox). The shared helpers below are imported by the
+other tests/test_simulator_*.py files.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +21,18 @@ from tracker.simulator.server import RunningSimulator
 # Nothing listens on the discard port: callbacks fail fast and are not what these tests look at.
 DEAD_CALLBACK = "http://127.0.0.1:9/cb"
 SMSID_RE = re.compile(r"^[0-9a-f]{32}\d{3}$")
+OAID = "4097311281936189049"
 
 
 def quiet_settings(**overrides: Any) -> SimSettings:
-    """Speed 0 and none of the natural duplicates/late callbacks, so results are exact."""
-    base: dict[str, Any] = {"seed": 7, "speed": 0.0, "natural_duplicate_rate": 0.0, "natural_late_rate": 0.0}
+    """Speed 0 and none of the natural duplicate/late/lost callbacks, so results are exact."""
+    base: dict[str, Any] = {
+        "seed": 7,
+        "speed": 0.0,
+        "natural_duplicate_rate": 0.0,
+        "natural_late_rate": 0.0,
+        "natural_lost_rate": 0.0,
+    }
     base.update(overrides)
     return SimSettings(**base)
 
@@ -40,7 +53,7 @@ def body(**overrides: Any) -> dict[str, Any]:
         "IsJourney": True,
         "OrderId": "J-1",
         "TempID": "2056446",
-        "OAID": "4097311281936189049",
+        "OAID": OAID,
         "RequestId": "req-1",
         "CallbackUrl": DEAD_CALLBACK,
     }
@@ -64,7 +77,15 @@ def configure(sim: RunningSimulator, **changes: Any) -> requests.Response:
     return requests.post(f"{sim.url}/_sim/config", json=changes, timeout=5)
 
 
+def post(sim: RunningSimulator, path: str, **payload: Any) -> dict[str, Any]:
+    """POST an eSMS API under the base path with the test credentials."""
+    data = {"ApiKey": "key", "SecretKey": "secret", **payload}
+    answer: dict[str, Any] = requests.post(f"{sim.base_url}/{path}", json=data, timeout=5).json()
+    return answer
+
+
 def test_accepted_send_answers_100_with_an_esms_like_smsid(sim: RunningSimulator) -> None:
+    """tin-zalo-hanh-trinh.md, tab 100: CodeResult "100", CountRegenerate 0, an SMSID."""
     answer = send(sim)
     assert answer["CodeResult"] == "100"
     assert answer["CountRegenerate"] == 0
@@ -72,7 +93,7 @@ def test_accepted_send_answers_100_with_an_esms_like_smsid(sim: RunningSimulator
     [message] = truth(sim)
     assert message["smsid"] == answer["SMSID"]
     assert message["order_id"] == "J-1" and message["params"] == ["Lan", "ORD-1"]
-    assert message["accept_count"] == 1 and message["type_id"] == 27
+    assert message["accept_count"] == 1 and message["type_id"] == 27 and message["price"] == 220.0
 
 
 @pytest.mark.parametrize(
@@ -82,13 +103,19 @@ def test_accepted_send_answers_100_with_an_esms_like_smsid(sim: RunningSimulator
         ({"SecretKey": ""}, "101"),
         ({"OAID": ...}, "791"),
         ({"TempID": ""}, "791"),
-        ({"Params": "Lan"}, "118"),
-        ({"Params": ["Lan", 3]}, "118"),
         ({"Phone": "12345"}, "108"),
         ({"Phone": "+1 415 555 0100"}, "108"),
         ({"Phone": ...}, "108"),
-        ({"RequestId": "r" * 51}, "125"),
         ({"TempID": "abc"}, "789"),
+        ({"Params": "Lan"}, "790"),
+        ({"Params": ["Lan", 3]}, "790"),
+        ({"Params": ["L" * 31]}, "790"),
+        ({"Params": ["a", "b", "c", "d"]}, "790"),
+        ({"TempID": "300001", "IsJourney": False, "Params": ["DH1", "12a"]}, "790"),
+        ({"TempID": "300001", "IsJourney": False, "Params": ["DH1", "1" * 13]}, "790"),
+        ({"TempID": "300001", "IsJourney": False, "Params": ["DH1", "150000", "2024-04-30"]}, "790"),
+        ({"TempID": "300001", "IsJourney": False, "Params": ["DH1", "150000", "30/04/2024"]}, "100"),
+        ({"TempID": "9999", "Params": ["x" * 500]}, "100"),
         ({"Phone": "84901888484"}, "100"),
         ({"Phone": "+84 90 188 8484"}, "100"),
         ({"RequestId": "r" * 50}, "100"),
@@ -96,31 +123,45 @@ def test_accepted_send_answers_100_with_an_esms_like_smsid(sim: RunningSimulator
     ],
 )
 def test_validation_codes(sim: RunningSimulator, overrides: dict[str, Any], code: str) -> None:
+    """bang-ma-loi.md: 101 wrong keys, 791 OAID/TempID missing, 108 phone format, 789 template not
+    configured, 790 wrong ZNS template (Params over a GetTemplate Limit or of the wrong
+    RequireType: ham-lay-danh-sach-template-zalo.md); every error with an ErrorMessage."""
     answer = send(sim, **overrides)
     assert answer["CodeResult"] == code
     assert ("SMSID" in answer) == (code == "100")
     if code != "100":
-        assert answer["ErrorMessage"]
+        assert answer["ErrorMessage"] and answer["CountRegenerate"] == 0
 
 
-def test_journey_without_order_id_is_791_with_a_reason(sim: RunningSimulator) -> None:
-    answer = send(sim, OrderId="")
-    assert answer["CodeResult"] == "791"
-    assert "OrderId" in answer["ErrorMessage"]
+def test_only_documented_codes_are_answered(sim: RunningSimulator) -> None:
+    """bang-ma-loi.md has no code for a long RequestId, a missing OrderId or a Params problem
+    other than a wrong template: the first two are accepted (the RequestId cut to its documented
+    50 characters), so 118 and 125 never answer a send."""
+    long_id = "r" * 60
+    assert send(sim, RequestId=long_id)["CodeResult"] == "100"
+    assert send(sim, RequestId=long_id + "x")["CodeResult"] == "124"  # the same first 50
+    assert send(sim, RequestId="no-order", OrderId=...)["CodeResult"] == "100"
+    by_code = requests.get(f"{sim.url}/_sim/stats", timeout=5).json()["sends"]["by_code"]
+    assert set(by_code) == {"100", "124"}
+    assert {m["request_id"] for m in truth(sim)} == {"r" * 50, "no-order"}
 
 
-def test_configured_credentials_and_templates() -> None:
-    running = start_in_thread(quiet_settings(api_key="K", secret_key="S", templates={"111"}))
+def test_configured_credentials_templates_and_oas() -> None:
+    """bang-ma-loi.md: 101 for other keys, 789 for a template not configured, 799 for an OAID not
+    added to the account."""
+    running = start_in_thread(quiet_settings(api_key="K", secret_key="S", templates={"111"}, oa_ids={OAID}))
     try:
         assert send(running, ApiKey="key", SecretKey="secret")["CodeResult"] == "101"
         answer = send(running, ApiKey="K", SecretKey="S")
         assert answer == {"CodeResult": "789", "CountRegenerate": 0, "ErrorMessage": "TemplateId is not config"}
+        assert send(running, ApiKey="K", SecretKey="S", TempID="111", OAID="42")["CodeResult"] == "799"
         assert send(running, ApiKey="K", SecretKey="S", TempID="111")["CodeResult"] == "100"
     finally:
         running.stop()
 
 
 def test_repeat_request_id_gets_124_and_is_not_accepted_twice(sim: RunningSimulator) -> None:
+    """tin-zalo-hanh-trinh.md: a RequestId blocks repeats for 24 h; bang-ma-loi.md: 124."""
     assert send(sim)["CodeResult"] == "100"
     assert send(sim)["CodeResult"] == "124"
     # The block is per ApiKey, and a send without RequestId is never a repeat.
@@ -134,6 +175,7 @@ def test_repeat_request_id_gets_124_and_is_not_accepted_twice(sim: RunningSimula
 
 
 def test_forced_codes_and_outcomes_change_at_runtime(sim: RunningSimulator) -> None:
+    """bang-ma-loi.md 789, forced for one phone through the control API."""
     assert configure(sim, forced_codes={"0901000789": "789"}, forced_outcomes={"0901000001": "failed:-118"}).ok
     assert send(sim, Phone="0901000789")["CodeResult"] == "789"
     assert send(sim, Phone="0901000001", RequestId="x")["CodeResult"] == "100"
@@ -147,11 +189,24 @@ def test_config_rejects_unknown_or_bad_fields(sim: RunningSimulator) -> None:
     assert configure(sim, nonsense=1).status_code == 400
     assert configure(sim, drop_callback_rate=2).status_code == 400
     assert configure(sim, forced_outcomes={"0901": "lost"}).status_code == 400
+    assert configure(sim, intermediate_statuses="yes").status_code == 400
+    assert configure(sim, template_timeout=-1).status_code == 400
     shown = requests.get(f"{sim.url}/_sim/config", timeout=5).json()
-    assert shown["drop_callback_rate"] == 0.0
+    assert shown["drop_callback_rate"] == 0.0 and shown["intermediate_statuses"] is False
+    assert configure(sim, journey_token_ttl=None, oa_ids=[OAID]).json()["oa_ids"] == [OAID]
+
+
+def test_defaults_follow_esms() -> None:
+    """callback-url.md: one callback, final status; no eSMS sample shows a SendStatus 4, so
+    rejections are off; the natural duplicate, late and lost callbacks are on."""
+    defaults = SimSettings()
+    assert defaults.intermediate_statuses is False and defaults.rejected_rate == 0.0
+    assert defaults.natural_duplicate_rate > 0 and defaults.natural_late_rate > 0 and defaults.natural_lost_rate > 0
+    assert defaults.template_timeout == 7200.0  # GetZnsTemplateInfo's sample Timeout, 7200000 ms
 
 
 def test_sandbox_is_answered_but_not_stored_or_called_back(sim: RunningSimulator) -> None:
+    """moi-truong-test-sandbox.md: Sandbox=1 is validated, not stored, not charged, not delivered."""
     answer = send(sim, Sandbox="1")
     assert answer["CodeResult"] == "100" and SMSID_RE.match(answer["SMSID"])
     # Not stored at eSMS: the RequestId is not blocked and the SMSID is unknown.
@@ -164,9 +219,11 @@ def test_sandbox_is_answered_but_not_stored_or_called_back(sim: RunningSimulator
     assert status["CodeResponse"] == "105"
     assert all(m["sandbox"] and m["callbacks"] == [] and m["outcome"] is None for m in truth(sim))
     assert requests.get(f"{sim.url}/_sim/idle", timeout=5).json() == {"idle": True, "pending_callbacks": 0}
+    assert post(sim, "GetBalance_json")["Balance"] == int(SimSettings().balance)
 
 
 def test_injected_5xx_stores_nothing() -> None:
+    """A fault, not an eSMS answer: tin-zalo-hanh-trinh.md always answers JSON with HTTP 200."""
     running = start_in_thread(quiet_settings(send_5xx_rate=1.0))
     try:
         response = requests.post(f"{running.base_url}/SendZaloMessage_V4_post_json/", json=body(), timeout=5)
@@ -176,99 +233,6 @@ def test_injected_5xx_stores_nothing() -> None:
         assert stats["injected"]["send_5xx"] == 1
     finally:
         running.stop()
-
-
-def get_send_status(sim: RunningSimulator, smsid: str, key: str = "key") -> dict[str, Any]:
-    params = {"RefId": smsid, "ApiKey": key, "SecretKey": "secret"}
-    answer: dict[str, Any] = requests.get(f"{sim.base_url}/GetSendStatus", params=params, timeout=5).json()
-    return answer
-
-
-def query_zns(sim: RunningSimulator, smsid: str) -> dict[str, Any]:
-    payload = {"ApiKey": "key", "SecretKey": "secret", "SmsId": smsid, "SmsType": "24"}
-    answer: dict[str, Any] = requests.post(f"{sim.base_url}/QueryZnsStatus/", json=payload, timeout=5).json()
-    return answer
-
-
-def get_callback(sim: RunningSimulator, refs: list[str], key: str = "key") -> dict[str, Any]:
-    payload = {"ApiKey": key, "SecretKey": "secret", "ListRefid": refs, "OAId": "4097311281936189049"}
-    answer: dict[str, Any] = requests.post(f"{sim.status_url}/ZaloCallback/GetCallback", json=payload, timeout=5).json()
-    return answer
-
-
-def test_status_apis_reflect_a_delivered_message(sim: RunningSimulator) -> None:
-    configure(sim, forced_outcomes={"0901888484": "delivered"})
-    smsid = send(sim)["SMSID"]
-    status = get_send_status(sim, smsid)
-    assert status["CodeResponse"] == "100" and status["SMSID"] == smsid
-    assert (status["SendStatus"], status["SendSuccess"], status["SendFailed"]) == (5, 1, 0)
-    assert status["TotalPrice"] > 0 and status["TotalReceiver"] == 1 and status["TotalSent"] == 1
-    data = query_zns(sim, smsid)["Data"]
-    assert (data["ErrorInfo"], data["FinalStatus"], data["SendStatus"]) == ("0", "1", 5)
-    assert re.fullmatch(r"[0-9a-f]{20}", data["ZaloMsgId"])
-    [entry] = get_callback(sim, [smsid, "f" * 35])["Data_callback"]
-    assert entry["SMSID"] == smsid and entry["SendStatus"] == 5 and entry["SendSuccess"] == 1
-    assert entry["TypeId"] == 27 and entry["Telcoid"] == 2 and entry["PhoneNumber"] == "0901888484"
-    assert entry["CallbackUrl"] == DEAD_CALLBACK and entry["ZnsTempId"] == "2056446"
-    assert entry["Partnerids"] == data["ZaloMsgId"] and entry["ErrorInfo"]
-
-
-def test_status_apis_reflect_failed_and_rejected(sim: RunningSimulator) -> None:
-    configure(sim, forced_outcomes={"0901000001": "failed:-114", "0901000002": "rejected:-139"})
-    failed = send(sim, Phone="0901000001", RequestId="a")["SMSID"]
-    rejected = send(sim, Phone="0901000002", RequestId="b")["SMSID"]
-    assert query_zns(sim, failed)["Data"]["ErrorInfo"] == "-114"
-    status = get_send_status(sim, failed)
-    assert (status["SendStatus"], status["SendSuccess"], status["SendFailed"], status["TotalPrice"]) == (5, 0, 1, 0.0)
-    data = query_zns(sim, rejected)["Data"]
-    assert (data["SendStatus"], data["ErrorInfo"], data["FinalStatus"]) == (4, "-139", "1")
-
-
-def test_intermediate_state_and_not_yet_queryable() -> None:
-    running = start_in_thread(quiet_settings(speed=100.0))
-    try:
-        configure(running, forced_outcomes={"0901888484": "delivered"})
-        smsid = send(running)["SMSID"]
-        # Right after the send eSMS has nothing to report yet.
-        assert get_send_status(running, smsid)["CodeResponse"] == "105"
-        assert query_zns(running, smsid)["CodeResult"] == "105"
-        assert get_callback(running, [smsid])["Data_callback"] == []
-        assert requests.get(f"{running.url}/_sim/idle", timeout=5).json() == {"idle": False, "pending_callbacks": 3}
-        # Move the message's clock to just after its "7" instead of waiting for it.
-        message = running.fake.messages[smsid]
-        assert message.plan is not None
-        message.created_mono -= message.plan.steps[1].offset + 0.001
-        data = query_zns(running, smsid)["Data"]
-        assert (data["SendStatus"], data["FinalStatus"], data["ErrorInfo"]) == (7, "0", None)
-        assert get_callback(running, [smsid])["Data_callback"][0]["ErrorInfo"] is None
-    finally:
-        running.stop()
-
-
-def test_status_api_errors(sim: RunningSimulator) -> None:
-    smsid = send(sim)["SMSID"]
-    assert get_send_status(sim, smsid, key="")["CodeResponse"] == "101"
-    assert get_send_status(sim, "0" * 35)["CodeResponse"] == "105"
-    assert get_send_status(sim, "")["CodeResponse"] == "851"
-    assert query_zns(sim, "0" * 35)["CodeResult"] == "105"
-    assert get_callback(sim, [smsid], key="")["Code"] == 101
-    assert get_callback(sim, [smsid] * 201)["Code"] == 99
-    assert get_callback(sim, [])["Code"] == 851
-    without_url = send(sim, RequestId="no-url", CallbackUrl=...)["SMSID"]
-    assert get_callback(sim, [without_url])["Data_callback"] == []
-
-
-def test_get_callback_tps_limit(sim: RunningSimulator) -> None:
-    codes = [get_callback(sim, ["x"])["Code"] for _ in range(25)]
-    assert 160 in codes and codes[0] == 100
-
-
-def test_get_template_lists_templates(sim: RunningSimulator) -> None:
-    payload = {"ApiKey": "key", "SecretKey": "secret", "OAId": "1", "SmsType": "24"}
-    answer = requests.post(f"{sim.base_url}/GetTemplate/", json=payload, timeout=5).json()
-    assert answer["CodeResult"] == "100"
-    assert {"2056446", "523194"} <= {t["TempId"] for t in answer["ZNSTemplates"]}
-    assert all(p["MaxLength"] > 0 for t in answer["ZNSTemplates"] for p in t["Params"])
 
 
 def planned(seed: int) -> list[tuple[str, str, str | None]]:
@@ -282,10 +246,25 @@ def planned(seed: int) -> list[tuple[str, str, str | None]]:
 
 
 def test_same_seed_gives_same_plan() -> None:
+    """Seedable (SPEC 8): the same seed gives the same SMSIDs, outcomes and Zalo codes."""
     first = planned(42)
     assert first == planned(42)
     assert first != planned(43)
     assert {o for _, o, _ in first} >= {"delivered"}
+
+
+def test_intermediate_statuses_do_not_move_the_seeded_plan() -> None:
+    """Asking for intermediate callbacks changes which steps are called back, not the draws."""
+    plans = []
+    for intermediate in (False, True):
+        running = start_in_thread(quiet_settings(seed=5, intermediate_statuses=intermediate))
+        try:
+            for i in range(10):
+                send(running, RequestId=f"r{i}", Phone=f"09010000{i:02d}")
+            plans.append([(m["smsid"], m["outcome"], m["error_code"], m["partner_id"]) for m in truth(running)])
+        finally:
+            running.stop()
+    assert plans[0] == plans[1]
 
 
 def test_reset_forgets_and_reseeds(sim: RunningSimulator) -> None:

@@ -1,4 +1,9 @@
-"""The dispatcher: delivers planned callbacks by HTTP GET at their due time, retrying timeouts."""
+"""The dispatcher: delivers planned callbacks by HTTP GET at their due time, retrying timeouts.
+
+esms-api/callback-url.md: eSMS calls the CallbackUrl with GET, the data in the query string
+(built by plan.py / wire.py in the samples' parameter order and encodings), and retries it up
+to 5 times when the receiver times out, then gives up; an HTTP error is not retried.
+"""
 
 from __future__ import annotations
 

@@ -1,11 +1,14 @@
-"""The test-only control API under /_sim/: ground truth, statistics, runtime config, reset, idle."""
+"""The test-only control API under /_sim/: ground truth, statistics, runtime config, error windows,
+reset, idle. Not part of eSMS: nothing here imitates a documented endpoint."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import Blueprint, current_app, request
 
+from tracker.simulator.account import WindowError
 from tracker.simulator.fake_esms import FakeEsms, Message
 from tracker.simulator.settings import SettingsError, public_view, updated
 
@@ -67,6 +70,7 @@ def ground_truth(fake: FakeEsms, message: Message) -> dict[str, Any]:
         "type_id": message.type_id,
         "price": message.price,
         "partner_id": (plan.steps[-1].partner_id or None) if plan else None,
+        "final_at_s": plan.steps[-1].offset if plan else None,
         "callbacks": callbacks,
     }
 
@@ -127,10 +131,42 @@ def set_config() -> Any:
         return public_view(fake.settings)
 
 
+@control.post("/windows")
+def add_window() -> Any:
+    """Script an account or OA error: ``{"code": "101", "seconds": 30}`` answers 101 to every
+    send for 30 s; ``"oaid"`` limits it to one OA (e.g. 799), ``"sends"`` to a number of sends.
+    Codes are eSMS's send CodeResults (bang-ma-loi.md); the first active window wins."""
+    spec = request.get_json(force=True, silent=True)
+    if not isinstance(spec, dict):
+        return {"error": "expected a JSON object"}, 400
+    fake = _fake_esms()
+    with fake.lock:
+        try:
+            window = fake.account.add_window(spec)
+        except WindowError as exc:
+            return {"error": str(exc)}, 400
+        return {"window": window.view(time.monotonic())}
+
+
+@control.get("/windows")
+def windows() -> Any:
+    fake = _fake_esms()
+    with fake.lock:
+        return {"windows": fake.account.windows_view()}
+
+
+@control.delete("/windows")
+def clear_windows() -> Any:
+    fake = _fake_esms()
+    with fake.lock:
+        fake.account.windows.clear()
+    return {"windows": []}
+
+
 @control.post("/reset")
 def reset() -> Any:
-    """Forget messages, RequestIds, stats and queued callbacks; re-seed. ``{"settings": true}`` also
-    restores the settings the simulator started with."""
+    """Forget messages, RequestIds, stats, windows, balance and queued callbacks; re-seed.
+    ``{"settings": true}`` also restores the settings the simulator started with."""
     body = request.get_json(force=True, silent=True)
     restore = bool(isinstance(body, dict) and body.get("settings"))
     fake = _fake_esms()

@@ -1,7 +1,14 @@
-"""The simulator's state: accepted messages, RequestIds, statistics, and the send path with its faults."""
+"""The simulator's state: accepted messages, RequestIds, statistics, and the send path with its faults.
+
+The send answers as esms-api/ham-gui-tin/tin-zalo-hanh-trinh.md shows (``CodeResult``,
+``CountRegenerate``, ``SMSID`` or ``ErrorMessage``), with the codes of esms-api/bang-ma-loi.md;
+a repeated RequestId within 24 hours gets 124; sandbox sends (esms-api/moi-truong-test-sandbox.md)
+are answered but neither stored, charged nor called back.
+"""
 
 from __future__ import annotations
 
+import itertools
 import random
 import threading
 import time
@@ -12,14 +19,18 @@ from typing import Any
 
 from tracker.simulator import plan as planning
 from tracker.simulator import wire
+from tracker.simulator.account import Account, RateLimiter
 from tracker.simulator.callbacks import Dispatcher, Job
 from tracker.simulator.settings import SimSettings
 from tracker.simulator.validate import SendRequest, validate_send
 
+# TypeId of callback-url.md: 27 in the journey sample, 25 "Zalo normal".
 JOURNEY_TYPE_ID = 27
 ZNS_TYPE_ID = 25
-PRICES = (220.0, 300.0, 330.0)
+# TotalPrice of the journey sample (220.0000) and of QueryZnsStatus's sample (330.0).
+JOURNEY_PRICE, ZNS_PRICE = 220.0, 330.0
 SENDS_KEPT = 10_000
+FIRST_SMS_ID = 29_028_845  # GetSmsSentData_V2's numeric SmsId, from its sample
 
 
 @dataclass
@@ -34,6 +45,8 @@ class Message:
     created_at: str
     created_mono: float
     plan: planning.Plan | None
+    created: datetime | None = None
+    sms_id: int = 0
 
     def current_step(self) -> planning.Step | None:
         """The latest status eSMS has reached by now; None just after the send."""
@@ -50,25 +63,6 @@ class SendOutcome:
 
     http_status: int
     body: dict[str, Any] | None
-
-
-class RateLimiter:
-    """Sliding one-second window, like eSMS's TPS limits on status queries."""
-
-    def __init__(self, per_second: int) -> None:
-        self.per_second = per_second
-        self._times: deque[float] = deque()
-        self._lock = threading.Lock()
-
-    def allow(self) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            while self._times and now - self._times[0] >= 1.0:
-                self._times.popleft()
-            if len(self._times) >= self.per_second:
-                return False
-            self._times.append(now)
-            return True
 
 
 def _fresh_stats() -> dict[str, Any]:
@@ -98,6 +92,7 @@ class FakeEsms:
         self.stopping = threading.Event()
         self.dispatcher = Dispatcher(self.lock, lambda: self.settings, self._count_callback)
         self.query_limiter = RateLimiter(100)
+        self.zalo_status_limiter = RateLimiter(30)
         self.callback_limiter = RateLimiter(20)
         self._clear()
 
@@ -112,6 +107,10 @@ class FakeEsms:
         self.sends: deque[dict[str, Any]] = deque(maxlen=SENDS_KEPT)
         self.stats = _fresh_stats()
         self._form_counter = 0
+        self.account = Account()
+        # Zalo message id (partnerids) -> SMSID, for GetZaloMessageStatus.
+        self.by_partner_id: dict[str, str] = {}
+        self._sms_ids = itertools.count(FIRST_SMS_ID)
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -149,16 +148,21 @@ class FakeEsms:
             verdict = validate_send(payload, settings)
             req = verdict.request
             code = verdict.code
+            if code != "101":
+                # A scripted account or OA error (control API) answers before anything else.
+                code = self.account.window_code(str(payload.get("OAID") or "").strip()) or code
             key = (req.api_key, req.request_id) if req else ("", "")
-            if req and not req.sandbox and req.request_id:
+            if code == "100" and req and not req.sandbox and req.request_id:
                 seen = self.request_ids.get(key)
                 if seen and time.time() - seen[0] < settings.request_id_ttl:
                     code = "124"
                     self.repeat_counts[key] = self.repeat_counts.get(key, 0) + 1
+            if code == "100" and req and not req.sandbox and self.account.balance(settings.balance) < _price(req):
+                code = "103"
             if code != "100" or req is None:
                 self._log_send(code, payload, None)
-                message_text = verdict.message if code == verdict.code and verdict.message else wire.error_message(code)
-                return SendOutcome(200, {"CodeResult": code, "CountRegenerate": 0, "ErrorMessage": message_text})
+                answer = {"CodeResult": code, "CountRegenerate": 0, "ErrorMessage": wire.error_message(code)}
+                return SendOutcome(200, answer)
             early = fault_early < settings.early_callback_rate and not req.sandbox
             message = self._accept(req, settings, early)
             timeout = fault_timeout < settings.send_timeout_rate and not req.sandbox
@@ -177,7 +181,7 @@ class FakeEsms:
         rng = self.rng
         smsid = wire.new_smsid(rng)
         partner_id, user_id = wire.new_partner_id(rng), wire.new_zalo_user_id(rng)
-        price, echo = rng.choice(PRICES), rng.random() < 0.5
+        price, echo = _price(req), rng.random() < 0.5
         telco = wire.telco_of(req.local_phone)
         type_id = JOURNEY_TYPE_ID if req.is_journey else ZNS_TYPE_ID
         now = datetime.now(timezone.utc)
@@ -200,13 +204,22 @@ class FakeEsms:
                 form=form,
                 accepted_at=now,
             )
-            outcome, zalo_code = planning.choose_outcome(rng, settings, settings.forced_outcomes.get(req.phone))
+            forced = settings.forced_outcomes.get(req.phone)
+            outcome, zalo_code = planning.choose_outcome(rng, settings, forced)
+            # Counted (quota, journey) whatever happens; a forced outcome still wins.
+            refusal = self.account.zalo_refusal(req, settings, now)
+            if refusal is not None and not forced:
+                outcome, zalo_code = "failed", refusal
             plan = planning.Plan(outcome, zalo_code)
             plan.steps = planning.build_steps(rng, settings, ctx, outcome, zalo_code)
-            deliveries = planning.build_deliveries(rng, settings, plan.steps, early)
+            deliveries = planning.build_deliveries(rng, settings, plan.steps, early and zalo_code != wire.NOT_ONLINE)
             # Without a CallbackUrl eSMS calls nobody, but the status still moves on.
             plan.deliveries = deliveries if req.callback_url else []
             self._count_plan(plan)
+            if outcome == "delivered":
+                self.account.spent += price
+            if plan.steps[-1].partner_id:
+                self.by_partner_id[partner_id] = smsid
         message = Message(
             smsid=smsid,
             request=req,
@@ -216,6 +229,8 @@ class FakeEsms:
             created_at=wire.iso(now),
             created_mono=time.monotonic(),
             plan=plan,
+            created=now,
+            sms_id=0 if req.sandbox else next(self._sms_ids),
         )
         self.messages[smsid] = message
         key = (req.api_key, req.request_id)
@@ -276,6 +291,16 @@ class FakeEsms:
             message = self.messages.get(smsid)
         return None if message is None or message.request.sandbox else message
 
+    def by_partner(self, partner_id: str) -> Message | None:
+        with self.lock:
+            smsid = self.by_partner_id.get(partner_id)
+        return self.find(smsid) if smsid else None
+
+    def stored(self) -> list[Message]:
+        """Every message eSMS stored (not the sandbox ones), oldest first."""
+        with self.lock:
+            return [m for m in self.messages.values() if not m.request.sandbox]
+
     def stats_view(self) -> dict[str, Any]:
         with self.lock:
             stats: dict[str, Any] = {k: dict(v) for k, v in self.stats.items()}
@@ -283,3 +308,7 @@ class FakeEsms:
             stats["messages"] = sum(not m.request.sandbox for m in self.messages.values())
         stats["callbacks"]["pending"] = self.dispatcher.pending()
         return stats
+
+
+def _price(req: SendRequest) -> float:
+    return JOURNEY_PRICE if req.is_journey else ZNS_PRICE

@@ -1,4 +1,8 @@
-"""The simulator's settings and their validated update from JSON."""
+"""The simulator's settings and their validated update from JSON.
+
+The defaults are eSMS as its documents describe it (esms-api/callback-url.md: one callback
+with the final status); everything that departs from that is asked for by a setting.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ RATE_FIELDS: frozenset[str] = frozenset(
         "rejected_rate",
         "natural_duplicate_rate",
         "natural_late_rate",
+        "natural_lost_rate",
     }
 )
 
@@ -41,6 +46,12 @@ class SimSettings:
     secret_key: str | None = None
     # None: any TempID made of digits is configured.
     templates: set[str] | None = None
+    # None: any OAID is added to the account; otherwise sends from others get 799.
+    oa_ids: set[str] | None = None
+    # Also call back the non-final SendStatus values (1, 2, 7) a message passes through.
+    # eSMS calls back once, with the final status (callback-url.md); real traffic may still
+    # carry the others, so the tracker's tests ask for them here.
+    intermediate_statuses: bool = False
     # Fault injection (the chaos test); all off by default.
     drop_callback_rate: float = 0.0
     duplicate_callback_rate: float = 0.0
@@ -50,10 +61,21 @@ class SimSettings:
     early_callback_rate: float = 0.0
     # How long an injected send timeout holds the (already accepted) response.
     timeout_delay: float = 15.0
-    # Outcome mix; normalised, so they need not sum to exactly 1.
-    delivered_rate: float = 0.85
+    # Outcome mix; normalised, so they need not sum to exactly 1. "rejected" is SendStatus 4,
+    # which no eSMS sample shows: off unless asked for.
+    delivered_rate: float = 0.90
     failed_rate: float = 0.10
-    rejected_rate: float = 0.05
+    rejected_rate: float = 0.0
+    # Seconds a 1001 failure ("not online within the template's timeout") takes, scaled by
+    # speed; GetZnsTemplateInfo reports it as Timeout (its sample: 7200000 ms).
+    template_timeout: float = 7200.0
+    # None: journey tokens never expire; otherwise a journey (OAID, phone, OrderId) sent to
+    # again this many seconds after its first message fails with Zalo's -150.
+    journey_token_ttl: float | None = None
+    # Account balance (GetBalance_json); a send the balance cannot pay for gets 103.
+    balance: float = 100_000_000.0
+    # ZNS per OA per day (ZNS/GetQuota); sends beyond it fail with Zalo's -144.
+    daily_quota: int = 100_000
     # Per-attempt HTTP timeout of a callback; only timeouts are retried.
     callback_timeout: float = 5.0
     callback_retries: int = 5
@@ -61,14 +83,22 @@ class SimSettings:
     # Realism that exists without fault injection (set to 0 for exact sequences).
     natural_duplicate_rate: float = 0.03
     natural_late_rate: float = 0.03
+    natural_lost_rate: float = 0.01
     # eSMS blocks a repeated RequestId for 24 hours.
     request_id_ttl: float = 86400.0
-    # 160 above 100/s on QueryZnsStatus and 20/s on GetCallback, like eSMS.
+    # 160 above the documented rates: QueryZnsStatus 100/s, GetZaloMessageStatus 30/s, GetCallback 20/s.
     tps_limits: bool = True
     # Phone (as sent) -> CodeResult forced on its sends, e.g. {"0901000789": "789"}.
     forced_codes: dict[str, str] = field(default_factory=dict)
     # Phone (as sent) -> "delivered" | "failed" | "rejected", optionally ":<zalo code>".
     forced_outcomes: dict[str, str] = field(default_factory=dict)
+
+
+_NUMBERS = frozenset(
+    {"speed", "timeout_delay", "callback_timeout", "callback_retry_delay", "request_id_ttl"}
+    | {"template_timeout", "balance"}
+)
+_OPTIONAL_NUMBERS = frozenset({"journey_token_ttl"})
 
 
 class SettingsError(ValueError):
@@ -81,24 +111,28 @@ def _coerce(name: str, value: Any) -> Any:
         if not 0.0 <= rate <= 1.0:
             raise SettingsError(f"{name} must be between 0 and 1")
         return rate
-    if name in {"speed", "timeout_delay", "callback_timeout", "callback_retry_delay", "request_id_ttl"}:
+    if name in _NUMBERS or (name in _OPTIONAL_NUMBERS and value is not None):
         number = float(value)
         if number < 0:
             raise SettingsError(f"{name} must not be negative")
         return number
-    if name == "callback_retries":
+    if name in _OPTIONAL_NUMBERS:
+        return None
+    if name in {"callback_retries", "daily_quota"}:
         return max(0, int(value))
     if name == "seed":
         return None if value is None else int(value)
     if name in {"api_key", "secret_key"}:
         return None if value in (None, "") else str(value)
-    if name == "templates":
+    if name in {"templates", "oa_ids"}:
         if value is None:
             return None
         if not isinstance(value, (list, tuple, set)):
-            raise SettingsError("templates must be a list or null")
+            raise SettingsError(f"{name} must be a list or null")
         return {str(v) for v in value}
-    if name == "tps_limits":
+    if name in {"tps_limits", "intermediate_statuses"}:
+        if not isinstance(value, (bool, int)):
+            raise SettingsError(f"{name} must be true or false")
         return bool(value)
     if name in {"forced_codes", "forced_outcomes"}:
         if value is None:

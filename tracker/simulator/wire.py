@@ -1,4 +1,11 @@
-"""eSMS wire formats: phones, ids, error messages, error_info encodings, callback query strings."""
+"""eSMS wire formats: SendStatus values, phones, ids, error messages, error_info encodings, query strings.
+
+Sources (eSMS's developer documentation, repository devesms/gitbook_esms_for_develop_v2):
+esms-api/callback-url.md (SendStatus, TypeId, telcoid, the sample callbacks and their
+error_info encodings), esms-api/bang-ma-loi.md (CodeResult table) and the Zalo error
+table that esms-api/ham-truy-xuat-va-dang-ky/ham-lay-thong-tin-trang-thai-zns-1.md links
+(ErrorInfo: 0 delivered, 1001 not online in time, other values Zalo's codes).
+"""
 
 from __future__ import annotations
 
@@ -9,10 +16,22 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
+# eSMS's REST base path (every page under esms-api/ham-...: rest.esms.vn/MainService.svc/json/...).
+BASE = "/MainService.svc/json"
 # eSMS stamps error_info in Vietnam time.
 VN_TZ = timezone(timedelta(hours=7))
 
-# ErrorMessage per CodeResult, worded like eSMS's answers.
+# SendStatus values of esms-api/callback-url.md. The simulator's own constants: it follows
+# eSMS's documents, not the tracker's code.
+SEND_STATUS_PENDING_APPROVAL = 1
+SEND_STATUS_WAITING = 2
+SEND_STATUS_REJECTED = 4
+SEND_STATUS_FINISHED = 5
+SEND_STATUS_AT_OPERATOR = 7
+FINAL_SEND_STATUSES = frozenset({SEND_STATUS_REJECTED, SEND_STATUS_FINISHED})
+
+# ErrorMessage per CodeResult (esms-api/bang-ma-loi.md), worded like eSMS's answers;
+# only codes that table documents.
 ERROR_MESSAGES: dict[str, str] = {
     "99": "Phone number is blocked",
     "101": "Authorize Failed",
@@ -22,7 +41,6 @@ ERROR_MESSAGES: dict[str, str] = {
     "108": "Phone number is invalid",
     "118": "Message type is not supported",
     "124": "RequestId is duplicated within 24 hours",
-    "125": "RequestId is longer than 50 characters",
     "140": "Your IP is not in the whitelist",
     "143": "Account is inactive or locked",
     "160": "TPS limit exceeded",
@@ -37,20 +55,45 @@ ERROR_MESSAGES: dict[str, str] = {
     "854": "No data found",
 }
 
-# Zalo results carried in error_info (error 0 = delivered).
+# Zalo results carried in error_info (error 0 = delivered). A Zalo refusal reaches the
+# receiver as SendStatus 5 with SendFailed=1, like the -114 sample of callback-url.md.
+USER_INACTIVE = "User is inactive, or reject the message, or using an outdated Zalo version, or other internal errors"
+# 1001: eSMS's own ErrorInfo value (ham-lay-thong-tin-trang-thai-zns-1.md): the user was not
+# online within the template's timeout (GetZnsTemplateInfo's Timeout).
+NOT_ONLINE = 1001
+# Zalo's journey-token codes (Zalo's ZNS error table): eSMS obtains the token per journey.
+JOURNEY_TOKEN_NOT_FOUND = -148
+JOURNEY_TOKEN_INVALID = -149
+JOURNEY_TOKEN_TYPE_MISMATCH = -1491
+JOURNEY_TOKEN_EXPIRED = -150
+DAILY_QUOTA_EXCEEDED = -144
+# The natural mix of failures; repeats weigh a reason.
 FAILED_REASONS: tuple[tuple[int, str], ...] = (
-    (-114, "User is inactive, or reject the message, or using an outdated Zalo version, or other internal errors"),
-    (-114, "User is inactive, or reject the message, or using an outdated Zalo version, or other internal errors"),
+    (-114, USER_INACTIVE),
+    (-114, USER_INACTIVE),
+    (-114, USER_INACTIVE),
     (-118, "Zalo account does not exist or has been disabled"),
     (-119, "Account can not receive ZNS message"),
     (-124, "Access token is invalid"),
+    (-112, "Template data is invalid"),
+    (-133, "Sending ZNS outside of the allowed time is not permitted"),
+    (-139, "User refused to receive this type of ZNS message"),
+    (NOT_ONLINE, "User was not online to receive the message within the template's timeout"),
 )
+# SendStatus 4 (eSMS refused the message) only when asked for: no eSMS sample shows one.
 REJECTED_REASONS: tuple[tuple[int, str], ...] = (
     (-112, "Template data is invalid"),
     (-133, "Sending ZNS outside of the allowed time is not permitted"),
     (-139, "User refused to receive this type of ZNS message"),
 )
-REASON_TEXT: dict[int, str] = {code: text for code, text in FAILED_REASONS + REJECTED_REASONS}
+REASON_TEXT: dict[int, str] = {
+    **{code: text for code, text in FAILED_REASONS + REJECTED_REASONS},
+    DAILY_QUOTA_EXCEEDED: "OA has exceeded its daily ZNS quota",
+    JOURNEY_TOKEN_NOT_FOUND: "ZNS journey token not found",
+    JOURNEY_TOKEN_INVALID: "ZNS journey token is invalid",
+    JOURNEY_TOKEN_TYPE_MISMATCH: "ZNS journey token type does not match the template",
+    JOURNEY_TOKEN_EXPIRED: "ZNS journey token has expired",
+}
 
 # The four encodings of REFERENCE section 2, in rotation order.
 ERROR_INFO_FORMS: tuple[str, ...] = ("quoted", "double_encoded", "plain", "trailing_text")
@@ -81,6 +124,23 @@ def iso(moment: datetime) -> str:
 
 def now_iso() -> str:
     return iso(datetime.now(timezone.utc))
+
+
+def epoch_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def dotnet_date(moment: datetime) -> str:
+    """``/Date(1705484048995+0700)/``, GetSmsSentData_V2's SentTime."""
+    return f"/Date({epoch_ms(moment)}+0700)/"
+
+
+def parse_vn_time(value: object) -> datetime | None:
+    """``yyyy-MM-dd HH:mm:ss`` in Vietnam time (GetSmsSentData_V2's From/To), else None."""
+    try:
+        return datetime.strptime(str(value).strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=VN_TZ)
+    except ValueError:
+        return None
 
 
 def normalize_phone(raw: str) -> str | None:
@@ -149,7 +209,8 @@ def encode_error_info(payload: str, form: str, at: datetime) -> tuple[str, str]:
 
 
 def callback_query(pairs: list[tuple[str, str]], raw: dict[str, str] | None = None) -> str:
-    """Query string in eSMS's parameter order; values in ``raw`` are already wire-encoded."""
+    """Query string in the parameter order of callback-url.md's samples (SMSID, SendFailed,
+    SendStatus, SendSuccess, TotalPrice, ...); values in ``raw`` are already wire-encoded."""
     raw = raw or {}
     parts = []
     for name, value in pairs:
