@@ -9,6 +9,10 @@
   the worker idle in between; queued -> accepted (sent_at - created_at), median and
   p90 (target: median < 200 ms on PostgreSQL, where LISTEN/NOTIFY wakes the worker;
   SQLite's worker polls every 0.1 s);
+- the PostgreSQL backends the worker opened during the burst (pg_stat_activity, polled
+  every few milliseconds under the worker's application_name: a connection opened for
+  one use and closed at once can slip between two looks, so this is a lower bound), and
+  how many of them were still open at its end;
 - the worker's RSS after the run.
 
 The simulator runs with --speed 0 and drops its callbacks (no web process competes
@@ -23,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -60,6 +65,51 @@ def _notify(url: str) -> None:
         c.execute(f"NOTIFY {QUEUE_CHANNEL}")
 
 
+WORKER_APP_NAME = "tracker-send-bench-worker"
+
+
+class Backends:
+    """The worker's PostgreSQL backends, polled from pg_stat_activity by application_name."""
+
+    SQL = "SELECT pid, backend_start, query FROM pg_stat_activity WHERE application_name = %s"
+
+    def __init__(self, url: str):
+        import psycopg
+
+        from common import plain_pg
+
+        self.conn = psycopg.connect(plain_pg(url), autocommit=True)
+        self.started: dict[int, object] = {}
+        self.listeners: set[int] = set()  # its LISTEN connection, outside the pool
+        self.since = self.conn.execute("SELECT clock_timestamp()").fetchone()[0]
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._poll, daemon=True)
+        self.thread.start()
+
+    def now(self) -> set[int]:
+        rows = self.conn.execute(self.SQL, (WORKER_APP_NAME,)).fetchall()
+        for pid, started, query in rows:
+            self.started.setdefault(pid, started)
+            if query.startswith("LISTEN"):
+                self.listeners.add(pid)
+        return {pid for pid, _, _ in rows} - self.listeners
+
+    def _poll(self) -> None:
+        while not self.stop.is_set():
+            self.now()
+            time.sleep(0.002)
+
+    def finish(self) -> tuple[int, int]:
+        """(backends opened since the start, how many of those are still open)."""
+        self.stop.set()
+        self.thread.join()
+        alive = self.now()
+        self.conn.close()
+        opened = {pid for pid, started in self.started.items()
+                  if started > self.since and pid not in self.listeners}
+        return len(opened), len(opened & alive)
+
+
 def bench_database(label: str, url: str, args, tmp: Path) -> list[str]:
     from tracker import config
     from tracker.db import make_engine
@@ -83,7 +133,11 @@ def bench_database(label: str, url: str, args, tmp: Path) -> list[str]:
                                                        "natural_late_rate": 0}, timeout=5).raise_for_status()
         subprocess.run([sys.executable, "-m", "tracker", "db", "upgrade"], cwd=ROOT, env=env, check=True,
                        capture_output=True)
-        worker = subprocess.Popen([sys.executable, "-m", "tracker", "worker"], cwd=ROOT, env=env,
+        postgres = not url.startswith("sqlite")
+        # Names the worker's backends in pg_stat_activity, so they can be counted.
+        worker_env = {**env, "DATABASE_URL": f"{url}{'&' if '?' in url else '?'}application_name={WORKER_APP_NAME}"
+                      } if postgres else env
+        worker = subprocess.Popen([sys.executable, "-m", "tracker", "worker"], cwd=ROOT, env=worker_env,
                                   stdout=worker_log, stderr=subprocess.STDOUT)
         time.sleep(1.0)  # started and idle
 
@@ -112,11 +166,16 @@ def bench_database(label: str, url: str, args, tmp: Path) -> list[str]:
         cpu0 = cpu_seconds([worker.pid])
         first, _ = seed(url, args.messages, status="queued")
         _fix_queued(url, first, args.messages)
+        backends = Backends(url) if postgres else None
         t0 = time.perf_counter()
         _notify(url)
         wait_until(lambda: _counts(url, first, args.messages).get("accepted", 0) == args.messages,
                    max(60, args.messages / 20), f"{args.messages} messages to be accepted")
         took = time.perf_counter() - t0
+        if backends is not None:
+            opened, still_open = backends.finish()
+            lines.append(f"CONNECTIONS {label}: the worker opened at least {opened} PostgreSQL backends during "
+                         f"the burst ({opened / took:.1f}/s); {still_open} of them still open at its end")
         cpu = cpu_seconds([worker.pid]) - cpu0
         rate = args.messages / took
         verdict = "met" if rate >= 200 else "MISSED"

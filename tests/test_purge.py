@@ -5,11 +5,12 @@ from __future__ import annotations
 import itertools
 import json
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.orm import Session
 
 from tracker.queries import stats
@@ -17,7 +18,7 @@ from tracker import tokens
 from tracker.ops.cli import cli
 from tracker.db import utcnow
 from tracker.models import Event, Message
-from tracker.ops.purge import purge, redact
+from tracker.ops.purge import identifiers, purge, redact
 
 from .conftest import SECRET, WEBHOOK_TOKEN
 
@@ -155,3 +156,74 @@ def test_cli_purge(engine, population, monkeypatch, db_url, tmp_path):
     assert runner.invoke(cli, ["purge", "--older-than", "0"]).exit_code == 2  # at least one day
     with Session(engine) as s:
         assert s.scalar(select(func.count()).select_from(Message).where(Message.phone.is_(None))) == 1 + 2
+
+
+SAMPLES = Path(__file__).parent / "data" / "callback-samples.txt"
+UID_RECIPIENT = "312158068343230"        # phonenumber of eSMS's UID-send callback sample
+UID_IN_ERROR_INFO = "31215806834323092"  # the user_id inside that sample's twice-encoded error_info
+UID_IN_JSON = "4417235501123456789"      # a user_id inside a plain JSON error_info
+
+
+def as_text(value) -> str:
+    if isinstance(value, str):
+        try:  # JSON as SQLite stores it: non-ASCII escaped
+            value = json.loads(value)
+        except ValueError:
+            return value
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def every_stored_value(engine) -> list[tuple[str, str, str]]:
+    """(table, column, value as text) for every column of every row of every table: the
+    schema is read, not listed here, so a column added later is checked too."""
+    out: list[tuple[str, str, str]] = []
+    with engine.connect() as conn:
+        for table in inspect(conn).get_table_names():
+            for row in conn.execute(text(f'SELECT * FROM "{table}"')).mappings():
+                out += [(table, column, as_text(value)) for column, value in row.items()]
+    return out
+
+
+def where_found(stored: list[tuple[str, str, str]], identifiers: tuple[str, ...]) -> set[tuple[str, str, str]]:
+    return {(ident, table, column) for table, column, value in stored for ident in identifiers if ident in value}
+
+
+def test_purge_leaves_no_recipient_identifier_in_any_column_of_any_table(client, engine, make_message):
+    # A UID send, exactly as eSMS reports it, on the shared URL: an external message whose
+    # recipient is a Zalo user id, with another user id inside error_info.
+    uid_line = next(line for line in SAMPLES.read_text().splitlines() if "%2522user_id" in line)
+    assert client.get(uid_line.replace("{callback}", f"/webhooks/esms/{WEBHOOK_TOKEN}")).status_code == 200
+    # A send to a phone, refused by Zalo with a plain JSON error_info naming the user (in its text too).
+    mid = make_message(status="sent", phone="+84901888484", smsid="S-PHONE", params=["Nguyễn Văn An", "DH1"])
+    error_info = json.dumps({"error": -124, "message": f"user {UID_IN_JSON} has blocked the OA",
+                             "data": {"user_id": UID_IN_JSON, "phonenumber": "0901888484"}})
+    query = urlencode({"SMSID": "S-PHONE", "SendStatus": 5, "SendSuccess": 0, "SendFailed": 1,
+                       "phonenumber": "0901888484", "error_info": error_info})
+    assert client.post(f"/webhooks/esms/{tokens.make(SECRET, mid)}", data=query,
+                       content_type="application/x-www-form-urlencoded").status_code == 200
+    add(engine, status="failed", at=OLD)  # a send event's request (national form) and params
+    identifiers = (UID_RECIPIENT, UID_IN_ERROR_INFO, UID_IN_JSON, "901888484", "Nguyễn")
+    seeded = where_found(every_stored_value(engine), identifiers)
+    assert {ident for ident, _, _ in seeded} == set(identifiers)
+
+    purge(engine, timedelta(days=30), now=NOW + timedelta(days=31))
+
+    assert where_found(every_stored_value(engine), identifiers) == set()
+    with Session(engine) as s:  # what is not personal stays
+        assert s.scalar(select(func.count()).select_from(Message).where(Message.status == "failed")) == 2
+        assert s.scalar(select(Message.error_code).where(Message.id == mid)) == "-124"
+
+
+@pytest.mark.parametrize("text", [
+    "%257B%2522data%2522%3A%257B%2522user_id%2522%3A%252231215806834323092%2522%257D%257D",  # twice URL-encoded
+    '"{\\"data\\":{\\"user_id\\":\\"31215806834323092\\"}}"',  # JSON inside a JSON string
+    "{'data': {'user_id': 31215806834323092}}",  # a Python repr
+    "SMSID=x&UserId=31215806834323092&SendStatus=5",  # a query string
+])
+def test_identifiers_are_found_in_any_encoding(text):
+    assert identifiers({"error_info_raw": text}) == {UID_IN_ERROR_INFO}
+
+
+def test_a_phone_is_known_in_every_form_and_short_values_are_not_identifiers():
+    assert identifiers({"Phone": "0901888484", "user_id": "1", "recipient": None}) == {
+        "+84901888484", "84901888484", "0901888484", "901888484"}

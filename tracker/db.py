@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import BigInteger, DateTime, Integer, create_engine, event
@@ -13,6 +13,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+if TYPE_CHECKING:
+    from tracker.config import Settings
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY, so BIGINT falls back there.
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
@@ -106,9 +109,25 @@ def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
+def pool_size(settings: Settings) -> int:
+    """Connections a process of the app keeps: one for each thread that may hold one at once.
+
+    In a sender worker that is its ``worker_threads`` sends plus its duties beside them
+    (tracker/worker/background.py): the spool replay, the forwarder's parallel deliveries and
+    the reconciler's status queries. A smaller pool sends the rest through the overflow, whose
+    connections are closed after each use: a new PostgreSQL backend (a fork on the database
+    host) per send, ~35 a second at full speed (issue 15). A web process (one request at a time
+    per gunicorn sync worker) costs nothing more: the pool connects only when a connection is
+    wanted and none is free, so it holds what was in use at once, never more.
+    """
+    from tracker.worker import forwarding, reconcile
+
+    return settings.worker_threads + 1 + forwarding.PARALLEL + reconcile.QUERY_THREADS
+
+
 def init_app(app: Flask, engine: Engine | None = None) -> None:
     settings = app.config["SETTINGS"]
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or make_engine(settings.database_url, pool_size=pool_size(settings))
     app.extensions["engine"] = engine
     app.extensions["sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
     app.teardown_appcontext(_close_session)
