@@ -6,7 +6,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from tracker import status as st
+from tracker.esms import statuses as st
 from tracker.simulator import wire
 from tracker.simulator.settings import SimSettings
 

@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 from tracker import phones
 from tracker.queries import lookups, stats
 from tracker.web import security
-from tracker.sending import sender
+from tracker.sending.queue import QueueError, queue
 from tracker import status as st
 from tracker.db import get_engine, get_session
 from tracker.web.openapi import document
@@ -80,8 +80,8 @@ def create_message():
     except ValidationError as exc:
         raise ApiError(400, "invalid_fields", "some fields are invalid", field_errors(exc)) from None
     try:
-        msg, created = sender.queue(get_session(), current_app.config["SETTINGS"], data, source="api")
-    except sender.QueueError as exc:
+        msg, created = queue(get_session(), current_app.config["SETTINGS"], data, source="api")
+    except QueueError as exc:
         raise ApiError(400, "invalid_fields", "some fields are invalid", exc.fields) from None
     return jsonify(msg.to_dict()), 202 if created else 200
 
