@@ -59,7 +59,7 @@ def _notify(url: str) -> None:
     import psycopg
 
     from common import plain_pg
-    from tracker.sending.sender import QUEUE_CHANNEL
+    from tracker.sending.queue import QUEUE_CHANNEL
 
     with psycopg.connect(plain_pg(url), autocommit=True) as c:
         c.execute(f"NOTIFY {QUEUE_CHANNEL}")
@@ -114,7 +114,7 @@ def bench_database(label: str, url: str, args, tmp: Path) -> list[str]:
     from tracker import config
     from tracker.db import make_engine
     from tracker.schemas import NewMessage
-    from tracker.sending.sender import queue
+    from tracker.sending.queue import queue
     from sqlalchemy.orm import Session
 
     reset_database(url)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from tracker.sending import bulk
+from tracker.sending.queue import queue_many
 from tracker import create_app
 from tracker.ops.cli import cli
 from tracker.models import Message
@@ -96,13 +97,14 @@ def count(engine) -> int:
         return s.scalar(select(func.count()).select_from(Message))
 
 
-def test_queue_rows_is_idempotent_across_reruns(engine, settings):
+def test_queue_many_is_idempotent_across_reruns(engine, settings):
     rows = [f'09010{i:05d},DH{i},"[""p{i}""]"' for i in range(1203)]
     parsed = parse("phone,order_id,params\n" + "\n".join(rows) + "\n")
     batches: list[int] = []
-    first = bulk.queue_rows(engine, settings, parsed.rows, batch_size=500, on_batch=batches.append)
+    first = queue_many(engine, settings, parsed.rows, source=bulk.SOURCE, batch_size=500, on_batch=batches.append)
     assert (first.created, first.existing, batches) == (1203, 0, [500, 500, 203])
-    again = bulk.queue_rows(engine, settings, parse("phone,order_id,params\n" + "\n".join(rows) + "\n").rows)
+    again = queue_many(engine, settings, parse("phone,order_id,params\n" + "\n".join(rows) + "\n").rows,
+                       source=bulk.SOURCE)
     assert (again.created, again.existing) == (0, 1203)
     assert count(engine) == 1203
     assert bulk.progress(engine, parsed.batch_id) == {"queued": 1203}
@@ -115,8 +117,8 @@ def test_a_changed_file_is_a_new_batch(engine, settings):
     a = parse(PARAMS_JSON)
     b = parse(PARAMS_JSON + '0901888486,DH3,"[""x""]"\n')
     assert a.batch_id != b.batch_id
-    bulk.queue_rows(engine, settings, a.rows)
-    assert bulk.queue_rows(engine, settings, b.rows).created == 3
+    queue_many(engine, settings, a.rows, source=bulk.SOURCE)
+    assert queue_many(engine, settings, b.rows, source=bulk.SOURCE).created == 3
 
 
 # -- `tracker send-csv`, against the simulator, with a worker and the webhook live ----------

@@ -9,7 +9,8 @@ from urllib.parse import parse_qsl, quote
 
 import pytest
 
-from tracker.esms.callback import Callback, ErrorInfo, decode_error_info, parse_callback
+from tracker.esms.callback import Callback, parse_callback
+from tracker.esms.error_info import ErrorInfo, decode_error_info
 
 HERE = Path(__file__).resolve().parent
 SAMPLES_COPY = HERE / "data/callback-samples.txt"

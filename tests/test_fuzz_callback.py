@@ -9,7 +9,8 @@ from urllib.parse import quote
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as s
 
-from tracker.esms.callback import Callback, decode_error_info, parse_callback
+from tracker.esms.callback import Callback, parse_callback
+from tracker.esms.error_info import decode_error_info
 
 KNOWN = ["SMSID", "SendStatus", "SendSuccess", "SendFailed", "TotalPrice", "TotalReceiver", "TotalSent",
          "RequestId", "TypeId", "telcoid", "phonenumber", "partnerids", "error_info", "oaid", "tempid"]

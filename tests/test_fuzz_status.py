@@ -19,6 +19,7 @@ from tracker import status as st
 from tracker import tokens
 from tracker.db import utcnow
 from tracker.esms.callback import parse_callback
+from tracker.esms.statuses import from_send_status
 from tracker.models import Event, Message
 
 from .conftest import SECRET
@@ -38,7 +39,7 @@ callback_sets = s.tuples(
 
 
 def word(report: tuple) -> str:
-    return st.from_send_status(*report[:3])
+    return from_send_status(*report[:3])
 
 
 def fold(start: str, incoming: list[str]) -> tuple[str, list[str]]:

@@ -25,7 +25,7 @@ from tracker.esms.client import GetCallbackResult, StatusAnswer
 from tracker.models import Event, Message
 from tracker.sending.ratelimit import PerKey, TokenBucket
 from tracker.simulator import SimSettings, start_in_thread
-from tracker.worker.loop import make_client
+from tracker.esms.client import make_client
 from tracker.worker.reconcile import Reconciler, time_out
 
 from .conftest import OAID, ROOT, SECRET, replace_settings

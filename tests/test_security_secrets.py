@@ -26,7 +26,8 @@ from tracker.ops.cli import cli
 from tracker.config import ConfigError
 from tracker.worker.reconcile import Reconciler
 from tracker.simulator import SimSettings, start_in_thread
-from tracker.worker.loop import Worker, make_client
+from tracker.esms.client import make_client
+from tracker.worker.loop import Worker
 
 from .conftest import make_settings
 

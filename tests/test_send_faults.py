@@ -19,11 +19,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tracker.sending import sender
-from tracker.esms.client import SendResult
+from tracker.esms.client import SendResult, make_client
 from tracker.models import Event, Message
 from tracker.schemas import NewMessage
 from tracker.simulator import SimSettings, start_in_thread
-from tracker.worker.loop import Worker, make_client
+from tracker.sending.queue import queue as queue_message
+from tracker.worker.loop import Worker
 
 from .conftest import OAID, ROOT, SECRET, replace_settings
 
@@ -32,7 +33,7 @@ def queue(engine, cfg, rid: str, oa_id: str = OAID) -> int:
     data = NewMessage(phone="+84901888484", template_id="523194", params=["x"], order_id="F1", request_id=rid,
                       oa_id=oa_id)
     with Session(engine) as s:
-        return sender.queue(s, cfg, data, source="api")[0].id
+        return queue_message(s, cfg, data, source="api")[0].id
 
 
 def get(engine, mid: int) -> Message:

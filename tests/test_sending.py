@@ -12,11 +12,13 @@ from sqlalchemy.orm import Session
 
 from tracker.sending import sender
 from tracker import tokens
+from tracker.esms.client import make_client
 from tracker.db import utcnow
 from tracker.models import Event, Message
 from tracker.schemas import NewMessage
 from tracker.simulator import SimSettings, start_in_thread
-from tracker.worker.loop import Worker, make_client
+from tracker.sending.queue import queue as queue_message
+from tracker.worker.loop import Worker
 
 from .conftest import replace_settings
 
@@ -39,7 +41,7 @@ def queue(engine, cfg, **fields) -> int:
     data = NewMessage.model_validate({"phone": "0901888484", "template_id": "523194", "params": ["A", "B"],
                                       "order_id": "DH1", **fields})
     with Session(engine) as s:
-        msg, created = sender.queue(s, cfg, data, source="api")
+        msg, created = queue_message(s, cfg, data, source="api")
         assert created
         return msg.id
 

@@ -1,4 +1,4 @@
-"""Status ranking and SendStatus mapping, table by table."""
+"""Status ranking and the replace rule, table by table."""
 
 import itertools
 
@@ -35,27 +35,6 @@ def test_replaceable_by_agrees_with_decide(incoming):
 def test_finals_are_final_and_nothing_else():
     assert {s for s in st.ALL if st.is_final(s)} == set(FINALS)
     assert set(st.IN_FLIGHT) == set(ORDER)
-
-
-@pytest.mark.parametrize("send_status,success,failed,want", [
-    (1, 0, 0, "pending_approval"),
-    (2, 0, 0, "waiting"),
-    (4, 0, 0, "rejected"),
-    (4, 0, 1, "rejected"),
-    (7, 0, 0, "sent"),
-    (5, 1, 0, "delivered"),
-    (5, 1, 1, "delivered"),
-    (5, 0, 1, "failed"),
-    (5, 0, 2, "failed"),
-    (5, 0, 0, "sent"),
-    (5, None, None, "sent"),
-    (3, 0, 0, None),
-    (6, 1, 0, None),
-    (0, 0, 0, None),
-    (None, 1, 0, None),
-])
-def test_from_send_status(send_status, success, failed, want):
-    assert st.from_send_status(send_status, success, failed) == want
 
 
 def test_unknown_word_has_no_rank():

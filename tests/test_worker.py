@@ -8,11 +8,12 @@ import time
 import pytest
 from sqlalchemy.orm import Session
 
-from tracker.sending import sender
+from tracker.esms.client import make_client
 from tracker.models import Message
 from tracker.schemas import NewMessage
 from tracker.simulator import SimSettings, start_in_thread
-from tracker.worker.loop import Worker, _Listener, make_client
+from tracker.sending.queue import queue
+from tracker.worker.loop import Worker, _Listener
 
 from .conftest import replace_settings
 
@@ -20,7 +21,7 @@ from .conftest import replace_settings
 def new(engine, cfg, rid: str) -> int:
     data = NewMessage(phone="+84901888484", template_id="523194", params=["x"], order_id="W1", request_id=rid)
     with Session(engine) as s:
-        return sender.queue(s, cfg, data, source="api")[0].id
+        return queue(s, cfg, data, source="api")[0].id
 
 
 def test_running_worker_sends_new_messages_and_stops(engine, settings):

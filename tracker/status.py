@@ -1,4 +1,8 @@
-"""Status words, their ranking, and how an eSMS callback maps onto them (pure)."""
+"""Status words, their ranking, and the rule of which status may replace which (pure).
+
+How a provider's own status values map onto these words lives beside its client
+(tracker/esms/statuses.py for eSMS).
+"""
 
 from __future__ import annotations
 
@@ -38,14 +42,6 @@ CONFLICT = "conflict"
 INVALID = "invalid"
 OUTCOMES: tuple[str, ...] = (APPLIED, DUPLICATE, STALE, CONFLICT, INVALID)
 
-# eSMS SendStatus values (REFERENCE section 2).
-SEND_STATUS_PENDING_APPROVAL = 1
-SEND_STATUS_WAITING = 2
-SEND_STATUS_REJECTED = 4
-SEND_STATUS_FINISHED = 5
-SEND_STATUS_AT_OPERATOR = 7
-
-
 def rank(status: str) -> int:
     """Rank of a status word; raises KeyError for an unknown word."""
     return _RANKS[status]
@@ -73,27 +69,3 @@ def decide(current: str, incoming: str) -> str:
         return APPLIED
     return STALE
 
-
-def from_send_status(
-    send_status: int | None, send_success: int | None, send_failed: int | None
-) -> str | None:
-    """Map an eSMS callback's SendStatus and counters to a status word.
-
-    Returns None when the values carry no usable status.
-    """
-    if send_status == SEND_STATUS_PENDING_APPROVAL:
-        return PENDING_APPROVAL
-    if send_status == SEND_STATUS_WAITING:
-        return WAITING
-    if send_status == SEND_STATUS_REJECTED:
-        return REJECTED
-    if send_status == SEND_STATUS_AT_OPERATOR:
-        return SENT
-    if send_status == SEND_STATUS_FINISHED:
-        if (send_success or 0) >= 1:
-            return DELIVERED
-        if (send_failed or 0) >= 1:
-            return FAILED
-        # Finished with neither counted: eSMS is still waiting for the report.
-        return SENT
-    return None

@@ -14,7 +14,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from tracker.sending import bulk
 from tracker import status as st
 from tracker.db import get_engine
-from tracker.sending.sender import QueueError
+from tracker.sending.queue import QueueError, queue_many
 from tracker.dashboard.blueprint import bp
 from tracker.dashboard.present import GROUP_LABELS, GROUP_OF, GROUPS, cell, number, percent, status_cell
 from tracker.errors import JsonError
@@ -72,7 +72,7 @@ def handle(values: MultiDict[str, str], upload: FileStorage | None) -> Outcome:
         out.problem = "The file has no valid rows to queue."
         return out
     try:
-        queued = bulk.queue_rows(get_engine(), current_app.config["SETTINGS"], parsed.rows)
+        queued = queue_many(get_engine(), current_app.config["SETTINGS"], parsed.rows, source=bulk.SOURCE)
     except QueueError as exc:
         out.problem = f"Nothing was queued: {exc}."
         return out

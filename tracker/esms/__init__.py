@@ -1,8 +1,10 @@
-"""eSMS edge of the tracker: callback parsing, code meanings and the HTTP client (no Flask, no DB)."""
+"""eSMS edge of the tracker: HTTP client, callback parsing, SendStatus mapping, codes (no Flask, no DB)."""
 
-from tracker.esms.callback import Callback, ErrorInfo, decode_error_info, parse_callback
-from tracker.esms.client import EsmsClient, GetCallbackResult, SendResult, StatusAnswer
+from tracker.esms.callback import Callback, parse_callback
+from tracker.esms.client import EsmsClient, GetCallbackResult, SendResult, StatusAnswer, make_client
 from tracker.esms.codes import CODE_RESULTS, ZALO_ERRORS, describe
+from tracker.esms.error_info import ErrorInfo, decode_error_info
+from tracker.esms.statuses import from_send_status
 
 __all__ = [
     "CODE_RESULTS",
@@ -15,5 +17,7 @@ __all__ = [
     "StatusAnswer",
     "decode_error_info",
     "describe",
+    "from_send_status",
+    "make_client",
     "parse_callback",
 ]

@@ -2,37 +2,27 @@
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
-from urllib.parse import unquote
 
 from tracker import status as st
 from tracker.esms import codes
+from tracker.esms.error_info import decode_error_info
+from tracker.esms.statuses import VALID_SEND_STATUSES, from_send_status
+from tracker.esms.values import as_text, parse_decimal, parse_int
 
 MAX_VALUE_CHARS = 4096
 MAX_EXTRA_PARAMS = 100
-MAX_NUMBER = 10**12
 # Widths of the columns these land in (models.py); anything longer is not eSMS's, and
 # PostgreSQL would refuse it with an error (a 5xx, and a lost callback).
 MAX_PRICE = 10**10
 _COLUMN_CHARS = {"smsid": 64, "partner_ids": 64, "oa_id": 64, "template_id": 64}
-VALID_SEND_STATUSES: frozenset[int] = frozenset({1, 2, 4, 5, 7})
 TELCOS: dict[int, str] = {
     1: "Viettel", 2: "Mobifone", 3: "Vinaphone", 4: "Vietnamobile",
     5: "Gtel", 6: "Itel", 7: "Reddi", 9: "Zalo UID",
 }
-
-# Plain decimal notation only: exponents, underscores and non-ASCII digits are
-# what garbage looks like, not what eSMS sends.
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
-_PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
-_DECODER = json.JSONDecoder()
-# Each round peels one layer (a JSON string wrapper or one URL-encoding).
-_MAX_UNWRAP = 8
 
 # Lower-case parameter -> (display name, Callback field).
 _TEXT_PARAMS = {
@@ -49,105 +39,6 @@ _INT_PARAMS = {
 }
 _PRICE_PARAM = "totalprice"
 _KNOWN = frozenset(_TEXT_PARAMS) | frozenset(_INT_PARAMS) | {_PRICE_PARAM}
-
-
-def as_text(value: object) -> tuple[str | None, str | None]:
-    """Turn a parameter value of any type into text; returns (text, problem)."""
-    if value is None or isinstance(value, str):
-        return value, None
-    if isinstance(value, (int, float, Decimal)):
-        try:
-            return str(value), None
-        except ValueError:  # an int with more digits than Python will print
-            return None, "number too large"
-    if isinstance(value, (list, tuple)):
-        if not value:
-            return None, None
-        text, problem = as_text(value[0])
-        return text, problem or ("several values given; first kept" if len(value) > 1 else None)
-    if isinstance(value, dict):
-        # A JSON POST may carry error_info as an object rather than text.
-        try:
-            return json.dumps(value, default=str), None
-        except (TypeError, ValueError, RecursionError):
-            return None, "unreadable object"
-    return None, f"unexpected value type {type(value).__name__}"
-
-
-def parse_decimal(value: object, *, allow_negative: bool = False) -> tuple[Decimal | None, str | None]:
-    """Parse a price-like number; returns (value, problem), never raises."""
-    text, problem = as_text(value)
-    if text is None:
-        return None, problem
-    text = text.strip()
-    if not text:
-        return None, None
-    if not _NUMBER.fullmatch(text):
-        return None, f"{text[:40]!r} is not a number"
-    number = Decimal(text)
-    if abs(number) > MAX_NUMBER:
-        return None, f"{text[:40]} is out of range"
-    if number < 0 and not allow_negative:
-        return None, f"{text[:40]} is negative"
-    return number, None
-
-
-def parse_int(value: object, *, allow_negative: bool = False) -> tuple[int | None, str | None]:
-    """Parse a count, id or code ("5", " 5 ", "5.0"); returns (value, problem), never raises."""
-    number, problem = parse_decimal(value, allow_negative=allow_negative)
-    if number is None:
-        return None, problem
-    if number != number.to_integral_value():
-        return None, f"{str(number)[:40]} is not a whole number"
-    return int(number), None
-
-
-@dataclass(frozen=True)
-class ErrorInfo:
-    """A decoded error_info: Zalo's JSON object, trailing text, or what went wrong."""
-
-    data: dict[str, Any] | None = None
-    note: str | None = None
-    problem: str | None = None
-
-
-def _clean_note(rest: str) -> str | None:
-    # eSMS glues a timestamp on with "____"; free text follows the JSON directly.
-    note = rest.strip().lstrip("_").strip()
-    return note or None
-
-
-def decode_error_info(value: str) -> ErrorInfo:
-    """Decode error_info in any of the encodings eSMS uses (REFERENCE section 2)."""
-    if not isinstance(value, str):
-        return ErrorInfo(problem="error_info is not text")
-    text, outer_note = value.strip(), None
-    for _ in range(_MAX_UNWRAP):
-        if not text:
-            return ErrorInfo(note=outer_note, problem="error_info is empty")
-        try:
-            obj, end = _DECODER.raw_decode(text)
-        except (ValueError, RecursionError):
-            decoded = unquote(text) if _PERCENT.search(text) else text
-            if decoded == text:
-                return ErrorInfo(note=outer_note, problem="error_info is not JSON")
-            text = decoded.strip()
-            continue
-        rest = text[end:]
-        note = _clean_note(rest) or outer_note
-        if isinstance(obj, str):
-            # JSON quoted inside a JSON string: unwrap and look again.
-            text, outer_note = obj.strip(), note
-            continue
-        if isinstance(obj, dict):
-            return ErrorInfo(data=obj, note=note)
-        if isinstance(obj, int) and not isinstance(obj, bool) and (not rest.strip() or rest.startswith("_")):
-            # A bare Zalo code, the way the status APIs give it ("0", "1001", "-114").
-            return ErrorInfo(data={"error": obj}, note=note)
-        if obj is None and not rest.strip():
-            return ErrorInfo(note=outer_note)
-        return ErrorInfo(note=outer_note, problem="error_info is not a JSON object")
-    return ErrorInfo(problem="error_info is encoded too many times")
 
 
 @dataclass(frozen=True)
@@ -181,7 +72,7 @@ class Callback:
         """The tracker status word, or None when the callback carries no usable status."""
         if self.smsid is None or self.send_status not in VALID_SEND_STATUSES:
             return None
-        return st.from_send_status(self.send_status, self.send_success, self.send_failed)
+        return from_send_status(self.send_status, self.send_success, self.send_failed)
 
     @property
     def telco(self) -> str | None:
@@ -221,7 +112,7 @@ class Callback:
 def _items(params: object, problems: list[str]) -> list[tuple[object, object]]:
     if isinstance(params, Mapping) or hasattr(params, "items"):
         try:
-            return list(params.items())  # type: ignore[union-attr]
+            return list(params.items())
         except Exception:  # a broken mapping is still just a bad callback
             pass
     problems.append("callback parameters are not a mapping")

@@ -7,38 +7,20 @@ import logging
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
-from urllib.parse import quote, quote_plus, urlsplit
+from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 
-from tracker.esms import codes
-from tracker.esms.callback import as_text, parse_decimal, parse_int
+from tracker.esms import codes, redact
+from tracker.esms.values import flag_of, int_of, json_get, parse_decimal, text_of
 
 log = logging.getLogger("tracker.esms")
 
 ACCEPTED, REJECTED, TRANSPORT = "accepted", "rejected", "transport"
 MAX_RESPONSE_CHARS = 4000
 MAX_CALLBACK_IDS = 200
-REDACTED = "***"
-_CREDENTIAL_KEYS = frozenset({"apikey", "secretkey"})
-_SECRETS: set[str] = set()
-
-
-def _redact_urllib3(record: logging.LogRecord) -> bool:
-    """Scrub credentials from urllib3's debug lines, which print whole request URLs."""
-    try:
-        message = record.getMessage()
-        for secret in sorted(_SECRETS, key=len, reverse=True):
-            message = message.replace(secret, REDACTED)
-        record.msg, record.args = message, ()
-    except Exception:  # a log filter must never break the request it describes
-        pass
-    return True
-
-
-logging.getLogger("urllib3.connectionpool").addFilter(_redact_urllib3)
 
 
 @dataclass
@@ -125,38 +107,17 @@ class _Reply:
         return self.failure or (f"http_{status}" if status >= 400 else "bad_response")
 
 
-def _get(data: Any, *names: str) -> Any:
-    """First of `names` present in a JSON object, keys compared case-insensitively."""
-    if not isinstance(data, dict):
-        return None
-    lowered = {str(k).lower(): v for k, v in data.items()}
-    return next((lowered[n.lower()] for n in names if n.lower() in lowered), None)
-
-
-def _text(value: Any) -> str | None:
-    text = as_text(value)[0]
-    return (text.strip() or None) if text is not None else None
-
-
-def _int(value: Any) -> int | None:
-    return parse_int(value)[0]
-
-
-def _final(value: Any) -> bool | None:
-    return {"1": True, "true": True, "0": False, "false": False}.get((_text(value) or "").lower())
-
-
 # StatusAnswer field -> (parser, JSON keys in any of the three status APIs).
 _ANSWER_FIELDS: dict[str, tuple[Any, ...]] = {
-    "smsid": (_text, "SMSID", "RefId"), "send_status": (_int, "SendStatus"),
-    "send_success": (_int, "SendSuccess"), "send_failed": (_int, "SendFailed"),
+    "smsid": (text_of, "SMSID", "RefId"), "send_status": (int_of, "SendStatus"),
+    "send_success": (int_of, "SendSuccess"), "send_failed": (int_of, "SendFailed"),
     "total_price": (lambda v: parse_decimal(v)[0], "TotalPrice"),
-    "total_receiver": (_int, "TotalReceiver"), "total_sent": (_int, "TotalSent"),
-    "error_info": (_text, "ErrorInfo", "error_info"), "final": (_final, "FinalStatus"),
-    "zalo_msg_id": (_text, "ZaloMsgId"), "type_id": (_int, "TypeId"),
-    "telco_id": (_int, "Telcoid"), "phone": (_text, "PhoneNumber", "Phone"),
-    "partner_ids": (_text, "Partnerids"), "oa_id": (_text, "OAId"),
-    "template_id": (_text, "ZnsTempId", "TempId"), "callback_url": (_text, "CallbackUrl"),
+    "total_receiver": (int_of, "TotalReceiver"), "total_sent": (int_of, "TotalSent"),
+    "error_info": (text_of, "ErrorInfo", "error_info"), "final": (flag_of, "FinalStatus"),
+    "zalo_msg_id": (text_of, "ZaloMsgId"), "type_id": (int_of, "TypeId"),
+    "telco_id": (int_of, "Telcoid"), "phone": (text_of, "PhoneNumber", "Phone"),
+    "partner_ids": (text_of, "Partnerids"), "oa_id": (text_of, "OAId"),
+    "template_id": (text_of, "ZnsTempId", "TempId"), "callback_url": (text_of, "CallbackUrl"),
 }
 
 
@@ -169,9 +130,7 @@ class EsmsClient:
         self.status_url = status_url.rstrip("/")
         self.timeout = timeout
         self._api_key, self._secret_key = api_key, secret_key
-        # GetSendStatus puts the keys in its query string, so the encoded forms count too.
-        for secret in filter(None, (api_key, secret_key)):
-            _SECRETS.update({secret, quote(secret, safe=""), quote_plus(secret)})
+        redact.remember(api_key, secret_key)
         self._session = requests.Session()
         # No adapter-level retries: the worker retries sends itself, with the same RequestId.
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(pool_size, 32), max_retries=0)
@@ -185,16 +144,7 @@ class EsmsClient:
         self._session.close()
 
     def _scrub(self, value: Any) -> Any:
-        """`value` with credential keys dropped and credential strings replaced by ***."""
-        if isinstance(value, dict):
-            return {k: self._scrub(v) for k, v in value.items()
-                    if str(k).lower() not in _CREDENTIAL_KEYS}
-        if isinstance(value, list):
-            return [self._scrub(v) for v in value]
-        if isinstance(value, str):
-            for secret in (self._secret_key, self._api_key):
-                value = value.replace(secret, REDACTED) if secret else value
-        return value
+        return redact.scrub(value, (self._secret_key, self._api_key))
 
     def _credentials(self) -> dict[str, str]:
         return {"ApiKey": self._api_key, "SecretKey": self._secret_key}
@@ -253,9 +203,9 @@ class EsmsClient:
                             request=self._scrub(body), response_text=reply.text)
         if reply.failure:
             return result
-        code = _text(_get(reply.data, "CodeResult"))
-        message = self._scrub(_text(_get(reply.data, "ErrorMessage")))
-        smsid = _text(_get(reply.data, "SMSID"))
+        code = text_of(json_get(reply.data, "CodeResult"))
+        message = self._scrub(text_of(json_get(reply.data, "ErrorMessage")))
+        smsid = text_of(json_get(reply.data, "SMSID"))
         if code is None:
             result.code, result.error_message = reply.no_code(), "eSMS answer has no CodeResult"
         elif code != "100":
@@ -269,19 +219,20 @@ class EsmsClient:
         return result
 
     def _answer(self, entry: dict[str, Any], code: str, reply: _Reply) -> StatusAnswer:
-        values = {name: parse(_get(entry, *keys)) for name, (parse, *keys) in _ANSWER_FIELDS.items()}
+        values: dict[str, Any] = {name: parse(json_get(entry, *keys))
+                                  for name, (parse, *keys) in _ANSWER_FIELDS.items()}
         return StatusAnswer(ok=code == "100", code=code, http_status=reply.http_status,
                             elapsed_ms=reply.elapsed_ms, raw=self._scrub(entry), **values)
 
     def _status(self, reply: _Reply, entry: Any, code_keys: tuple[str, ...]) -> StatusAnswer:
-        code = None if reply.failure else _text(_get(reply.data, *code_keys))
+        code = None if reply.failure else text_of(json_get(reply.data, *code_keys))
         raw = self._scrub(reply.data) if isinstance(reply.data, dict) else {}
-        common = {"http_status": reply.http_status, "elapsed_ms": reply.elapsed_ms, "raw": raw}
+        common: dict[str, Any] = {"http_status": reply.http_status, "elapsed_ms": reply.elapsed_ms, "raw": raw}
         if code is None:
             return StatusAnswer(ok=False, code=reply.no_code(), transport=True,
                                 error=reply.detail or "eSMS answer has no result code", **common)
         if code != "100":
-            message = self._scrub(_text(_get(reply.data, "ErrorMessage", "Message")))
+            message = self._scrub(text_of(json_get(reply.data, "ErrorMessage", "Message")))
             return StatusAnswer(ok=False, code=code, error=message or codes.describe(code), **common)
         if not isinstance(entry, dict):
             return StatusAnswer(ok=False, code="bad_response", transport=True,
@@ -300,7 +251,7 @@ class EsmsClient:
         """QueryZnsStatus: the Zalo outcome (ErrorInfo) and whether it is final."""
         body = {**self._credentials(), "SmsId": smsid, "SmsType": sms_type}
         reply = self._call("POST", f"{self.base_url}/QueryZnsStatus/", body=body)
-        return self._status(reply, _get(reply.data, "Data"), ("CodeResult", "CodeResponse"))
+        return self._status(reply, json_get(reply.data, "Data"), ("CodeResult", "CodeResponse"))
 
     def get_callbacks(self, smsids: list[str], oa_id: str) -> GetCallbackResult:
         """ZaloCallback/GetCallback: the callback data eSMS holds for up to 200 SMSIDs."""
@@ -312,18 +263,39 @@ class EsmsClient:
         reply = self._call("POST", f"{self.status_url}/ZaloCallback/GetCallback", body=body)
         result = GetCallbackResult(ok=False, code=None, http_status=reply.http_status,
                                    elapsed_ms=reply.elapsed_ms)
-        code = None if reply.failure else _text(_get(reply.data, "Code", "CodeResult"))
+        code = None if reply.failure else text_of(json_get(reply.data, "Code", "CodeResult"))
         if code is None:
             result.code, result.transport = reply.no_code(), True
             result.error = reply.detail or "eSMS answer has no Code"
         elif code != "100":
             result.code = code
-            message = self._scrub(_text(_get(reply.data, "Message", "ErrorMessage")))
+            message = self._scrub(text_of(json_get(reply.data, "Message", "ErrorMessage")))
             result.error = message or codes.describe(code)
         else:
-            entries = _get(reply.data, "Data_callback")
+            entries = json_get(reply.data, "Data_callback")
             result.ok, result.code = True, code
             result.answers = [self._answer(entry, code, reply)
                               for entry in (entries if isinstance(entries, list) else [])
                               if isinstance(entry, dict)]
         return result
+
+
+class ClientSettings(Protocol):
+    """What `make_client` reads: tracker.config.Settings has it, and this package need not import that."""
+
+    @property
+    def esms_base_url(self) -> str: ...
+    @property
+    def esms_status_url(self) -> str: ...
+    @property
+    def esms_api_key(self) -> str: ...
+    @property
+    def esms_secret_key(self) -> str: ...
+    @property
+    def send_timeout(self) -> float: ...
+
+
+def make_client(settings: ClientSettings) -> EsmsClient:
+    """The client the settings describe, for the worker and the CLI."""
+    return EsmsClient(settings.esms_base_url, settings.esms_status_url, settings.esms_api_key,
+                      settings.esms_secret_key, timeout=settings.send_timeout)

@@ -64,7 +64,7 @@ def send_cmd(**fields) -> None:
 
     from tracker.db import get_session
     from tracker.schemas import NewMessage, field_errors
-    from tracker.sending.sender import QueueError, queue
+    from tracker.sending.queue import QueueError, queue
 
     fields["params"] = list(fields["params"])
     try:
@@ -102,7 +102,7 @@ def reconcile_cmd(after: float | None) -> None:
     """Ask eSMS once about stuck messages and apply the horizon; prints what it did."""
     from tracker.db import get_engine
     from tracker.worker.reconcile import Reconciler
-    from tracker.worker.loop import make_client
+    from tracker.esms.client import make_client
 
     settings = current_app.config["SETTINGS"]
     summary = Reconciler(get_engine(), settings, make_client(settings)).run_once(after=after)
@@ -124,7 +124,7 @@ def send_csv_cmd(file: str, skip_invalid: bool, wait: bool, timeout: float | Non
 
     from tracker.sending import bulk
     from tracker.db import get_engine
-    from tracker.sending.sender import QueueError
+    from tracker.sending.queue import QueueError, queue_many
 
     try:
         parsed = bulk.parse_csv(Path(file).read_bytes(), **options)
@@ -137,7 +137,7 @@ def send_csv_cmd(file: str, skip_invalid: bool, wait: bool, timeout: float | Non
                                    "(fix them, or pass --skip-invalid)")
     engine, settings = get_engine(), current_app.config["SETTINGS"]
     try:
-        queued = bulk.queue_rows(engine, settings, parsed.rows)
+        queued = queue_many(engine, settings, parsed.rows, source=bulk.SOURCE)
     except QueueError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"{queued.created} queued, {queued.existing} already queued before"

@@ -1,11 +1,12 @@
-"""Bulk sends from a CSV file: validate every row, queue the good ones idempotently, follow progress.
+"""Bulk sends from a CSV file: read and validate every row, then follow the batch's progress.
 
 The file is UTF-8 (a BOM is fine) with a header row naming the columns,
 case-insensitively: ``phone``, ``order_id``, and the template parameters either
 as one ``params`` column holding a JSON array of strings (``["Lan","DH1"]``)
 or as ``param1`` … ``paramN`` (every one passed, in number order, as written).
-Each row's request id is ``csv-<hash of the file>-<line>``, so queueing the same
-file again finds the same messages and sends nothing twice.
+The good rows are queued like any other message (``queue.queue_many``, source
+``csv``). Each row's request id is ``csv-<hash of the file>-<line>``, so queueing
+the same file again finds the same messages and sends nothing twice.
 """
 
 from __future__ import annotations
@@ -16,24 +17,18 @@ import io
 import json
 import re
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from tracker import status as st
-from tracker.config import Settings
-from tracker.db import utcnow
 from tracker.models import Message
 from tracker.schemas import NewMessage, field_errors
-from tracker.sending.sender import QUEUE_CHANNEL, QueueError
 
 SOURCE = "csv"
-BATCH_SIZE = 500
 _PARAM_N = re.compile(r"^param([1-9][0-9]*)$")
 
 
@@ -147,44 +142,6 @@ def parse_csv(content: bytes, *, template_id: str, oa_id: str | None = None,
         except ValidationError as exc:
             parsed.errors += [RowError(line, name, msg) for name, msg in field_errors(exc).items()]
     return parsed
-
-
-@dataclass(frozen=True)
-class Queued:
-    created: int
-    existing: int
-
-
-def queue_rows(engine: Engine, settings: Settings, rows: list[NewMessage], *, source: str = SOURCE,
-               batch_size: int = BATCH_SIZE, on_batch: Callable[[int], None] | None = None) -> Queued:
-    """Queue validated rows (each with its request_id) in batches; rows already queued are left alone.
-
-    For the CLI and the dashboard's upload. ``on_batch`` is called with each batch's size.
-    """
-    if any(r.request_id is None for r in rows):
-        raise ValueError("every bulk row needs a request_id, so a rerun sends nothing twice")
-    if not settings.esms_oaid and any(not r.oa_id for r in rows):
-        raise QueueError({"oa_id": "required (ESMS_OAID is not set)"})
-    postgres = engine.dialect.name == "postgresql"
-    insert = postgresql.insert if postgres else sqlite.insert
-    created = 0
-    for i in range(0, len(rows), batch_size):
-        chunk, now = rows[i:i + batch_size], utcnow()
-        values = [dict(
-            source=source, status=st.QUEUED, request_id=r.request_id, phone=r.phone, template_id=r.template_id,
-            oa_id=r.oa_id or settings.esms_oaid, params=list(r.params), order_id=r.order_id,
-            campaign_id=r.campaign_id, sandbox=settings.esms_sandbox if r.sandbox is None else r.sandbox,
-            attempts=0, due_at=now, created_at=now, updated_at=now,
-        ) for r in chunk]
-        stmt = (insert(Message.__table__).values(values)
-                .on_conflict_do_nothing(index_elements=["request_id"]).returning(Message.__table__.c.id))
-        with engine.begin() as conn:
-            created += len(conn.execute(stmt).all())
-            if postgres:
-                conn.exec_driver_sql(f"NOTIFY {QUEUE_CHANNEL}")
-        if on_batch:
-            on_batch(len(chunk))
-    return Queued(created=created, existing=len(rows) - created)
 
 
 def progress(engine: Engine, batch: str) -> dict[str, int]:

@@ -1,17 +1,18 @@
-"""Queue a message, send it to eSMS, and record the result."""
+"""Claim due messages, send each to eSMS, and record the result.
+
+Messages are queued by tracker/sending/queue.py; the worker loop (tracker/worker/loop.py)
+drives these three steps.
+"""
 
 from __future__ import annotations
 
 import random
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import case, func, insert, select, text, update
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from tracker import phones, tokens
 from tracker import status as st
@@ -19,60 +20,6 @@ from tracker.config import Settings
 from tracker.db import utcnow
 from tracker.esms.client import EsmsClient, SendResult
 from tracker.models import Event, Message
-from tracker.schemas import NewMessage
-
-QUEUE_CHANNEL = "tracker_queue"
-
-
-class QueueError(ValueError):
-    """The message cannot be queued; ``fields`` says which input is wrong."""
-
-    def __init__(self, fields: dict[str, str]):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
-        self.fields = fields
-
-
-def new_request_id() -> str:
-    return uuid.uuid4().hex
-
-
-def queue(session: Session, settings: Settings, data: NewMessage, source: str) -> tuple[Message, bool]:
-    """Store a message as ``queued``; returns (message, created).
-
-    A request_id seen before returns the existing message and queues nothing,
-    so a client may safely retry its POST.
-    """
-    request_id = data.request_id or new_request_id()
-    existing = session.scalar(select(Message).where(Message.request_id == request_id))
-    if existing is not None:
-        return existing, False
-    oa_id = data.oa_id or settings.esms_oaid
-    if not oa_id:
-        raise QueueError({"oa_id": "required (ESMS_OAID is not set)"})
-    now = utcnow()
-    msg = Message(
-        source=source, status=st.QUEUED, request_id=request_id, phone=data.phone,
-        template_id=data.template_id, oa_id=oa_id, params=list(data.params), order_id=data.order_id,
-        campaign_id=data.campaign_id,
-        sandbox=settings.esms_sandbox if data.sandbox is None else data.sandbox,
-        attempts=0, due_at=now, created_at=now, updated_at=now,
-    )
-    session.add(msg)
-    try:
-        session.flush()
-    except IntegrityError:
-        # The same request_id raced us in; answer with the one that won.
-        session.rollback()
-        return session.scalars(select(Message).where(Message.request_id == request_id)).one(), False
-    wake_workers(session)
-    session.commit()
-    return msg, True
-
-
-def wake_workers(session: Session) -> None:
-    """On PostgreSQL, tell idle workers (LISTEN) that work is waiting; sent at commit."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": QUEUE_CHANNEL})
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from tracker import phones
 from tracker.queries import lists, lookups, stats
 from tracker.web import auth, security
-from tracker.sending import sender
+from tracker.sending.queue import QueueError, queue
 from tracker import status as st
 from tracker.db import get_engine, get_session
 from tracker.errors import JsonError
@@ -42,8 +42,8 @@ def create_message():
     except ValidationError as exc:
         raise JsonError(400, "invalid_fields", "some fields are invalid", field_errors(exc)) from None
     try:
-        msg, created = sender.queue(get_session(), current_app.config["SETTINGS"], data, source="api")
-    except sender.QueueError as exc:
+        msg, created = queue(get_session(), current_app.config["SETTINGS"], data, source="api")
+    except QueueError as exc:
         raise JsonError(400, "invalid_fields", "some fields are invalid", exc.fields) from None
     return jsonify(msg.to_dict()), 202 if created else 200
 

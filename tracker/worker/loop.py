@@ -13,17 +13,13 @@ from tracker.worker import background
 from tracker.web import metrics
 from tracker.sending import sender
 from tracker.config import Settings
-from tracker.esms.client import EsmsClient
+from tracker.esms.client import EsmsClient, make_client
+from tracker.sending.queue import QUEUE_CHANNEL
 from tracker.sending.ratelimit import PerKey
 
 log = logging.getLogger("tracker.worker.loop")
 
 IDLE_POLL = 0.1  # seconds between looks at the queue on SQLite (no LISTEN there)
-
-
-def make_client(settings: Settings) -> EsmsClient:
-    return EsmsClient(settings.esms_base_url, settings.esms_status_url, settings.esms_api_key,
-                      settings.esms_secret_key, timeout=settings.send_timeout)
 
 
 class Worker:
@@ -99,7 +95,7 @@ class _Listener:
         try:
             if self.conn is None or self.conn.closed:
                 self.conn = psycopg.connect(self.url, autocommit=True)
-                self.conn.execute(f"LISTEN {sender.QUEUE_CHANNEL}")
+                self.conn.execute(f"LISTEN {QUEUE_CHANNEL}")
             for _ in self.conn.notifies(timeout=timeout, stop_after=1):
                 pass
         except Exception:
