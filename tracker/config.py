@@ -45,6 +45,10 @@ class Settings:
     backoff_base: float = 2.0
     backoff_cap: float = 300.0
     worker_threads: int = 16
+    # Threads of the worker's duties beside sending (each may hold a database connection, so
+    # tracker/db.py sizes the pool from them): forwarding deliveries, reconciliation queries.
+    forward_threads: int = 4
+    reconcile_threads: int = 8
     allow_open: bool = False
     # Issue 4: reconciliation, outage spool, send rate, forwarding.
     reconcile_horizon: int = 72 * 3600

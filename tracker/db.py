@@ -120,9 +120,7 @@ def pool_size(settings: Settings) -> int:
     per gunicorn sync worker) costs nothing more: the pool connects only when a connection is
     wanted and none is free, so it holds what was in use at once, never more.
     """
-    from tracker.worker import forwarding, reconcile
-
-    return settings.worker_threads + 1 + forwarding.PARALLEL + reconcile.QUERY_THREADS
+    return settings.worker_threads + 1 + settings.forward_threads + settings.reconcile_threads
 
 
 def init_app(app: Flask, engine: Engine | None = None) -> None:

@@ -38,7 +38,6 @@ log = logging.getLogger("tracker.worker.forwarding")
 
 PENDING, FAILED = FORWARD_PENDING, FORWARD_FAILED
 BATCH = 100
-PARALLEL = 4
 SIGNATURE_HEADER = "X-Tracker-Signature"
 TIMESTAMP_HEADER = "X-Tracker-Timestamp"
 DELIVERY_HEADER = "X-Tracker-Delivery"
@@ -148,7 +147,7 @@ class Forwarder:
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine, self.settings = engine, settings
         self.session = requests.Session()
-        self.pool = ThreadPoolExecutor(PARALLEL, thread_name_prefix="forward")
+        self.pool = ThreadPoolExecutor(settings.forward_threads, thread_name_prefix="forward")
 
     def run_once(self) -> int:
         """One pass; returns how many rows were handled (so the caller knows whether to hurry)."""

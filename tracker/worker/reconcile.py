@@ -46,7 +46,6 @@ TPS_EXCEEDED = "160"
 NOT_FOUND = frozenset({"105", "854"})
 PASS_LIMIT = 5000  # messages asked about per pass; the rest wait for the next one
 CHUNK = 500
-QUERY_THREADS = 8
 _ADVISORY_KEY = 0x7472_6563  # "trec": one reconciler at a time across worker processes
 
 
@@ -146,7 +145,7 @@ class Reconciler:
         for oa_id, group in by_oa.items():
             for i in range(0, len(group), MAX_CALLBACK_IDS):
                 rest += self._get_callbacks(oa_id, group[i:i + MAX_CALLBACK_IDS], summary)
-        with ThreadPoolExecutor(QUERY_THREADS, thread_name_prefix="reconcile") as pool:
+        with ThreadPoolExecutor(self.settings.reconcile_threads, thread_name_prefix="reconcile") as pool:
             list(pool.map(lambda c: self._query(c, summary), rest))
 
     def _get_callbacks(self, oa_id: str, chunk: list[_Candidate], summary: Summary) -> list[_Candidate]:
