@@ -1,25 +1,21 @@
-"""Fixtures: a migrated SQLite and (with TEST_DATABASE_URL) PostgreSQL database, app, client."""
+"""Fixtures: a migrated SQLite and (with TEST_DATABASE_URL) PostgreSQL database, app, client.
+
+Plain helpers and constants live in tests/support.py, so test modules import them by name."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 import uuid
-from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from tracker import config, create_app
 from tracker.ops import migrate
 from tracker.db import make_engine
 
-ROOT = Path(__file__).resolve().parent.parent
-API_TOKEN = "test-api-token"
-WEBHOOK_TOKEN = "shared-webhook-token"
-SECRET = "test-secret-key-0123456789abcdef"
-OAID = "4097311281936189049"
+from tests.support import API_TOKEN, OAID, clear, make_settings, reset_postgres
+
 
 
 def pytest_report_header(config):
@@ -35,15 +31,6 @@ def pytest_sessionstart(session):
     # CI sets this so a missing database fails loudly instead of skipping quietly.
     if os.environ.get("TRACKER_REQUIRE_POSTGRES") == "1" and not os.environ.get("TEST_DATABASE_URL"):
         pytest.exit("TRACKER_REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set", returncode=3)
-
-
-def reset_postgres(url: str) -> None:
-    """Start from an empty schema so every run migrates from scratch."""
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -68,15 +55,6 @@ def postgresql_url() -> str:
 def db_url(request) -> str:
     """Each test using the database runs on SQLite and on PostgreSQL."""
     return request.getfixturevalue(f"{request.param}_url")
-
-
-def clear(engine) -> None:
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE events, messages RESTART IDENTITY CASCADE"))
-        else:
-            conn.execute(text("DELETE FROM events"))
-            conn.execute(text("DELETE FROM messages"))
 
 
 @pytest.fixture
@@ -111,22 +89,6 @@ def make_message(engine):
     return make
 
 
-def make_settings(db_url: str, instance_dir: Path, **env) -> config.Settings:
-    base = {
-        "DATABASE_URL": db_url,
-        "TRACKER_SECRET_KEY": SECRET,
-        "TRACKER_INSTANCE_DIR": str(instance_dir),
-        "TRACKER_API_TOKENS": API_TOKEN,
-        "TRACKER_WEBHOOK_TOKEN": WEBHOOK_TOKEN,
-        "TRACKER_PUBLIC_URL": "http://tracker.test",
-        "ESMS_OAID": OAID,
-    }
-    if not env.get("ESMS_API_KEY") and not env.get("ESMS_SECRET_KEY"):
-        base["TRACKER_SIMULATOR"] = "1"
-    base.update({k: v for k, v in env.items() if v is not None})
-    return config.load({k: v for k, v in base.items() if v != ""})
-
-
 @pytest.fixture
 def settings(db_url, tmp_path) -> config.Settings:
     return make_settings(db_url, tmp_path / "instance")
@@ -147,7 +109,3 @@ def client(app):
 @pytest.fixture
 def auth():
     return {"Authorization": f"Bearer {API_TOKEN}"}
-
-
-def replace_settings(settings: config.Settings, **changes) -> config.Settings:
-    return dataclasses.replace(settings, **changes)

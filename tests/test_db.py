@@ -18,7 +18,7 @@ from tracker.models import Message
 from tracker.simulator import SimSettings, start_in_thread
 from tracker.worker.loop import Worker, make_client
 
-from .conftest import OAID, make_settings, replace_settings
+from tests.support import OAID, make_settings, replace_settings
 
 BURST = 200
 WARM_UP = BURST // 4  # sent before the steady part: by then the pool has grown to what sending needs

@@ -22,7 +22,7 @@ from tracker.esms.callback import parse_callback
 from tracker.esms.statuses import from_send_status
 from tracker.models import Event, Message
 
-from .conftest import SECRET
+from tests.support import SECRET
 
 # (SendStatus, SendSuccess, SendFailed, error_info): what eSMS may say about one message.
 PROGRESS = [(1, 0, 0, None), (2, 0, 0, None), (7, 0, 0, None), (5, 0, 0, None)]

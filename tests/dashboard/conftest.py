@@ -1,0 +1,30 @@
+"""Fixtures of the dashboard tests: an app behind the sign-in form, and one with small pages."""
+
+from __future__ import annotations
+
+import pytest
+
+from tracker import create_app
+from tests.dashboard.support import PASSWORD
+from tests.support import make_settings, replace_settings
+
+
+@pytest.fixture
+def locked_app(db_url, tmp_path, engine):
+    """The app with TRACKER_DASHBOARD_PASSWORD set: the dashboard needs a sign-in."""
+    settings = make_settings(db_url, tmp_path / "instance", TRACKER_DASHBOARD_PASSWORD=PASSWORD)
+    app = create_app(settings, engine=engine)
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture
+def locked(locked_app):
+    return locked_app.test_client()
+
+
+@pytest.fixture
+def small_pages(settings, engine):
+    app = create_app(replace_settings(settings, dashboard_page_size=5), engine=engine)
+    app.config["TESTING"] = True
+    return app.test_client()

@@ -1,0 +1,54 @@
+"""Helpers and fixtures shared by the dashboard tests: seeding messages, signing in, CSRF tokens."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from tracker.db import utcnow
+from tracker.models import Message
+
+
+PASSWORD = "mật-khẩu đúng 123"
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def add(engine, n: int = 1, *, created_at: datetime | None = None, **fields: Any) -> list[int]:
+    """Insert ``n`` messages straight into the database; returns their ids (oldest first)."""
+    now = created_at or utcnow()
+    ids = []
+    with Session(engine) as s:
+        for i in range(n):
+            values: dict[str, Any] = dict(
+                source="api", status="queued", phone="+84901888484", template_id="523194",
+                oa_id="4097311281936189049", params=["Nguyễn Văn An", f"DH{i}"], order_id="DH1",
+                sandbox=False, attempts=0, created_at=now, updated_at=now)
+            values.update(fields)
+            if isinstance(values.get("price"), (str, int)):
+                values["price"] = Decimal(str(values["price"]))
+            msg = Message(**values)
+            s.add(msg)
+            s.flush()
+            ids.append(msg.id)
+        s.commit()
+    return ids
+
+
+def ago(**delta: float) -> datetime:
+    return utcnow() - timedelta(**delta)
+
+
+def csrf(client, path: str = "/messages") -> str:
+    html = client.get(path).get_data(as_text=True)
+    match = _CSRF.search(html)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def login(client, password: str = PASSWORD, next_path: str = "/"):
+    token = csrf(client, "/login")
+    return client.post("/login", data={"password": password, "csrf_token": token, "next": next_path})

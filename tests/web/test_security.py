@@ -1,0 +1,280 @@
+"""Headers, API tokens, open-mode warning, login throttling and phone masking in logs."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from tracker import config, create_app
+from tracker.web import login_throttle, scrubbing, security
+from tracker.web.login_throttle import LoginLimiter
+from tracker.web.scrubbing import mask_phones
+
+from tests.support import API_TOKEN, make_settings
+
+CSP_WORDS = ("default-src 'self'", "script-src 'self'", "object-src 'none'", "frame-ancestors 'none'",
+             "base-uri 'none'", "form-action 'self'")
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/api/openapi.json", "/api/messages", "/webhooks/esms/1.x", "/nowhere"])
+def test_every_answer_carries_the_safety_headers(client, path):
+    resp = client.get(path)
+    csp = resp.headers["Content-Security-Policy"]
+    assert all(word in csp for word in CSP_WORDS) and "unsafe-inline" not in csp
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert resp.headers["Referrer-Policy"] in ("no-referrer", "strict-origin", "same-origin")
+    assert resp.headers["X-Frame-Options"] == "DENY"
+    assert "Strict-Transport-Security" not in resp.headers  # plain HTTP: HSTS would be ignored anyway
+
+
+def test_api_and_webhook_answers_are_not_cached(client, auth):
+    assert client.get("/api/messages", headers=auth).headers["Cache-Control"] == "no-store"
+    assert client.get("/webhooks/esms/1.x").headers["Cache-Control"] == "no-store"
+
+
+def test_a_policy_set_by_the_view_is_kept(app):
+    @app.get("/own-policy")
+    def own():
+        return "x", 200, {"Content-Security-Policy": "default-src 'none'"}
+
+    assert app.test_client().get("/own-policy").headers["Content-Security-Policy"] == "default-src 'none'"
+
+
+def test_https_gets_hsts_and_only_secure_cookies(app):
+    @app.get("/cookie")
+    def cookie():
+        from flask import make_response
+
+        resp = make_response("x")
+        resp.set_cookie("a", "1")
+        resp.set_cookie("b", "2", secure=True)
+        return resp
+
+    c = app.test_client()
+    resp = c.get("/cookie", base_url="https://tracker.test")
+    assert resp.headers["Strict-Transport-Security"].startswith("max-age=")
+    cookies = resp.headers.getlist("Set-Cookie")
+    assert len(cookies) == 2 and all("; Secure" in v for v in cookies)
+    assert sum(v.lower().count("secure") for v in cookies) == 2  # added once, never twice
+    plain = c.get("/cookie").headers.getlist("Set-Cookie")
+    assert [v for v in plain if "Secure" in v] == [v for v in plain if v.startswith("b=")]
+
+
+def test_proxy_https_counts_only_with_trusted_hops(db_url, engine, tmp_path):
+    def hsts(app) -> str | None:
+        resp = app.test_client().get("/healthz", headers={"X-Forwarded-Proto": "https"})
+        return resp.headers.get("Strict-Transport-Security")
+
+    direct = create_app(make_settings(db_url, tmp_path / "a"), engine=engine)
+    proxied = create_app(make_settings(db_url, tmp_path / "b", TRACKER_PROXY_HOPS="1"), engine=engine)
+    assert hsts(direct) is None  # a client cannot claim HTTPS by itself
+    assert hsts(proxied) is not None
+
+
+# -- API tokens ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("given", [API_TOKEN[:-1], API_TOKEN + "x", API_TOKEN.upper(), f"{API_TOKEN},other",
+                                   "", " ", f"{API_TOKEN}\x00"])
+def test_near_miss_tokens_are_refused(client, given):
+    resp = client.get("/api/messages", headers={"Authorization": f"Bearer {given}"})
+    assert resp.status_code == 401 and API_TOKEN not in resp.get_data(as_text=True)
+
+
+def test_token_comparison_is_constant_time(monkeypatch, client):
+    import hmac
+
+    real, seen = hmac.compare_digest, []
+
+    def spy(a, b):
+        seen.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(hmac, "compare_digest", spy)
+    assert client.get("/api/messages", headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert (b"nope", API_TOKEN.encode()) in seen
+
+
+def test_old_and_new_tokens_both_work_during_rotation(db_url, engine, tmp_path):
+    app = create_app(make_settings(db_url, tmp_path, TRACKER_API_TOKENS="old-tok-1,new-tok-2"), engine=engine)
+    c = app.test_client()
+    assert [c.get("/api/messages", headers={"Authorization": f"Bearer {t}"}).status_code
+            for t in ("old-tok-1", "new-tok-2", "old-tok-3")] == [200, 200, 401]
+
+
+# -- open mode ----------------------------------------------------------------------------------
+
+REAL = {"ESMS_API_KEY": "real-api-key-123", "ESMS_SECRET_KEY": "real-secret-456"}
+
+
+def test_real_credentials_without_auth_refuse_to_start(db_url, tmp_path):
+    with pytest.raises(config.ConfigError, match="TRACKER_API_TOKENS"):
+        make_settings(db_url, tmp_path, TRACKER_API_TOKENS="", **REAL)
+    with pytest.raises(config.ConfigError, match="TRACKER_DASHBOARD_PASSWORD"):
+        make_settings(db_url, tmp_path, **REAL)
+
+
+def test_allowed_open_mode_with_real_credentials_is_logged_loudly(db_url, engine, tmp_path, caplog):
+    settings = make_settings(db_url, tmp_path, TRACKER_API_TOKENS="", TRACKER_ALLOW_OPEN="1", **REAL)
+    with caplog.at_level(logging.WARNING, logger="tracker.web.security"):
+        app = create_app(settings, engine=engine)
+    lines = [r for r in caplog.records if r.name == "tracker.web.security" and r.levelno >= logging.WARNING]
+    assert len(lines) == 1
+    text = lines[0].getMessage()
+    assert "TRACKER_ALLOW_OPEN" in text and "API" in text and "dashboard" in text
+    assert REAL["ESMS_API_KEY"] not in text and REAL["ESMS_SECRET_KEY"] not in text
+    assert app.test_client().get("/api/messages").status_code == 200  # open, as asked
+
+
+def test_no_warning_when_everything_is_protected_or_simulated(db_url, engine, tmp_path, caplog):
+    with caplog.at_level(logging.WARNING, logger="tracker.web.security"):
+        create_app(make_settings(db_url, tmp_path / "a", TRACKER_ALLOW_OPEN="1", TRACKER_DASHBOARD_PASSWORD="pw",
+                                 **REAL), engine=engine)
+        create_app(make_settings(db_url, tmp_path / "b", TRACKER_ALLOW_OPEN="1"), engine=engine)
+    assert not [r for r in caplog.records if r.name == "tracker.web.security"]
+
+
+# -- login throttling ---------------------------------------------------------------------------
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_failures_slow_down_then_lock_then_expire():
+    clock = Clock()
+    lim = LoginLimiter(free=3, lock_after=6, lock_seconds=900, max_delay=60, clock=clock)
+    ip = "203.0.113.9"
+    for _ in range(3):
+        assert lim.wait(ip) == 0
+        lim.failed(ip)
+    assert lim.wait(ip) == 0  # three free failures
+    lim.failed(ip)
+    assert lim.wait(ip) == 2  # then the waits double
+    clock.now += 2
+    lim.failed(ip)
+    assert lim.wait(ip) == 4
+    clock.now += 4
+    lim.failed(ip)  # sixth failure: locked
+    assert lim.wait(ip) == 900
+    clock.now += 899
+    assert lim.wait(ip) == pytest.approx(1)
+    clock.now += 1
+    assert lim.wait(ip) == 0  # the lock ran out: a fresh start
+    lim.failed(ip)
+    assert lim.wait(ip) == 0
+
+
+def test_addresses_are_counted_apart_and_success_forgets():
+    lim = LoginLimiter(free=0, lock_after=3, clock=Clock())
+    lim.failed("198.51.100.1")
+    assert lim.wait("198.51.100.1") > 0 and lim.wait("198.51.100.2") == 0
+    lim.succeeded("198.51.100.1")
+    assert lim.wait("198.51.100.1") == 0
+
+
+def test_an_ipv6_host_cannot_dodge_by_changing_its_low_bits():
+    lim = LoginLimiter(free=0, lock_after=2, clock=Clock())
+    lim.failed("2001:db8:1:2::1")
+    lim.failed("2001:db8:1:2::ffff")
+    assert lim.wait("2001:db8:1:2:aaaa::5") == 900
+    assert lim.wait("2001:db8:1:3::1") == 0
+    assert LoginLimiter.key("::ffff:192.0.2.7") == "192.0.2.7"
+
+
+def test_memory_stays_bounded_under_many_addresses():
+    lim = LoginLimiter(free=0, lock_after=100, max_entries=100, clock=Clock())
+    for i in range(5000):
+        lim.failed(f"10.{i // 65536}.{i // 256 % 256}.{i % 256}")
+    assert len(lim._records) <= 100
+
+
+def test_login_helpers_use_the_client_address_behind_the_proxy(db_url, engine, tmp_path):
+    app = create_app(make_settings(db_url, tmp_path, TRACKER_PROXY_HOPS="1"), engine=engine)
+    lim = login_throttle.limiter(app)
+    lim.free, lim.lock_after = 0, 1
+    env = {"REMOTE_ADDR": "127.0.0.1"}
+    # Inside ``with``, the last request's context stays open, so the helpers see its client.
+    with app.test_client() as c:
+        c.get("/healthz", headers={"X-Forwarded-For": "203.0.113.5"}, environ_base=env)
+        from flask import request
+
+        assert security.client_address() == request.remote_addr == "203.0.113.5"
+        login_throttle.login_failed()
+        assert login_throttle.login_wait() == pytest.approx(lim.lock_seconds, abs=5)
+        c.get("/healthz", headers={"X-Forwarded-For": "203.0.113.6"}, environ_base=env)
+        assert login_throttle.login_wait() == 0
+        login_throttle.login_failed()
+        login_throttle.login_succeeded()
+        assert login_throttle.login_wait() == 0
+
+
+# -- phone numbers in logs ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("raw", ["0901888484", "84901888484", "+84901888484", "+84 90 188 8484", "090-188-8484",
+                                 "%2B84901888484", "0381234567", "0701234567"])
+def test_phone_forms_are_masked(raw):
+    masked = mask_phones(f"to {raw}, then &phonenumber={raw}&x=1")
+    assert raw not in masked and masked.count("***") == 2
+    assert "484" in masked or "567" in masked  # the last digits stay, to tell numbers apart
+
+
+@pytest.mark.parametrize("text", ["d8e0f1f0702544b2acb456ca9ccfd111250", "SMSID=a0901888484b", "price 220.0000",
+                                  "id 123456789012345", "09018884841", "request 9001888484", "2026-11-27 09:12:34"])
+def test_other_numbers_are_left_alone(text):
+    assert mask_phones(text) == text
+
+
+def test_tracker_and_access_logs_are_masked(caplog):
+    scrubbing.install_log_masking()
+    with caplog.at_level(logging.DEBUG):
+        logging.getLogger("tracker.worker.loop.deep.child").info("sending to %s", "+84901888484")
+        logging.getLogger("werkzeug").info('"GET /webhooks/esms/1.x?phonenumber=0901888484 HTTP/1.1" 200')
+        logging.getLogger("gunicorn.access").info("%(r)s", {"r": "GET /?phonenumber=84901888484"})
+    text = caplog.text + " ".join(r.getMessage() for r in caplog.records)
+    assert "901888484" not in text and text.count("***484") >= 3
+
+
+def test_login_view_throttles_per_address_then_locks_then_lets_go(db_url, engine, tmp_path):
+    """Through the dashboard's real login form, behind one proxy hop."""
+    import re
+
+    app = create_app(make_settings(db_url, tmp_path, TRACKER_DASHBOARD_PASSWORD="right-password",
+                                   TRACKER_PROXY_HOPS="1"), engine=engine)
+    clock = Clock()
+    app.extensions["login_limiter"] = LoginLimiter(free=2, lock_after=4, lock_seconds=600, clock=clock)
+
+    def attempt(client, password: str, addr: str):
+        html = client.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+        return client.post("/login", data={"password": password, "csrf_token": token},
+                           headers={"X-Forwarded-For": addr})
+
+    attacker, other = app.test_client(), app.test_client()
+    assert [attempt(attacker, "guess", "203.0.113.9").status_code for _ in range(2)] == [401, 401]
+    assert attempt(attacker, "guess", "203.0.113.9").status_code == 401  # third: waits begin
+    resp = attempt(attacker, "right-password", "203.0.113.9")
+    assert resp.status_code == 429 and resp.headers["Retry-After"] == "2"
+    clock.now += 2
+    assert attempt(attacker, "guess", "203.0.113.9").status_code == 401  # fourth: locked
+    clock.now += 300
+    assert attempt(attacker, "right-password", "203.0.113.9").status_code == 429
+    # Another address is not affected, and signs in.
+    assert attempt(other, "right-password", "198.51.100.4").status_code == 303
+    clock.now += 300
+    assert attempt(attacker, "right-password", "203.0.113.9").status_code == 303
+
+
+def test_credentials_and_webhook_tokens_are_blanked_in_logs(caplog):
+    scrubbing.install_log_masking()
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("werkzeug").info('"GET /webhooks/esms/the-shared-token?ApiKey=k1&secretkey=k2 HTTP/1.1" 200')
+        logging.getLogger("werkzeug").info('"GET /webhooks/esms/42.AbCdEfGhIjKlMnOpQrStUv?SMSID=1 HTTP/1.1" 200')
+        logging.getLogger("tracker").info("body %s", '{"ApiKey": "k3", "SecretKey":"k4"}')
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    for secret in ("the-shared-token", "k1", "k2", "k3", "k4", "AbCdEfGhIjKlMnOpQrStUv"):
+        assert secret not in text
+    assert "/webhooks/esms/42.***?SMSID=1" in text and "/webhooks/esms/***?" in text
