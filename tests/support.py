@@ -19,6 +19,8 @@ API_TOKEN = "test-api-token"
 WEBHOOK_TOKEN = "shared-webhook-token"
 SECRET = "test-secret-key-0123456789abcdef"
 OAID = "4097311281936189049"
+# eSMS's own sample callbacks (shared/esms/callback-samples.txt), one URL a line, host as {callback}.
+CALLBACK_SAMPLES = ROOT / "tests" / "data" / "callback-samples.txt"
 
 
 def reset_postgres(url: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -12,9 +11,9 @@ from sqlalchemy.orm import Session
 from tracker import tokens
 from tracker.models import Message
 
-from tests.support import callback_query, events, JOURNEY_FIELDS, message, SECRET, WEBHOOK_TOKEN
+from tests.support import callback_query, CALLBACK_SAMPLES, events, JOURNEY_FIELDS, message, SECRET, WEBHOOK_TOKEN
 
-SAMPLES = (Path(__file__).parent / "data" / "callback-samples.txt").read_text().splitlines()
+SAMPLES = CALLBACK_SAMPLES.read_text().splitlines()
 
 
 def url_for(message_id: int) -> str:

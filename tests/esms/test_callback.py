@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from pathlib import Path
 from urllib.parse import parse_qsl, quote
 
 import pytest
@@ -12,10 +11,11 @@ import pytest
 from tracker.esms.callback import Callback, parse_callback
 from tracker.esms.error_info import ErrorInfo, decode_error_info
 
-HERE = Path(__file__).resolve().parent
-SAMPLES_COPY = HERE / "data/callback-samples.txt"
-SAMPLES_SHARED = Path(__file__).resolve().parents[2] / "shared/esms/callback-samples.txt"
-SAMPLES = SAMPLES_COPY if SAMPLES_COPY.exists() else SAMPLES_SHARED
+from tests.support import CALLBACK_SAMPLES, ROOT
+
+SAMPLES = CALLBACK_SAMPLES
+# The copy above is what CI has for sure; shared/ sits beside a checkout when it is there.
+SAMPLES_SHARED = ROOT.parent / "shared" / "esms" / "callback-samples.txt"
 
 
 def sample_lines() -> list[str]:
@@ -73,9 +73,9 @@ EXPECTED = [
 
 
 def test_sample_copy_matches_shared_file():
-    assert SAMPLES_COPY.exists()
+    assert CALLBACK_SAMPLES.exists()
     if SAMPLES_SHARED.exists():
-        assert SAMPLES_COPY.read_text() == SAMPLES_SHARED.read_text()
+        assert CALLBACK_SAMPLES.read_text() == SAMPLES_SHARED.read_text()
     assert len(sample_lines()) == len(EXPECTED)
 
 

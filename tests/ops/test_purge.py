@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 from datetime import timedelta
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -20,7 +19,7 @@ from tracker.db import utcnow
 from tracker.models import Event, Message
 from tracker.ops.purge import identifiers, purge, redact
 
-from tests.support import SECRET, WEBHOOK_TOKEN
+from tests.support import CALLBACK_SAMPLES, SECRET, WEBHOOK_TOKEN
 
 NOW = utcnow()
 OLD = NOW - timedelta(days=40)
@@ -158,7 +157,7 @@ def test_cli_purge(engine, population, monkeypatch, db_url, tmp_path):
         assert s.scalar(select(func.count()).select_from(Message).where(Message.phone.is_(None))) == 1 + 2
 
 
-SAMPLES = Path(__file__).parent / "data" / "callback-samples.txt"
+SAMPLES = CALLBACK_SAMPLES
 UID_RECIPIENT = "312158068343230"        # phonenumber of eSMS's UID-send callback sample
 UID_IN_ERROR_INFO = "31215806834323092"  # the user_id inside that sample's twice-encoded error_info
 UID_IN_JSON = "4417235501123456789"      # a user_id inside a plain JSON error_info
