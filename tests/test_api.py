@@ -197,3 +197,12 @@ def test_openapi_needs_no_token_and_lists_every_path(client):
 def test_healthz(client):
     resp = client.get("/healthz")
     assert resp.status_code == 200 and resp.json["database"] is True
+
+
+def test_an_old_number_is_converted_and_the_given_form_is_in_the_events(client, auth):
+    resp = client.post("/api/messages", json={**GOOD, "phone": "84 168 812 3456"}, headers=auth)
+    assert resp.status_code == 202 and resp.json["phone"] == "+84388123456"
+    events = client.get(f"/api/messages/{resp.json['id']}", headers=auth).json["events"]
+    assert [(e["kind"], e["data"]["phone"]) for e in events] == [("queue", "84 168 812 3456")]
+    listed = client.get("/api/messages", query_string={"phone": "01688123456"}, headers=auth).json["items"]
+    assert [m["id"] for m in listed] == [resp.json["id"]]

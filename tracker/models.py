@@ -35,7 +35,7 @@ from tracker import status as st
 from tracker.db import Base, BigIntPK, UTCDateTime, iso, utcnow
 
 SOURCES = ("api", "cli", "csv", "external")
-EVENT_KINDS = ("send", "callback", "reconcile")
+EVENT_KINDS = ("queue", "send", "callback", "reconcile")
 
 _DUE = "status IN ('queued', 'sending')"
 _OPEN = "status IN ('accepted', 'pending_approval', 'waiting', 'sent')"

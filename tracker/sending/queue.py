@@ -3,6 +3,9 @@
 A queued message waits in ``messages`` (status ``queued``, due now) until a worker
 claims it (tracker/sending/sender.py). Every way in is idempotent by request id,
 so a client retrying its POST, or a CSV file queued twice, sends nothing twice.
+
+A phone written in the old 11-digit form is stored converted (tracker/phones.py); the number
+as given is kept in a ``queue`` event on the message, the first of its log.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from sqlalchemy.orm import Session
 from tracker import status as st
 from tracker.config import Settings
 from tracker.db import utcnow
-from tracker.models import Message
+from tracker.models import Event, Message
 from tracker.schemas import NewMessage
 
 QUEUE_CHANNEL = "tracker_queue"
@@ -83,9 +86,21 @@ def queue(session: Session, settings: Settings, data: NewMessage, source: str) -
         # The same request_id raced us in; answer with the one that won.
         session.rollback()
         return session.scalars(select(Message).where(Message.request_id == request_id)).one(), False
+    if data.phone_given is not None:
+        session.execute(Event.__table__.insert().values(given_phone_event(msg.id, data.phone_given, msg.created_at)))
     wake_workers(session)
     session.commit()
     return msg, True
+
+
+def given_phone_event(message_id: int, given: str, now: datetime) -> dict[str, Any]:
+    """The ``queue`` event that keeps an old 11-digit number as the client wrote it.
+
+    Under the key ``phone``, so ``tracker purge`` removes it with every other phone.
+    """
+    return dict(message_id=message_id, kind="queue", outcome=st.APPLIED, status=st.QUEUED,
+                data={"phone": given, "converted": "old 11-digit number, stored under its 2018 prefix"},
+                created_at=now)
 
 
 @dataclass(frozen=True)
@@ -110,10 +125,16 @@ def queue_many(engine: Engine, settings: Settings, rows: list[NewMessage], *, so
     for i in range(0, len(rows), batch_size):
         chunk, now = rows[i:i + batch_size], utcnow()
         values = [new_message(settings, r, source=source, request_id=r.request_id, now=now) for r in chunk]
-        stmt = (insert(Message.__table__).values(values)
-                .on_conflict_do_nothing(index_elements=["request_id"]).returning(Message.__table__.c.id))
+        table = Message.__table__
+        stmt = (insert(table).values(values)
+                .on_conflict_do_nothing(index_elements=["request_id"]).returning(table.c.id, table.c.request_id))
+        given = {r.request_id: r.phone_given for r in chunk if r.phone_given is not None}
         with engine.begin() as conn:
-            created += len(conn.execute(stmt).all())
+            new = conn.execute(stmt).all()
+            created += len(new)
+            events = [given_phone_event(mid, given[rid], now) for mid, rid in new if rid in given]
+            if events:
+                conn.execute(Event.__table__.insert(), events)
             wake_workers(conn)
         if on_batch:
             on_batch(len(chunk))

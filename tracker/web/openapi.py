@@ -61,7 +61,7 @@ _EVENT = {
     "required": ["id", "at", "kind", "outcome"],
     "properties": {
         "id": {"type": "integer"}, "at": {"type": "string", "format": "date-time"},
-        "kind": {"type": "string", "enum": ["send", "callback", "reconcile"]},
+        "kind": {"type": "string", "enum": ["queue", "send", "callback", "reconcile"]},
         "outcome": {"type": "string", "enum": list(st.OUTCOMES)},
         "status": _NULLABLE_STR, "smsid": _NULLABLE_STR,
         "error_code": _NULLABLE_STR, "error_message": _NULLABLE_STR,
