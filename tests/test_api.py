@@ -186,8 +186,8 @@ def test_stats_counts_rate_and_percentiles(client, auth, many):
 def test_openapi_needs_no_token_and_lists_every_path(client):
     doc = client.get("/api/openapi.json").json
     assert doc["openapi"].startswith("3.")
-    assert set(doc["paths"]) == {"/api/messages", "/api/messages/{id}", "/api/journeys/{order_id}",
-                                 "/api/stats", "/api/openapi.json"}
+    assert set(doc["paths"]) == {"/api/messages", "/api/messages/{id}", "/api/messages/{id}/resend",
+                                 "/api/journeys/{order_id}", "/api/stats", "/api/openapi.json"}
     assert "401" in doc["paths"]["/api/messages"]["post"]["responses"]
     rules = {r.rule.replace("<int:message_id>", "{id}").replace("<path:order_id>", "{order_id}")
              for r in client.application.url_map.iter_rules() if r.rule.startswith("/api")}

@@ -68,24 +68,28 @@ def new_message(settings: Settings, data: NewMessage, *, source: str, request_id
     )
 
 
-def queue(session: Session, settings: Settings, data: NewMessage, source: str) -> tuple[Message, bool]:
+def queue(session: Session, settings: Settings, data: NewMessage, source: str, *,
+          resent_from: int | None = None) -> tuple[Message, bool]:
     """Store a message as ``queued``; returns (message, created).
 
     A request_id seen before returns the existing message and queues nothing,
-    so a client may safely retry its POST.
+    so a client may safely retry its POST. ``resent_from`` links a resend to the
+    message it repeats (tracker/sending/resend.py); one resend per message.
     """
     request_id = data.request_id or new_request_id()
     existing = session.scalar(select(Message).where(Message.request_id == request_id))
     if existing is not None:
         return existing, False
-    msg = Message(**new_message(settings, data, source=source, request_id=request_id, now=utcnow()))
+    msg = Message(**new_message(settings, data, source=source, request_id=request_id, now=utcnow()),
+                  resent_from=resent_from)
     session.add(msg)
     try:
         session.flush()
     except IntegrityError:
-        # The same request_id raced us in; answer with the one that won.
+        # The same request_id (or a resend of the same message) raced us in; answer with the one that won.
         session.rollback()
-        return session.scalars(select(Message).where(Message.request_id == request_id)).one(), False
+        won = Message.request_id == request_id if resent_from is None else Message.resent_from == resent_from
+        return session.scalars(select(Message).where(won)).one(), False
     if data.phone_given is not None:
         session.execute(Event.__table__.insert().values(given_phone_event(msg.id, data.phone_given, msg.created_at)))
     wake_workers(session)

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from tracker import phones
 from tracker.queries import lists, lookups, stats
 from tracker.web import auth, security
+from tracker.sending import resend
 from tracker.sending.queue import QueueError, queue
 from tracker import status as st
 from tracker.db import get_engine, get_session
@@ -45,6 +46,22 @@ def create_message():
         msg, created = queue(get_session(), current_app.config["SETTINGS"], data, source="api")
     except QueueError as exc:
         raise JsonError(400, "invalid_fields", "some fields are invalid", exc.fields) from None
+    return jsonify(msg.to_dict()), 202 if created else 200
+
+
+@bp.post("/messages/<int:message_id>/resend")
+def resend_message(message_id: int):
+    """A new message repeating a failed or rejected one (tracker/sending/resend.py says which)."""
+    if message_id > MAX_ID:
+        raise JsonError(404, "not_found", f"no message {message_id}")
+    try:
+        msg, created = resend.resend(get_session(), current_app.config["SETTINGS"], message_id)
+    except resend.NotFound:
+        raise JsonError(404, "not_found", f"no message {message_id}") from None
+    except resend.Refused as exc:
+        raise JsonError(409, "not_resendable", str(exc)) from None
+    except QueueError as exc:
+        raise JsonError(400, "invalid_fields", "the message cannot be sent again as it is", exc.fields) from None
     return jsonify(msg.to_dict()), 202 if created else 200
 
 
