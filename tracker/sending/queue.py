@@ -6,6 +6,9 @@ so a client retrying its POST, or a CSV file queued twice, sends nothing twice.
 
 A phone written in the old 11-digit form is stored converted (tracker/phones.py); the number
 as given is kept in a ``queue`` event on the message, the first of its log.
+
+Params that break their template as eSMS lists it (tracker/sending/templates.py) refuse the
+message, or the whole batch, before anything is stored: :class:`ParamsError`.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from tracker.config import Settings
 from tracker.db import utcnow
 from tracker.models import Event, Message
 from tracker.schemas import NewMessage
+from tracker.sending import templates
+from tracker.sending.bulk import line_of
 
 QUEUE_CHANNEL = "tracker_queue"
 BATCH_SIZE = 500
@@ -39,6 +44,14 @@ class QueueError(ValueError):
     def __init__(self, fields: dict[str, str]):
         super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
         self.fields = fields
+
+
+class ParamsError(QueueError):
+    """Params that break the template as eSMS lists it for the OA; ``fields`` names each."""
+
+    def __init__(self, fields: dict[str, str], template_id: str | None = None):
+        super().__init__(fields)
+        self.template_id = template_id
 
 
 def new_request_id() -> str:
@@ -80,6 +93,9 @@ def queue(session: Session, settings: Settings, data: NewMessage, source: str, *
     existing = session.scalar(select(Message).where(Message.request_id == request_id))
     if existing is not None:
         return existing, False
+    problems = templates.check(settings, session, _oa_id(settings, data), data.template_id, data.params)
+    if problems:
+        raise ParamsError(problems, data.template_id)
     msg = Message(**new_message(settings, data, source=source, request_id=request_id, now=utcnow()),
                   resent_from=resent_from)
     session.add(msg)
@@ -91,7 +107,7 @@ def queue(session: Session, settings: Settings, data: NewMessage, source: str, *
         won = Message.request_id == request_id if resent_from is None else Message.resent_from == resent_from
         return session.scalars(select(Message).where(won)).one(), False
     if data.phone_given is not None:
-        session.execute(Event.__table__.insert().values(given_phone_event(msg.id, data.phone_given, msg.created_at)))
+        session.add(Event(**given_phone_event(msg.id, data.phone_given, msg.created_at)))
     wake_workers(session)
     session.commit()
     return msg, True
@@ -124,6 +140,12 @@ def queue_many(engine: Engine, settings: Settings, rows: list[NewMessage], *, so
         raise ValueError("every bulk row needs a request_id, so a rerun sends nothing twice")
     for row in rows:
         _oa_id(settings, row)  # one row without an OA refuses the file before any of it is queued
+    with engine.connect() as conn:
+        problems = {f"{_label(row)}: {name}": why for row in rows
+                    for name, why in templates.check(settings, conn, _oa_id(settings, row), row.template_id,
+                                                     row.params).items()}
+    if problems:
+        raise ParamsError(problems)
     insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
     created = 0
     for i in range(0, len(rows), batch_size):
@@ -138,11 +160,17 @@ def queue_many(engine: Engine, settings: Settings, rows: list[NewMessage], *, so
             created += len(new)
             events = [given_phone_event(mid, given[rid], now) for mid, rid in new if rid in given]
             if events:
-                conn.execute(Event.__table__.insert(), events)
+                conn.execute(insert(Event), events)
             wake_workers(conn)
         if on_batch:
             on_batch(len(chunk))
     return Queued(created=created, existing=len(rows) - created)
+
+
+def _label(row: NewMessage) -> str:
+    """A bulk row as its CSV line (bulk.py's request ids say it), or its request id."""
+    line = line_of(row.request_id or "")
+    return f"line {line}" if line is not None else f"request_id {row.request_id}"
 
 
 def wake_workers(db: Session | Connection) -> None:
