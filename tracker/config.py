@@ -63,6 +63,9 @@ class Settings:
     # The dashboard: rows on one list page, and how often an open page asks for fresh numbers.
     dashboard_page_size: int = 50
     dashboard_poll_ms: int = 3000
+    # Issue 11: Params checked against eSMS's template listing (tracker/sending/templates.py).
+    template_ttl: int = 600
+    template_timeout: float = 2.0
 
     @property
     def api_open(self) -> bool:
@@ -247,4 +250,6 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         secret_key_old=_old_secret(env, tracker_secret),
         webhook_allowed_ips=_networks(env, "TRACKER_WEBHOOK_ALLOWED_IPS"),
         proxy_hops=_int(env, "TRACKER_PROXY_HOPS", 0),
+        template_ttl=_int(env, "TRACKER_TEMPLATE_TTL", 600),
+        template_timeout=_float(env, "TRACKER_TEMPLATE_TIMEOUT", 2.0),
     )

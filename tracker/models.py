@@ -35,7 +35,7 @@ from tracker import status as st
 from tracker.db import Base, BigIntPK, UTCDateTime, iso, utcnow
 
 SOURCES = ("api", "cli", "csv", "external")
-EVENT_KINDS = ("send", "callback", "reconcile")
+EVENT_KINDS = ("queue", "send", "callback", "reconcile")
 
 _DUE = "status IN ('queued', 'sending')"
 _OPEN = "status IN ('accepted', 'pending_approval', 'waiting', 'sent')"
@@ -72,6 +72,9 @@ class Message(Base):
     final_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When the reconciler last asked eSMS about this message, so it asks at most once per period.
     reconciled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The failed message this one resends (POST /api/messages/<id>/resend); unique: one resend
+    # per message, so a retried resend finds the first. No foreign key: the migration says why.
+    resent_from: Mapped[int | None] = mapped_column(BigInteger)
 
     events: Mapped[list[Event]] = relationship(
         back_populates="message", order_by="Event.id", lazy="raise_on_sql"
@@ -80,6 +83,7 @@ class Message(Base):
     __table_args__ = (
         Index("ix_messages_status_created", "status", "created_at"),
         Index("ix_messages_created_at", "created_at"),
+        Index("ix_messages_resent_from", "resent_from", unique=True),
         # The worker's claim scans only rows that still need sending.
         Index("ix_messages_due", "due_at", postgresql_where=text(_DUE), sqlite_where=text(_DUE)),
         # The reconciler scans only accepted-but-not-final rows.
@@ -112,6 +116,7 @@ class Message(Base):
             "sent_at": iso(self.sent_at),
             "final_at": iso(self.final_at),
             "updated_at": iso(self.updated_at),
+            "resent_from": self.resent_from,
         }
 
 

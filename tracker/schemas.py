@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError, field_validator
+from pydantic import (BaseModel, ConfigDict, Field, ModelWrapValidatorHandler, PrivateAttr, StrictBool, StrictStr,
+                      ValidationError, field_validator, model_validator)
 
 from tracker import phones
 
@@ -28,6 +29,23 @@ class NewMessage(BaseModel):
     campaign_id: Annotated[StrictStr, Field(min_length=1, max_length=254)] | None = None
     request_id: Annotated[StrictStr, Field(min_length=1, max_length=50)] | None = None
     sandbox: StrictBool | None = None
+    # The phone as the client wrote it when it was an old 11-digit number that ``phone`` holds
+    # converted (issue 11): queue.py keeps it in the message's "queue" event. Not a field, so
+    # no client can set it.
+    _phone_given: str | None = PrivateAttr(default=None)
+
+    @property
+    def phone_given(self) -> str | None:
+        return self._phone_given
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_old_phone(cls, data: Any, handler: ModelWrapValidatorHandler[NewMessage]) -> NewMessage:
+        model = handler(data)
+        raw = data.get("phone") if isinstance(data, dict) else None
+        if isinstance(raw, str) and phones.converted(raw) is not None:
+            model._phone_given = raw
+        return model
 
     @field_validator("phone")
     @classmethod

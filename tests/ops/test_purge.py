@@ -226,3 +226,22 @@ def test_identifiers_are_found_in_any_encoding(text):
 def test_a_phone_is_known_in_every_form_and_short_values_are_not_identifiers():
     assert identifiers({"Phone": "0901888484", "user_id": "1", "recipient": None}) == {
         "+84901888484", "84901888484", "0901888484", "901888484"}
+
+
+def test_an_old_number_kept_as_given_is_purged_too(engine, settings):
+    """Issue 11: the queue event keeps an old 11-digit number as written; purge removes it."""
+    from tracker.schemas import NewMessage
+    from tracker.sending.queue import queue
+
+    with Session(engine) as s:
+        msg, _ = queue(s, settings, NewMessage(phone="0168 812 3456", template_id="523194", params=["A"],
+                                               order_id="DH1"), source="api")
+        mid = msg.id
+        s.execute(text("UPDATE messages SET status = 'failed', created_at = :at, updated_at = :at, final_at = :at"
+                       " WHERE id = :id"), {"at": OLD, "id": mid})
+        s.execute(text("UPDATE events SET created_at = :at WHERE message_id = :id"), {"at": OLD, "id": mid})
+        s.commit()
+    assert "0168 812 3456" in dump(engine, mid)
+    purge(engine, timedelta(days=30))
+    text_after = dump(engine, mid)
+    assert "812 3456" not in text_after and "8123456" not in text_after

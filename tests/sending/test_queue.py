@@ -81,3 +81,28 @@ def test_queueing_wakes_listening_workers_on_postgresql(engine, settings):
         woken = [n.channel for n in listener.notifies(timeout=2.0, stop_after=3)]
     # One notification per commit: the single message, and each of the two batches.
     assert woken == [QUEUE_CHANNEL] * 3
+
+
+def events_of(engine, request_id: str) -> list:
+    from tracker.models import Event
+    with Session(engine) as s:
+        mid = s.scalar(select(Message.id).where(Message.request_id == request_id))
+        return [(e.kind, e.status, e.data) for e in s.scalars(select(Event).where(Event.message_id == mid))]
+
+
+def test_an_old_number_is_stored_converted_and_kept_as_given_in_a_queue_event(engine, settings):
+    """Issue 11: 0168 812 3456 became 038 812 3456 in 2018; the message holds the new number,
+    its first event the one the client wrote; a current number adds no event."""
+    old = NewMessage(phone="0168 812 3456", template_id="523194", params=["A"], order_id="DH1", request_id="old")
+    batch = NewMessage(phone="+84 121 812 3456", template_id="523194", params=["A"], order_id="DH1",
+                       request_id="old-csv")
+    with Session(engine) as s:
+        msg, created = queue(s, settings, old, source="api")
+        assert created and msg.phone == "+84388123456"
+    queue_many(engine, settings, [batch, new("current")], source="csv")
+    queue_many(engine, settings, [batch], source="csv")  # a rerun adds no second event
+    assert columns(engine, "old-csv")["phone"] == "+84798123456"
+    note = "old 11-digit number, stored under its 2018 prefix"
+    assert events_of(engine, "old") == [("queue", "queued", {"phone": "0168 812 3456", "converted": note})]
+    assert events_of(engine, "old-csv") == [("queue", "queued", {"phone": "+84 121 812 3456", "converted": note})]
+    assert events_of(engine, "current") == []

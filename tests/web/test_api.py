@@ -186,8 +186,8 @@ def test_stats_counts_rate_and_percentiles(client, auth, many):
 def test_openapi_needs_no_token_and_lists_every_path(client):
     doc = client.get("/api/openapi.json").json
     assert doc["openapi"].startswith("3.")
-    assert set(doc["paths"]) == {"/api/messages", "/api/messages/{id}", "/api/journeys/{order_id}",
-                                 "/api/stats", "/api/openapi.json"}
+    assert set(doc["paths"]) == {"/api/messages", "/api/messages/{id}", "/api/messages/{id}/resend",
+                                 "/api/journeys/{order_id}", "/api/stats", "/api/openapi.json"}
     assert "401" in doc["paths"]["/api/messages"]["post"]["responses"]
     rules = {r.rule.replace("<int:message_id>", "{id}").replace("<path:order_id>", "{order_id}")
              for r in client.application.url_map.iter_rules() if r.rule.startswith("/api")}
@@ -197,3 +197,12 @@ def test_openapi_needs_no_token_and_lists_every_path(client):
 def test_healthz(client):
     resp = client.get("/healthz")
     assert resp.status_code == 200 and resp.json["database"] is True
+
+
+def test_an_old_number_is_converted_and_the_given_form_is_in_the_events(client, auth):
+    resp = client.post("/api/messages", json={**GOOD, "phone": "84 168 812 3456"}, headers=auth)
+    assert resp.status_code == 202 and resp.json["phone"] == "+84388123456"
+    events = client.get(f"/api/messages/{resp.json['id']}", headers=auth).json["events"]
+    assert [(e["kind"], e["data"]["phone"]) for e in events] == [("queue", "84 168 812 3456")]
+    listed = client.get("/api/messages", query_string={"phone": "01688123456"}, headers=auth).json["items"]
+    assert [m["id"] for m in listed] == [resp.json["id"]]

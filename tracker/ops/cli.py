@@ -126,16 +126,17 @@ def send_csv_cmd(file: str, skip_invalid: bool, wait: bool, timeout: float | Non
     from tracker.db import get_engine
     from tracker.sending.queue import QueueError, queue_many
 
+    engine, settings = get_engine(), current_app.config["SETTINGS"]
     try:
         parsed = bulk.parse_csv(Path(file).read_bytes(), **options)
     except bulk.CsvError as exc:
         raise click.ClickException(str(exc)) from None
+    bulk.check_templates(parsed, engine, settings)
     for error in parsed.errors:
         click.echo(str(error), err=True)
     if parsed.errors and not skip_invalid:
         raise click.ClickException(f"{parsed.bad_lines} bad rows; nothing was queued "
                                    "(fix them, or pass --skip-invalid)")
-    engine, settings = get_engine(), current_app.config["SETTINGS"]
     try:
         queued = queue_many(engine, settings, parsed.rows, source=bulk.SOURCE)
     except QueueError as exc:

@@ -5,7 +5,8 @@ case-insensitively: ``phone``, ``order_id``, and the template parameters either
 as one ``params`` column holding a JSON array of strings (``["Lan","DH1"]``)
 or as ``param1`` … ``paramN`` (every one passed, in number order, as written).
 The good rows are queued like any other message (``queue.queue_many``, source
-``csv``). Each row's request id is ``csv-<hash of the file>-<line>``, so queueing
+``csv``); :func:`check_templates` first turns the rows whose params break their template
+as eSMS lists it into errors of their lines (queue_many refuses such a file anyway). Each row's request id is ``csv-<hash of the file>-<line>``, so queueing
 the same file again finds the same messages and sends nothing twice.
 """
 
@@ -25,11 +26,13 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from tracker import status as st
+from tracker.config import Settings
 from tracker.models import Message
 from tracker.schemas import NewMessage, field_errors
 
 SOURCE = "csv"
 _PARAM_N = re.compile(r"^param([1-9][0-9]*)$")
+_REQUEST_ID = re.compile(r"csv-[0-9a-f]{24}-([0-9]+)")
 
 
 class CsvError(ValueError):
@@ -65,6 +68,12 @@ def batch_id(content: bytes) -> str:
 
 def request_id(batch: str, line: int) -> str:
     return f"csv-{batch}-{line}"
+
+
+def line_of(request_id: str) -> int | None:
+    """The CSV line of a row's request id (:func:`request_id`), or None for any other id."""
+    match = _REQUEST_ID.fullmatch(request_id)
+    return int(match.group(1)) if match else None
 
 
 def _layout(header: list[str]) -> tuple[dict[str, int], list[int]]:
@@ -142,6 +151,24 @@ def parse_csv(content: bytes, *, template_id: str, oa_id: str | None = None,
         except ValidationError as exc:
             parsed.errors += [RowError(line, name, msg) for name, msg in field_errors(exc).items()]
     return parsed
+
+
+def check_templates(parsed: Parsed, engine: Engine, settings: Settings) -> None:
+    """Move the rows whose params break their template (tracker/sending/templates.py) from
+    ``parsed.rows`` to ``parsed.errors``, one error per parameter, by line."""
+    from tracker.sending import templates  # it loads the eSMS client, which parsing alone needs not
+
+    keep: list[NewMessage] = []
+    with engine.connect() as conn:
+        for row in parsed.rows:
+            oa_id = row.oa_id or settings.esms_oaid
+            problems = templates.check(settings, conn, oa_id, row.template_id, row.params) if oa_id else {}
+            line = line_of(row.request_id or "") or 0
+            parsed.errors += [RowError(line, name, why) for name, why in problems.items()]
+            if not problems:
+                keep.append(row)
+    parsed.rows = keep
+    parsed.errors.sort(key=lambda e: e.line)
 
 
 def progress(engine: Engine, batch: str) -> dict[str, int]:

@@ -10,7 +10,8 @@ from pydantic import ValidationError
 from tracker import phones
 from tracker.queries import lists, lookups, stats
 from tracker.web import auth, security
-from tracker.sending.queue import QueueError, queue
+from tracker.sending import resend
+from tracker.sending.queue import ParamsError, QueueError, queue
 from tracker import status as st
 from tracker.db import get_engine, get_session
 from tracker.errors import JsonError
@@ -43,8 +44,33 @@ def create_message():
         raise JsonError(400, "invalid_fields", "some fields are invalid", field_errors(exc)) from None
     try:
         msg, created = queue(get_session(), current_app.config["SETTINGS"], data, source="api")
+    except ParamsError as exc:
+        raise _params_error(exc) from None
     except QueueError as exc:
         raise JsonError(400, "invalid_fields", "some fields are invalid", exc.fields) from None
+    return jsonify(msg.to_dict()), 202 if created else 200
+
+
+def _params_error(exc: ParamsError) -> JsonError:
+    return JsonError(400, "params_do_not_fit_template",
+                     f"the params do not fit template {exc.template_id} as eSMS lists it", exc.fields)
+
+
+@bp.post("/messages/<int:message_id>/resend")
+def resend_message(message_id: int):
+    """A new message repeating a failed or rejected one (tracker/sending/resend.py says which)."""
+    if message_id > MAX_ID:
+        raise JsonError(404, "not_found", f"no message {message_id}")
+    try:
+        msg, created = resend.resend(get_session(), current_app.config["SETTINGS"], message_id)
+    except resend.NotFound:
+        raise JsonError(404, "not_found", f"no message {message_id}") from None
+    except resend.Refused as exc:
+        raise JsonError(409, "not_resendable", str(exc)) from None
+    except ParamsError as exc:
+        raise _params_error(exc) from None
+    except QueueError as exc:  # no OA to send it from any more (ESMS_OAID unset since)
+        raise JsonError(409, "not_resendable", str(exc)) from None
     return jsonify(msg.to_dict()), 202 if created else 200
 
 

@@ -20,7 +20,7 @@ def _resp(desc: str, schema: dict | None = None) -> dict[str, Any]:
 
 def _errors(*codes: int) -> dict[str, Any]:
     words = {400: "Invalid input", 401: "Missing or wrong bearer token", 404: "Not found",
-             413: "Body too large"}
+             409: "Conflicts with the message's state", 413: "Body too large"}
     return {str(c): _resp(words[c], _ERROR) for c in codes}
 
 
@@ -53,6 +53,8 @@ _MESSAGE = {
         "created_at": {"type": "string", "format": "date-time"},
         "sent_at": _TIME, "final_at": _TIME,
         "updated_at": {"type": "string", "format": "date-time"},
+        "resent_from": {"type": ["integer", "null"],
+                        "description": "id of the failed message this one resends"},
     },
 }
 
@@ -61,7 +63,7 @@ _EVENT = {
     "required": ["id", "at", "kind", "outcome"],
     "properties": {
         "id": {"type": "integer"}, "at": {"type": "string", "format": "date-time"},
-        "kind": {"type": "string", "enum": ["send", "callback", "reconcile"]},
+        "kind": {"type": "string", "enum": ["queue", "send", "callback", "reconcile"]},
         "outcome": {"type": "string", "enum": list(st.OUTCOMES)},
         "status": _NULLABLE_STR, "smsid": _NULLABLE_STR,
         "error_code": _NULLABLE_STR, "error_message": _NULLABLE_STR,
@@ -125,6 +127,16 @@ def document() -> dict[str, Any]:
                 "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
                 "responses": {"200": _resp("The message", {"$ref": "#/components/schemas/MessageWithEvents"}),
                               **_errors(401, 404)},
+            }},
+            "/api/messages/{id}/resend": {"post": {
+                "summary": "Resend a failed or rejected message",
+                "description": ("A new message in the same journey with a new request_id and `resent_from` "
+                                "naming this one. Only `failed` and `rejected` messages; a message is resent "
+                                "at most once, so asking again returns the same resend (200)."),
+                "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "responses": {"202": _resp("The resend, queued", msg_ref),
+                              "200": _resp("Resent before: that resend", msg_ref),
+                              **_errors(400, 401, 404, 409)},
             }},
             "/api/journeys/{order_id}": {"get": {
                 "summary": "A journey's messages in send order",
