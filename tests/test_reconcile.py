@@ -252,6 +252,21 @@ def test_get_callback_batches_hold_at_most_200_smsids_per_oa(engine, settings, m
     assert Reconciler(engine, settings, fake).run_once(after=0).candidates == 0
 
 
+def test_sandbox_messages_are_never_asked_about_nor_timed_out(engine, settings, make_message):
+    """Issue 11: eSMS neither delivers nor keeps a sandbox send (moi-truong-test-sandbox.md), so it
+    stays accepted: no status query, and no failed/timeout at the horizon."""
+    past = utcnow() - timedelta(seconds=settings.reconcile_horizon + 60)
+    sandbox = make_message(smsid="SB1", sandbox=True, created_at=past, updated_at=past)
+    real = make_message(smsid="RL1")
+    fake = FakeEsms(unknown_to_get_callback={"SB1", "RL1"})
+    summary = Reconciler(engine, settings, fake).run_once()
+    assert (summary.candidates, summary.timed_out) == (1, 0)
+    assert fake.queried == ["RL1"] and fake.batches == [(OAID, 1)]
+    m = message(engine, sandbox)
+    assert (m.status, m.error_code, m.final_at) == ("accepted", None, None) and events(engine, sandbox) == []
+    assert message(engine, real).status == "delivered"
+
+
 def test_an_answer_that_changes_nothing_is_not_logged(engine, settings, make_message):
     mid = make_message(smsid="S7", status="sent")
 

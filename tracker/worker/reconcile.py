@@ -125,7 +125,9 @@ class Reconciler:
     def _candidates(self, cutoff: datetime, now: datetime) -> list[_Candidate]:
         query = (
             select(Message.id, Message.smsid, Message.oa_id, Message.status)
+            # Sandbox sends are neither delivered nor kept by eSMS: nothing to ask about.
             .where(Message.status.in_(OPEN), Message.smsid.is_not(None), Message.updated_at < cutoff,
+                   Message.sandbox.is_(False),
                    or_(Message.reconciled_at.is_(None), Message.reconciled_at < cutoff))
             .order_by(Message.updated_at).limit(PASS_LIMIT)
         )
@@ -217,8 +219,9 @@ def time_out(engine: Engine, settings: Settings, now: datetime | None = None) ->
     total = 0
     while True:
         with engine.begin() as conn:
+            # A sandbox message stays accepted for good: no final status will ever come for it.
             ids = list(conn.scalars(select(Message.id).where(
-                Message.status.in_(OPEN), Message.created_at < cutoff).limit(CHUNK)))
+                Message.status.in_(OPEN), Message.created_at < cutoff, Message.sandbox.is_(False)).limit(CHUNK)))
             if not ids:
                 return total
             # Through the status rule: one a callback moved to a final since the read above stays.
