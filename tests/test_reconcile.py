@@ -192,10 +192,97 @@ def test_reconcile_brings_every_stuck_message_to_the_simulators_truth(engine, si
             assert m.error_code == want["error_code"]
         else:
             assert m.price is not None and m.price > Decimal(0)
-        (ev,) = events(engine, mid)
+        # A delivered one has a second event: GetZaloMessageStatus's phone time.
+        ev = events(engine, mid)[0]
+        assert len(events(engine, mid)) == (2 if want["outcome"] == "delivered" else 1)
         assert (ev.kind, ev.outcome) == ("reconcile", "applied")
         assert ev.data["api"] == ("GetCallback" if smsid in with_url else "QueryZnsStatus")
     assert events(engine, fresh) == []
+
+
+def test_a_delivered_message_records_when_it_reached_the_phone(engine, sim, sim_settings, make_message):
+    """Issue 11: GetZaloMessageStatus (by OA and the Zalo message id a status answer named, 30/s)
+    says when Zalo put a delivered message on the phone: delivered_to_phone_at, and an event."""
+    with_url = send_to_sim(sim_settings, 8, with_callback_url=True)
+    without_url = send_to_sim(sim_settings, 4, with_callback_url=False)
+    ids = {smsid: make_message(smsid=smsid, status="accepted") for smsid in with_url + without_url}
+    reconciler = Reconciler(engine, sim_settings, make_client(sim_settings))
+    summary = reconciler.run_once()
+    real = truth(sim)
+    delivered = [smsid for smsid in ids if real[smsid]["outcome"] == "delivered"]
+    assert delivered and summary.phone_times == summary.phone_queries == len(delivered)
+    for smsid, mid in ids.items():
+        m = message(engine, mid)
+        if smsid not in delivered:
+            assert m.delivered_to_phone_at is None
+            continue
+        assert m.zalo_msg_id and utcnow() - timedelta(minutes=1) < m.delivered_to_phone_at <= utcnow()
+        assert m.to_dict()["delivered_to_phone_at"] is not None
+        ev = events(engine, mid)[-1]
+        assert (ev.kind, ev.status, ev.data["api"], ev.data["zalo_status"]) == (
+            "reconcile", "delivered", "GetZaloMessageStatus", 1)
+    # Known, it is not asked again.
+    assert reconciler.run_once(after=0).phone_queries == 0
+
+
+def test_type_mismatch_never_skips_get_send_status(engine, settings, make_message):
+    """Issue 11: asked with another SmsType than the message's, QueryZnsStatus answers 854 ("no
+    data"); GetSendStatus, which takes no type, still has its say. The message's own type (a
+    callback's TypeId) is what QueryZnsStatus is asked with."""
+
+    class TypeStrict(FakeEsms):
+        asked: list = []
+
+        def query_zns_status(self, smsid, sms_type="25"):
+            self.asked.append((smsid, sms_type))
+            if sms_type != "24":
+                return StatusAnswer(ok=False, code="854", error="no data")
+            return self.answer(smsid)
+
+        def get_send_status(self, smsid):
+            self.queried.append(smsid)
+            return self.answer(smsid)
+
+    journey = make_message(smsid="J27")
+    priority = make_message(smsid="P24", sms_type="24")
+    fake = TypeStrict(unknown_to_get_callback={"J27", "P24"})
+    summary = Reconciler(engine, settings, fake).run_once()
+    assert sorted(fake.asked) == [("J27", "25"), ("P24", "24")] and fake.queried == ["J27"]
+    assert (summary.applied, summary.not_found) == (2, 0)
+    assert message(engine, journey).status == message(engine, priority).status == "delivered"
+    assert events(engine, journey)[0].data["api"] == "GetSendStatus"
+    assert events(engine, priority)[0].data["api"] == "QueryZnsStatus"
+
+
+@pytest.mark.parametrize(("answer", "status", "code"), [
+    (dict(send_status=5, send_failed=1, error_info="-114", final=False), "sent", None),
+    (dict(send_status=5, send_success=1, final=False), "sent", None),
+    (dict(send_status=5, error_info="0", final=True), "delivered", None),
+    (dict(send_status=5, error_info="1001", final=True), "failed", "1001"),
+    (dict(send_status=5, send_failed=1, error_info="-114", final=True), "failed", "-114"),
+])
+def test_final_status_decides_finality_where_present(engine, settings, make_message, answer, status, code):
+    """Issue 11: QueryZnsStatus's FinalStatus (ham-lay-thong-tin-trang-thai-zns-1.md) is no longer
+    dropped: 0 keeps the message short of final, 1 makes ErrorInfo the last word."""
+    mid = make_message(smsid="F1")
+
+    class Answers(FakeEsms):
+        def query_zns_status(self, smsid, sms_type="25"):
+            return StatusAnswer(ok=True, code="100", smsid=smsid, **answer)
+
+    Reconciler(engine, settings, Answers(unknown_to_get_callback={"F1"})).run_once()
+    m = message(engine, mid)
+    assert (m.status, m.error_code) == (status, code)
+
+
+def test_the_callbacks_typeid_is_kept_as_the_messages_sms_type(client, engine, make_message):
+    mid = make_message(smsid="TY1")
+    client.get(f"/webhooks/esms/{tokens.make(SECRET, mid)}?{callback('TY1', 7, TypeId=24)}")
+    m = message(engine, mid)
+    assert m.sms_type == "24" and m.to_dict()["sms_type"] == "24"
+    other = make_message(smsid="TY2")
+    client.get(f"/webhooks/esms/{tokens.make(SECRET, other)}?{callback('TY2', 7, TypeId=123456)}")
+    assert message(engine, other).sms_type is None  # not an eSMS type
 
 
 def test_young_or_recently_asked_messages_are_left_alone(engine, sim, sim_settings, make_message):
@@ -231,11 +318,12 @@ class FakeEsms:
         return GetCallbackResult(ok=True, code="100", answers=[
             self.answer(s) for s in smsids if s not in self.unknown_to_get_callback])
 
-    def query_zns_status(self, smsid: str) -> StatusAnswer:
+    def query_zns_status(self, smsid: str, sms_type: str = "25") -> StatusAnswer:
         self.queried.append(smsid)
         return self.answer(smsid)
 
-    get_send_status = query_zns_status
+    def get_send_status(self, smsid: str) -> StatusAnswer:
+        return self.query_zns_status(smsid)
 
 
 def test_get_callback_batches_hold_at_most_200_smsids_per_oa(engine, settings, make_message):

@@ -39,6 +39,7 @@ EVENT_KINDS = ("send", "callback", "reconcile")
 
 _DUE = "status IN ('queued', 'sending')"
 _OPEN = "status IN ('accepted', 'pending_approval', 'waiting', 'sent')"
+_PHONE_UNKNOWN = "status = 'delivered' AND delivered_to_phone_at IS NULL AND zalo_msg_id IS NOT NULL"
 
 
 class Message(Base):
@@ -92,6 +93,9 @@ class Message(Base):
         # Sandbox rows are few: the counts read them through this to keep them apart.
         Index("ix_messages_sandbox", "created_at", postgresql_where=text("sandbox"),
               sqlite_where=text("sandbox")),
+        # Delivered messages the reconciler still asks GetZaloMessageStatus about.
+        Index("ix_messages_phone_unknown", "created_at", postgresql_where=text(_PHONE_UNKNOWN),
+              sqlite_where=text(_PHONE_UNKNOWN)),
     )
 
     def to_dict(self) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""status queries and sandbox: messages.sms_type, messages.delivered_to_phone_at, ix_messages_sandbox
+"""status queries and sandbox: messages.sms_type, messages.delivered_to_phone_at, two partial indexes
 
 Revision ID: 5e3c1a7d9b20
 Revises: db5d6a5ab1ce
@@ -6,8 +6,9 @@ Create Date: 2026-11-30 16:30:00
 
 sms_type is eSMS's message type as a callback's TypeId named it (24, 25, 27), so the
 reconciler asks QueryZnsStatus with the message's own SmsType. delivered_to_phone_at is
-when GetZaloMessageStatus says the message reached the phone. The partial index finds the
-(few) sandbox rows of a range, which the counts keep apart from real traffic.
+when GetZaloMessageStatus says the message reached the phone. ix_messages_sandbox finds the
+(few) sandbox rows of a range, which the counts keep apart from real traffic;
+ix_messages_phone_unknown the delivered messages GetZaloMessageStatus is still to be asked about.
 
 Plain ADD COLUMN on both databases: a batch rebuild on SQLite would drop the count and
 outbox triggers that live on messages.
@@ -25,6 +26,7 @@ branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
 _SANDBOX = "sandbox"
+_PHONE_UNKNOWN = "status = 'delivered' AND delivered_to_phone_at IS NULL AND zalo_msg_id IS NOT NULL"
 
 
 def upgrade() -> None:
@@ -33,9 +35,12 @@ def upgrade() -> None:
                                         nullable=True))
     op.create_index('ix_messages_sandbox', 'messages', ['created_at'], unique=False,
                     postgresql_where=sa.text(_SANDBOX), sqlite_where=sa.text(_SANDBOX))
+    op.create_index('ix_messages_phone_unknown', 'messages', ['created_at'], unique=False,
+                    postgresql_where=sa.text(_PHONE_UNKNOWN), sqlite_where=sa.text(_PHONE_UNKNOWN))
 
 
 def downgrade() -> None:
+    op.drop_index('ix_messages_phone_unknown', table_name='messages')
     op.drop_index('ix_messages_sandbox', table_name='messages')
     # Plain DDL (SQLite 3.35+ has DROP COLUMN): no rebuild, so no trigger is touched.
     op.execute("ALTER TABLE messages DROP COLUMN delivered_to_phone_at")

@@ -15,6 +15,7 @@ callback or the horizon: non-final after TRACKER_RECONCILE_HORIZON it ends
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import threading
@@ -32,10 +33,12 @@ from tracker import status as st
 from tracker.callbacks import apply
 from tracker.config import Settings
 from tracker.db import utcnow
+from tracker.esms import lookups
 from tracker.esms.callback import parse_callback
 from tracker.esms.client import MAX_CALLBACK_IDS, EsmsClient, StatusAnswer
 from tracker.models import Event, Message
 from tracker.sending.ratelimit import TokenBucket
+from tracker.worker import phone_time
 
 log = logging.getLogger("tracker.worker.reconcile")
 
@@ -61,6 +64,8 @@ class Summary:
     not_found: int = 0
     errors: int = 0
     timed_out: int = 0
+    phone_queries: int = 0
+    phone_times: int = 0
     skipped: bool = False
 
     def to_dict(self) -> dict[str, Any]:
@@ -73,14 +78,17 @@ class _Candidate:
     smsid: str
     oa_id: str | None
     status: str
+    sms_type: str | None = None
 
 
 class Reconciler:
     def __init__(self, engine: Engine, settings: Settings, client: EsmsClient, *,
-                 callback_rate: float = GET_CALLBACK_RATE, query_rate: float = QUERY_RATE) -> None:
+                 callback_rate: float = GET_CALLBACK_RATE, query_rate: float = QUERY_RATE,
+                 zalo_rate: float = lookups.ZALO_STATUS_RATE) -> None:
         self.engine, self.settings, self.client = engine, settings, client
         self.callback_bucket = TokenBucket(callback_rate)
         self.query_bucket = TokenBucket(query_rate)
+        self.zalo_bucket = TokenBucket(zalo_rate)
         self._local = threading.Lock()
         self._summary_lock = threading.Lock()
 
@@ -95,8 +103,11 @@ class Reconciler:
             candidates = self._candidates(now - timedelta(seconds=wait), now)
             summary.candidates = len(candidates)
             self._ask(candidates, summary)
+            phone_time.record_phone_times(self.engine, self.settings, self.client, self.zalo_bucket, now,
+                                          after=wait, limit=PASS_LIMIT,
+                                          count=lambda what: self._count(summary, what))
             summary.timed_out = time_out(self.engine, self.settings, now)
-            if summary.candidates or summary.timed_out:
+            if summary.candidates or summary.timed_out or summary.phone_queries:
                 log.info("reconcile: %s", summary.to_dict())
             return summary
 
@@ -124,7 +135,7 @@ class Reconciler:
 
     def _candidates(self, cutoff: datetime, now: datetime) -> list[_Candidate]:
         query = (
-            select(Message.id, Message.smsid, Message.oa_id, Message.status)
+            select(Message.id, Message.smsid, Message.oa_id, Message.status, Message.sms_type)
             # Sandbox sends are neither delivered nor kept by eSMS: nothing to ask about.
             .where(Message.status.in_(OPEN), Message.smsid.is_not(None), Message.updated_at < cutoff,
                    Message.sandbox.is_(False),
@@ -138,6 +149,13 @@ class Reconciler:
                 ids = [c.id for c in found[i:i + CHUNK]]
                 conn.execute(update(Message).where(Message.id.in_(ids)).values(reconciled_at=now))
         return found
+
+    def _count(self, summary: Summary, what: str) -> None:
+        with self._summary_lock:
+            if what == "query":
+                summary.phone_queries += 1
+            else:
+                summary.phone_times += 1
 
     def _ask(self, candidates: list[_Candidate], summary: Summary) -> None:
         by_oa: dict[str | None, list[_Candidate]] = defaultdict(list)
@@ -170,9 +188,12 @@ class Reconciler:
         return list(by_smsid.values())
 
     def _query(self, c: _Candidate, summary: Summary) -> None:
-        answer = self._ask_one(self.client.query_zns_status, c.smsid, summary)
+        query_zns = functools.partial(self.client.query_zns_status, sms_type=lookups.query_sms_type(c.sms_type))
+        answer = self._ask_one(query_zns, c.smsid, summary)
         api = "QueryZnsStatus"
-        if not answer.ok and not answer.transport and answer.code not in NOT_FOUND:
+        # Any refusal, 854 included: asked with the wrong SmsType, QueryZnsStatus says "no data"
+        # for a message it has. GetSendStatus takes no type, so it has the last word.
+        if not answer.ok and not answer.transport:
             answer, api = self._ask_one(self.client.get_send_status, c.smsid, summary), "GetSendStatus"
         if answer.ok:
             self._apply(c, answer, api, summary)
@@ -195,7 +216,8 @@ class Reconciler:
         return answer
 
     def _apply(self, c: _Candidate, answer: StatusAnswer, api: str, summary: Summary) -> None:
-        cb = parse_callback(answer.to_callback_params())
+        # QueryZnsStatus's FinalStatus, where there is one, says whether the answer is the last word.
+        cb = lookups.settle(parse_callback(answer.to_callback_params()), answer.final)
         # Only news is written: an answer that cannot move the message would be a stale event per pass.
         if cb.status is None or st.rank(cb.status) <= st.rank(c.status):
             with self._summary_lock:
