@@ -26,6 +26,8 @@ from tracker.models import Event, Message
 from tracker.sending.ratelimit import PerKey, TokenBucket
 from tracker.simulator import SimSettings, start_in_thread
 from tracker.esms.client import make_client
+from tracker.esms import lookups
+from tracker.worker import recover
 from tracker.worker.reconcile import Reconciler, time_out
 
 from .conftest import OAID, ROOT, SECRET, replace_settings
@@ -283,6 +285,63 @@ def test_the_callbacks_typeid_is_kept_as_the_messages_sms_type(client, engine, m
     other = make_message(smsid="TY2")
     client.get(f"/webhooks/esms/{tokens.make(SECRET, other)}?{callback('TY2', 7, TypeId=123456)}")
     assert message(engine, other).sms_type is None  # not an eSMS type
+
+
+def _send(client, phone: str, request_id: str):
+    return client.send_journey(phone=phone, params=["Lan"], order_id="L1", template_id="2056446", oa_id=OAID,
+                               request_id=request_id, callback_url=DEAD_CALLBACK)
+
+
+def test_an_smsid_lost_with_its_answer_is_found_and_the_message_reconciled(engine, sim, sim_settings,
+                                                                        make_message):
+    """Issue 11: a message accepted through a 124 on our own retry has no SMSID. GetSmsSentData_V2
+    (ham-kiem-tra-trang-thai-tin-nhan-theo-khoang-thoi-gian.md) lists the sends of its time window;
+    the one to its phone that no message of ours holds is its own, and the same pass asks about it."""
+    client = make_client(sim_settings)
+    known = _send(client, "0901000111", "known-1").smsid  # same phone, already someone's SMSID
+    make_message(smsid=known, phone="+84901000111", request_id="known-1")
+    _send(client, "0901000222", "other-1")  # another phone
+    lost = _send(client, "0901000111", "lost-1")
+    assert lost.outcome == "accepted" and _send(client, "0901000111", "lost-1").code == "124"
+    now = utcnow()
+    mid = make_message(smsid=None, phone="+84901000111", request_id="lost-1", created_at=now - timedelta(seconds=30),
+                       sent_at=now - timedelta(seconds=5), updated_at=now - timedelta(seconds=5))
+    summary = Reconciler(engine, sim_settings, client).run_once(after=1)
+    assert summary.smsids_recovered == 1 and summary.recovery_queries >= 2
+    m = message(engine, mid)
+    assert m.smsid == lost.smsid and m.status == truth(sim)[lost.smsid]["outcome"]
+    found, asked = events(engine, mid)[:2]
+    assert (found.kind, found.smsid, found.data["api"], found.data["reason"]) == (
+        "reconcile", lost.smsid, "GetSmsSentData_V2", "smsid recovered")
+    assert found.data["matched_by"] in ("request_id", "phone and time")
+    assert asked.data["api"] == "GetCallback"
+
+
+def test_a_send_is_given_to_a_message_only_beyond_doubt():
+    """GetCallback's RequestId decides where eSMS kept one; else a send to the same phone in the
+    window is taken only when it is the message's one candidate and no other message's."""
+    at = utcnow()
+
+    def lost(mid: int, request_id: str) -> recover._Lost:
+        return recover._Lost(mid, "+84901000111", OAID, None, request_id, "accepted", at, at)
+
+    def sent(smsid: str) -> lookups.SentRecord:
+        return lookups.SentRecord(smsid, "0901000111", None, at, 5, "24")
+
+    a, b, c = lost(1, "ra"), lost(2, "rb"), lost(3, "rc")
+    s1, s2, s3 = sent("S1"), sent("S2"), sent("S3")
+    # Named by RequestId: taken, even among several candidates.
+    assert recover._choose([a, b], {1: [s1, s2], 2: [s1, s2]}, {"S1": "rb", "S2": "ra"}) == {
+        1: ("S2", "request_id"), 2: ("S1", "request_id")}
+    # No RequestIds kept: one candidate each, claimed by nobody else.
+    assert recover._choose([a], {1: [s1]}, {}) == {1: ("S1", "phone and time")}
+    # Two messages, two sends, nothing to tell them apart: neither is guessed.
+    assert recover._choose([a, b], {1: [s1, s2], 2: [s1, s2]}, {}) == {}
+    # A send eSMS names another RequestId for is not this message's.
+    assert recover._choose([c], {3: [s3]}, {"S3": "someone-else"}) == {}
+    # Named for one, the other send is the other's by elimination.
+    assert recover._choose([a, b], {1: [s1, s2], 2: [s1, s2]}, {"S1": "ra"}) == {
+        1: ("S1", "request_id"), 2: ("S2", "phone and time")}
 
 
 def test_young_or_recently_asked_messages_are_left_alone(engine, sim, sim_settings, make_message):

@@ -3,13 +3,16 @@
 A message still non-final TRACKER_RECONCILE_AFTER seconds after its last change
 (and not asked within that time) is looked up with GetCallback (up to 200
 SMSIDs per OA per request, 20 requests/s), and what GetCallback does not know
-with QueryZnsStatus, falling back to GetSendStatus (100 requests/s). Answers go
+with QueryZnsStatus (with the message's own SmsType; FinalStatus decides finality),
+falling back to GetSendStatus after any refusal (100 requests/s). Answers go
 through the webhook's status rules (`apply.apply_to_message`, kind
 ``reconcile``); only answers that move a message forward are applied, so a
 message that stays stuck does not collect an event per pass. A message
-accepted without an SMSID (a 124 on our retry) cannot be looked up and waits for its
-callback or the horizon: non-final after TRACKER_RECONCILE_HORIZON it ends
-``failed`` / ``timeout``, which a later real final report may still replace.
+accepted without an SMSID (a 124 on our retry) has it looked for first
+(tracker.worker.recover), then is asked about like any other. Delivered messages
+get their phone time (tracker.worker.phone_time). Sandbox messages are left alone.
+Non-final after TRACKER_RECONCILE_HORIZON a message ends ``failed`` / ``timeout``,
+which a later real final report may still replace.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from tracker.esms.callback import parse_callback
 from tracker.esms.client import MAX_CALLBACK_IDS, EsmsClient, StatusAnswer
 from tracker.models import Event, Message
 from tracker.sending.ratelimit import TokenBucket
-from tracker.worker import phone_time
+from tracker.worker import phone_time, recover
 
 log = logging.getLogger("tracker.worker.reconcile")
 
@@ -66,6 +69,8 @@ class Summary:
     timed_out: int = 0
     phone_queries: int = 0
     phone_times: int = 0
+    recovery_queries: int = 0
+    smsids_recovered: int = 0
     skipped: bool = False
 
     def to_dict(self) -> dict[str, Any]:
@@ -100,6 +105,10 @@ class Reconciler:
                 return Summary(skipped=True)
             summary = Summary()
             wait = self.settings.reconcile_after if after is None else after
+            # First, so a message whose SMSID is found is asked about in this very pass.
+            recover.recover_smsids(self.engine, self.settings, self.client, now, after=wait,
+                                   acquire=self.callback_bucket.acquire,
+                                   count=lambda what: self._count(summary, what))
             candidates = self._candidates(now - timedelta(seconds=wait), now)
             summary.candidates = len(candidates)
             self._ask(candidates, summary)
@@ -107,7 +116,7 @@ class Reconciler:
                                           after=wait, limit=PASS_LIMIT,
                                           count=lambda what: self._count(summary, what))
             summary.timed_out = time_out(self.engine, self.settings, now)
-            if summary.candidates or summary.timed_out or summary.phone_queries:
+            if summary.candidates or summary.timed_out or summary.phone_queries or summary.recovery_queries:
                 log.info("reconcile: %s", summary.to_dict())
             return summary
 
@@ -151,11 +160,11 @@ class Reconciler:
         return found
 
     def _count(self, summary: Summary, what: str) -> None:
+        """What phone_time and recover report: one more of ``what`` (their words, our fields)."""
+        field_name = {"query": "phone_queries", "recorded": "phone_times",
+                      "recovery_query": "recovery_queries", "recovered": "smsids_recovered"}[what]
         with self._summary_lock:
-            if what == "query":
-                summary.phone_queries += 1
-            else:
-                summary.phone_times += 1
+            setattr(summary, field_name, getattr(summary, field_name) + 1)
 
     def _ask(self, candidates: list[_Candidate], summary: Summary) -> None:
         by_oa: dict[str | None, list[_Candidate]] = defaultdict(list)
