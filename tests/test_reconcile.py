@@ -317,6 +317,22 @@ def test_an_smsid_lost_with_its_answer_is_found_and_the_message_reconciled(engin
     assert asked.data["api"] == "GetCallback"
 
 
+def test_the_window_looked_in_starts_at_the_first_send_attempt(engine, make_message):
+    """A message may wait queued for hours (a paused account) before it is sent: its window runs
+    from its first send attempt to its acceptance, not from its creation."""
+    now = utcnow()
+    mid = make_message(smsid=None, created_at=now - timedelta(hours=3), sent_at=now - timedelta(minutes=2),
+                       updated_at=now - timedelta(minutes=2))
+    with Session(engine) as s:
+        for ago in (10, 5):
+            s.add(Event(message_id=mid, kind="send", outcome="retry", created_at=now - timedelta(minutes=ago)))
+        s.commit()
+    (lost,) = recover._due(engine, now, after=60)
+    assert lost.start == now - timedelta(minutes=10) - recover.SLACK
+    assert lost.end == now - timedelta(minutes=2) + recover.SLACK
+    assert recover._due(engine, now, after=60) == []  # asked: not again within the period
+
+
 def test_a_send_is_given_to_a_message_only_beyond_doubt():
     """GetCallback's RequestId decides where eSMS kept one; else a send to the same phone in the
     window is taken only when it is the message's one candidate and no other message's."""
@@ -471,3 +487,11 @@ def test_reconcile_command_prints_its_summary(engine, db_url, settings, sim, mak
     assert done.returncode == 0, done.stderr
     assert '"applied": 1' in done.stdout
     assert message(engine, mid).status == truth(sim)[smsid]["outcome"]
+
+
+def test_phone_times_asked_per_pass_fit_one_interval_at_30_per_second(engine, settings):
+    """GetZaloMessageStatus allows 30 requests/s (ham-lay-thong-tin-trang-thai-zns.md): a pass asks
+    at most an interval's worth, so a backlog spreads over passes instead of stretching one."""
+    from tracker.worker import reconcile
+    assert Reconciler(engine, settings, FakeEsms())._phone_limit() == int(30 * settings.reconcile_interval)
+    assert Reconciler(engine, settings, FakeEsms(), zalo_rate=0)._phone_limit() == reconcile.PASS_LIMIT

@@ -156,3 +156,11 @@ def test_sandbox_messages_are_counted_apart_and_left_out_of_the_delivery_rate(en
     assert out["sandbox"]["total"] == 4
     assert (out["sandbox"]["by_status"][st.ACCEPTED], out["sandbox"]["by_status"][st.REJECTED]) == (3, 1)
     assert out["time_to_final_seconds"]["count"] == 2
+
+
+def test_summary_counts_the_delivered_messages_known_to_have_reached_the_phone(engine, make_message):
+    final_message(make_message, 10, delivered_to_phone_at=T0 + timedelta(minutes=2))
+    final_message(make_message, 10)
+    final_message(make_message, 10, sandbox=True, delivered_to_phone_at=T0 + timedelta(minutes=2))
+    out = summary(engine)
+    assert (out["by_status"][st.DELIVERED], out["delivered_to_phone"]) == (2, 1)

@@ -39,6 +39,10 @@ def summary(session: Session, since: datetime | None = None, until: datetime | N
         counts = sandbox if is_sandbox else real
         counts[status] = counts.get(status, 0) + int(n)
     finals = sum(real[s] for s in st.FINAL)
+    on_phone = session.execute(
+        select(func.count()).where(*in_range, Message.status == st.DELIVERED, Message.sandbox.is_(False),
+                                   Message.delivered_to_phone_at.is_not(None))
+    ).scalar_one()
     return {
         "since": iso(since),
         "until": iso(until),
@@ -47,6 +51,8 @@ def summary(session: Session, since: datetime | None = None, until: datetime | N
         "in_flight": sum(real[s] for s in st.IN_FLIGHT),
         "final": finals,
         "delivery_rate": round(real[st.DELIVERED] / finals, 4) if finals else None,
+        # Of the delivered, how many Zalo says reached the phone (GetZaloMessageStatus).
+        "delivered_to_phone": int(on_phone),
         "sandbox": {"total": sum(sandbox.values()), "by_status": sandbox},
         "time_to_final_seconds": time_to_final(session, since, until),
     }

@@ -113,7 +113,7 @@ class Reconciler:
             summary.candidates = len(candidates)
             self._ask(candidates, summary)
             phone_time.record_phone_times(self.engine, self.settings, self.client, self.zalo_bucket, now,
-                                          after=wait, limit=PASS_LIMIT,
+                                          after=wait, limit=self._phone_limit(),
                                           count=lambda what: self._count(summary, what))
             summary.timed_out = time_out(self.engine, self.settings, now)
             if summary.candidates or summary.timed_out or summary.phone_queries or summary.recovery_queries:
@@ -158,6 +158,14 @@ class Reconciler:
                 ids = [c.id for c in found[i:i + CHUNK]]
                 conn.execute(update(Message).where(Message.id.in_(ids)).values(reconciled_at=now))
         return found
+
+    def _phone_limit(self) -> int:
+        """About one interval's worth at GetZaloMessageStatus's 30/s, so a backlog of phone times
+        (a database new to them) spreads over passes instead of stretching one."""
+        rate = self.zalo_bucket.rate
+        if rate <= 0:  # unlimited
+            return PASS_LIMIT
+        return max(1, min(PASS_LIMIT, int(rate * self.settings.reconcile_interval)))
 
     def _count(self, summary: Summary, what: str) -> None:
         """What phone_time and recover report: one more of ``what`` (their words, our fields)."""

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -51,10 +51,14 @@ class _Lost:
 
 
 def _due(engine: Engine, now: datetime, after: float) -> list[_Lost]:
+    """The messages to look for, marked as asked (``reconciled_at``), each with its window: from its
+    first send attempt (a message may wait queued long before it) to its acceptance."""
     cutoff = now - timedelta(seconds=after)
+    first_send = (select(func.min(Event.created_at))
+                  .where(Event.message_id == Message.id, Event.kind == "send").scalar_subquery())
     query = (
         select(Message.id, Message.phone, Message.oa_id, Message.campaign_id, Message.request_id, Message.status,
-               Message.created_at, Message.sent_at, Message.updated_at)
+               Message.created_at, Message.sent_at, Message.updated_at, first_send.label("first_send"))
         .where(Message.status.in_(OPEN), Message.smsid.is_(None), Message.sandbox.is_(False),
                Message.updated_at < cutoff,
                or_(Message.reconciled_at.is_(None), Message.reconciled_at < cutoff))
@@ -65,7 +69,7 @@ def _due(engine: Engine, now: datetime, after: float) -> list[_Lost]:
         if rows:
             conn.execute(update(Message).where(Message.id.in_([r.id for r in rows])).values(reconciled_at=now))
     return [_Lost(r.id, r.phone, r.oa_id, r.campaign_id, r.request_id, r.status,
-                  r.created_at - SLACK, (r.sent_at or r.updated_at) + SLACK) for r in rows]
+                  (r.first_send or r.created_at) - SLACK, (r.sent_at or r.updated_at) + SLACK) for r in rows]
 
 
 def _windows(lost: list[_Lost]) -> list[tuple[datetime, datetime]]:
