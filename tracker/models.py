@@ -39,6 +39,7 @@ EVENT_KINDS = ("queue", "send", "callback", "reconcile")
 
 _DUE = "status IN ('queued', 'sending')"
 _OPEN = "status IN ('accepted', 'pending_approval', 'waiting', 'sent')"
+_PHONE_UNKNOWN = "status = 'delivered' AND delivered_to_phone_at IS NULL AND zalo_msg_id IS NOT NULL"
 
 
 class Message(Base):
@@ -63,6 +64,9 @@ class Message(Base):
     price: Mapped[Decimal | None] = mapped_column(Numeric(14, 4))
     telco: Mapped[str | None] = mapped_column(String(32))
     zalo_msg_id: Mapped[str | None] = mapped_column(String(64))
+    # eSMS's message type as a callback's TypeId named it ("24", "25", "27"): the SmsType
+    # QueryZnsStatus is asked with. Null until a callback says; our sends are journeys.
+    sms_type: Mapped[str | None] = mapped_column(String(4))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # For queued rows: when to (re)try; for sending rows: when the claim's lease ends.
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -70,6 +74,8 @@ class Message(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     final_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When Zalo put a delivered message on the phone (GetZaloMessageStatus's delivery_time).
+    delivered_to_phone_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When the reconciler last asked eSMS about this message, so it asks at most once per period.
     reconciled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The failed message this one resends (POST /api/messages/<id>/resend); unique: one resend
@@ -88,6 +94,12 @@ class Message(Base):
         Index("ix_messages_due", "due_at", postgresql_where=text(_DUE), sqlite_where=text(_DUE)),
         # The reconciler scans only accepted-but-not-final rows.
         Index("ix_messages_open", "updated_at", postgresql_where=text(_OPEN), sqlite_where=text(_OPEN)),
+        # Sandbox rows are few: the counts read them through this to keep them apart.
+        Index("ix_messages_sandbox", "created_at", postgresql_where=text("sandbox"),
+              sqlite_where=text("sandbox")),
+        # Delivered messages the reconciler still asks GetZaloMessageStatus about.
+        Index("ix_messages_phone_unknown", "created_at", postgresql_where=text(_PHONE_UNKNOWN),
+              sqlite_where=text(_PHONE_UNKNOWN)),
     )
 
     def to_dict(self) -> dict[str, Any]:
@@ -111,10 +123,12 @@ class Message(Base):
             "price": str(self.price) if self.price is not None else None,
             "telco": self.telco,
             "zalo_msg_id": self.zalo_msg_id,
+            "sms_type": self.sms_type,
             "attempts": self.attempts,
             "created_at": iso(self.created_at),
             "sent_at": iso(self.sent_at),
             "final_at": iso(self.final_at),
+            "delivered_to_phone_at": iso(self.delivered_to_phone_at),
             "updated_at": iso(self.updated_at),
             "resent_from": self.resent_from,
         }

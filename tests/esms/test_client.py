@@ -303,7 +303,8 @@ def test_query_zns_status(fake, client):
     answer = client.query_zns_status(SMSID)
     seen = fake.seen[0]
     assert (seen.method, seen.path) == ("POST", "/MainService.svc/json/QueryZnsStatus/")
-    assert fake.json() == {"ApiKey": API_KEY, "SecretKey": SECRET_KEY, "SmsId": SMSID, "SmsType": "24"}
+    # A journey's SmsType is undocumented: 25, as the page's own sample (README).
+    assert fake.json() == {"ApiKey": API_KEY, "SecretKey": SECRET_KEY, "SmsId": SMSID, "SmsType": "25"}
     assert (answer.ok, answer.code, answer.final, answer.error_info) == (True, "100", True, "0")
     assert (answer.zalo_msg_id, answer.total_price, answer.send_status) == ("zmsg-1", Decimal("330.0"), 5)
     assert answer.raw == ZNS_STATUS
@@ -311,8 +312,8 @@ def test_query_zns_status(fake, client):
     assert params["partnerids"] == "zmsg-1" and params["error_info"] == "0"
     cb = parse_callback(params)
     assert (cb.status, cb.zalo_error, cb.error_code) == ("delivered", 0, None)
-    client.query_zns_status(SMSID, sms_type="25")
-    assert fake.json()["SmsType"] == "25"
+    client.query_zns_status(SMSID, sms_type="24")
+    assert fake.json()["SmsType"] == "24"
 
 
 def test_query_zns_status_user_not_online(fake, client):

@@ -152,3 +152,24 @@ def test_empty_or_inverted_range_counts_nothing(engine, hours):
         s.commit()
         got = counters.totals(s, now, now - timedelta(hours=hours))
         assert all(t.n == 0 for t in got.values())
+
+
+def test_range_totals_leave_sandbox_messages_out_and_count_them_apart(engine):
+    """Issue 11: the overview's counts and delivery rate are real traffic; sandbox sends, which
+    eSMS never delivers, are read apart (the counters themselves still hold every message)."""
+    now = utcnow()
+    with Session(engine) as s:
+        for status, sandbox, price in [(st.DELIVERED, False, "220"), (st.ACCEPTED, True, None),
+                                       (st.ACCEPTED, True, None), (st.REJECTED, True, "0"),
+                                       (st.ACCEPTED, False, None)]:
+            s.add(Message(source="api", status=status, sandbox=sandbox, params=[], price=price,
+                          created_at=now - timedelta(minutes=5), updated_at=now))
+        s.commit()
+        since, until = now - timedelta(hours=1), now + timedelta(seconds=1)
+        real = counters.totals(s, since, until)
+        apart = counters.sandbox_totals(s, since, until)
+        assert {k: t.n for k, t in real.items() if t.n} == {st.DELIVERED: 1, st.ACCEPTED: 1}
+        assert real[st.DELIVERED].price == Decimal("220.0000")
+        assert {k: t.n for k, t in apart.items() if t.n} == {st.ACCEPTED: 2, st.REJECTED: 1}
+        assert sum(t.n for t in counters.sandbox_totals(s, until, since).values()) == 0
+        assert counters.snapshot(s) == counters.recount(s)

@@ -140,3 +140,27 @@ def test_summary_since_alone_runs_to_now(engine, make_message):
     with Session(engine) as s:
         out = stats.summary(s, since=utcnow() - timedelta(days=4))
     assert out["total"] == 1
+
+
+def test_sandbox_messages_are_counted_apart_and_left_out_of_the_delivery_rate(engine, make_message):
+    """Issue 11: eSMS never delivers a sandbox send (moi-truong-test-sandbox.md), so it stays
+    accepted; counted with real traffic it would pull the delivery rate down."""
+    final_message(make_message, 10)
+    final_message(make_message, 20, status=st.FAILED)
+    for _ in range(3):
+        make_message(status=st.ACCEPTED, created_at=T0, sandbox=True)
+    final_message(make_message, 900, status=st.REJECTED, sandbox=True)
+    out = summary(engine)
+    assert (out["total"], out["final"], out["in_flight"], out["delivery_rate"]) == (2, 2, 0, 0.5)
+    assert out["by_status"][st.ACCEPTED] == 0
+    assert out["sandbox"]["total"] == 4
+    assert (out["sandbox"]["by_status"][st.ACCEPTED], out["sandbox"]["by_status"][st.REJECTED]) == (3, 1)
+    assert out["time_to_final_seconds"]["count"] == 2
+
+
+def test_summary_counts_the_delivered_messages_known_to_have_reached_the_phone(engine, make_message):
+    final_message(make_message, 10, delivered_to_phone_at=T0 + timedelta(minutes=2))
+    final_message(make_message, 10)
+    final_message(make_message, 10, sandbox=True, delivered_to_phone_at=T0 + timedelta(minutes=2))
+    out = summary(engine)
+    assert (out["by_status"][st.DELIVERED], out["delivered_to_phone"]) == (2, 1)

@@ -181,7 +181,9 @@ def test_reconcile_brings_every_stuck_message_to_the_simulators_truth(engine, si
             assert m.error_code == want["error_code"]
         else:
             assert m.price is not None and m.price > Decimal(0)
-        (ev,) = events(engine, mid)
+        # A delivered one has a second event: GetZaloMessageStatus's phone time.
+        ev = events(engine, mid)[0]
+        assert len(events(engine, mid)) == (2 if want["outcome"] == "delivered" else 1)
         assert (ev.kind, ev.outcome) == ("reconcile", "applied")
         assert ev.data["api"] == ("GetCallback" if smsid in with_url else "QueryZnsStatus")
     assert events(engine, fresh) == []
@@ -220,11 +222,12 @@ class FakeEsms:
         return GetCallbackResult(ok=True, code="100", answers=[
             self.answer(s) for s in smsids if s not in self.unknown_to_get_callback])
 
-    def query_zns_status(self, smsid: str) -> StatusAnswer:
+    def query_zns_status(self, smsid: str, sms_type: str = "25") -> StatusAnswer:
         self.queried.append(smsid)
         return self.answer(smsid)
 
-    get_send_status = query_zns_status
+    def get_send_status(self, smsid: str) -> StatusAnswer:
+        return self.query_zns_status(smsid)
 
 
 def test_get_callback_batches_hold_at_most_200_smsids_per_oa(engine, settings, make_message):
@@ -239,6 +242,21 @@ def test_get_callback_batches_hold_at_most_200_smsids_per_oa(engine, settings, m
     assert summary.applied == 480
     # Answers that change nothing write nothing: a second pass over the same (now final) rows is silent.
     assert Reconciler(engine, settings, fake).run_once(after=0).candidates == 0
+
+
+def test_sandbox_messages_are_never_asked_about_nor_timed_out(engine, settings, make_message):
+    """Issue 11: eSMS neither delivers nor keeps a sandbox send (moi-truong-test-sandbox.md), so it
+    stays accepted: no status query, and no failed/timeout at the horizon."""
+    past = utcnow() - timedelta(seconds=settings.reconcile_horizon + 60)
+    sandbox = make_message(smsid="SB1", sandbox=True, created_at=past, updated_at=past)
+    real = make_message(smsid="RL1")
+    fake = FakeEsms(unknown_to_get_callback={"SB1", "RL1"})
+    summary = Reconciler(engine, settings, fake).run_once()
+    assert (summary.candidates, summary.timed_out) == (1, 0)
+    assert fake.queried == ["RL1"] and fake.batches == [(OAID, 1)]
+    m = message(engine, sandbox)
+    assert (m.status, m.error_code, m.final_at) == ("accepted", None, None) and events(engine, sandbox) == []
+    assert message(engine, real).status == "delivered"
 
 
 def test_an_answer_that_changes_nothing_is_not_logged(engine, settings, make_message):

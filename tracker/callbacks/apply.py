@@ -61,6 +61,7 @@ _SET = """
     price = COALESCE(:price, {t}.price),
     telco = COALESCE(:telco, {t}.telco),
     zalo_msg_id = COALESCE(:zalo_msg_id, {t}.zalo_msg_id),
+    sms_type = COALESCE(:sms_type, {t}.sms_type),
     sent_at = COALESCE({t}.sent_at, :now),
     final_at = CASE WHEN :final THEN :now ELSE {t}.final_at END,
     updated_at = :now,
@@ -156,6 +157,12 @@ _INSERT_EVENT = _sql(
 )
 
 
+def _sms_type(type_id: int | None) -> str | None:
+    """The TypeId kept as the message's SmsType (what the reconciler asks QueryZnsStatus with);
+    eSMS's types are small numbers, anything else is not one and must not overflow the column."""
+    return str(type_id) if type_id is not None and 0 < type_id < 1000 else None
+
+
 def _params(cb: Callback, kind: str, raw: str | None, now: datetime,
             extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     status = cb.status
@@ -168,6 +175,7 @@ def _params(cb: Callback, kind: str, raw: str | None, now: datetime,
         "price": cb.total_price,
         "telco": cb.telco,
         "zalo_msg_id": cb.partner_ids or None,
+        "sms_type": _sms_type(cb.type_id),
         "final": bool(status and st.is_final(status)),
         "data": {**cb.to_dict(), **(extra or {})},
         "raw": raw,

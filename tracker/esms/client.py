@@ -6,7 +6,6 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -14,7 +13,12 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from tracker.esms import codes, redact
-from tracker.esms.values import flag_of, int_of, json_get, parse_decimal, text_of
+from tracker.esms.answers import ANSWER_FIELDS, GetCallbackResult, StatusAnswer
+from tracker.esms.values import json_get, text_of
+
+# The answers' types are re-exported: callers have always imported them from here.
+__all__ = ["ACCEPTED", "MAX_CALLBACK_IDS", "REJECTED", "TRANSPORT", "ClientSettings", "EsmsClient",
+           "GetCallbackResult", "SendResult", "StatusAnswer", "make_client"]
 
 log = logging.getLogger("tracker.esms")
 
@@ -38,61 +42,6 @@ class SendResult:
 
 
 @dataclass
-class StatusAnswer:
-    """One message's status as a status API reported it, or why there is none."""
-
-    ok: bool
-    code: str | None
-    smsid: str | None = None
-    send_status: int | None = None
-    send_success: int | None = None
-    send_failed: int | None = None
-    total_price: Decimal | None = None
-    total_receiver: int | None = None
-    total_sent: int | None = None
-    error_info: str | None = None
-    final: bool | None = None
-    zalo_msg_id: str | None = None
-    type_id: int | None = None
-    telco_id: int | None = None
-    phone: str | None = None
-    partner_ids: str | None = None
-    oa_id: str | None = None
-    template_id: str | None = None
-    callback_url: str | None = None
-    transport: bool = False
-    error: str | None = None
-    http_status: int | None = None
-    elapsed_ms: float = 0.0
-    raw: dict[str, Any] = field(default_factory=dict)
-
-    def to_callback_params(self) -> dict[str, str]:
-        """The answer as callback parameters, so `parse_callback` applies the same rules."""
-        pairs = {
-            "SMSID": self.smsid, "SendStatus": self.send_status,
-            "SendSuccess": self.send_success, "SendFailed": self.send_failed,
-            "TotalPrice": self.total_price, "TotalReceiver": self.total_receiver,
-            "TotalSent": self.total_sent, "TypeId": self.type_id, "telcoid": self.telco_id,
-            "phonenumber": self.phone, "partnerids": self.partner_ids or self.zalo_msg_id,
-            "error_info": self.error_info, "oaid": self.oa_id, "tempid": self.template_id,
-        }
-        return {key: str(value) for key, value in pairs.items() if value is not None}
-
-
-@dataclass
-class GetCallbackResult:
-    """Answer of ZaloCallback/GetCallback: one StatusAnswer per SMSID eSMS knows."""
-
-    ok: bool
-    code: str | None
-    answers: list[StatusAnswer] = field(default_factory=list)
-    error: str | None = None
-    transport: bool = False
-    http_status: int | None = None
-    elapsed_ms: float = 0.0
-
-
-@dataclass
 class _Reply:
     elapsed_ms: float = 0.0
     http_status: int | None = None
@@ -105,20 +54,6 @@ class _Reply:
         """Transport code for a reply that carries no eSMS result code."""
         status = self.http_status or 0
         return self.failure or (f"http_{status}" if status >= 400 else "bad_response")
-
-
-# StatusAnswer field -> (parser, JSON keys in any of the three status APIs).
-_ANSWER_FIELDS: dict[str, tuple[Any, ...]] = {
-    "smsid": (text_of, "SMSID", "RefId"), "send_status": (int_of, "SendStatus"),
-    "send_success": (int_of, "SendSuccess"), "send_failed": (int_of, "SendFailed"),
-    "total_price": (lambda v: parse_decimal(v)[0], "TotalPrice"),
-    "total_receiver": (int_of, "TotalReceiver"), "total_sent": (int_of, "TotalSent"),
-    "error_info": (text_of, "ErrorInfo", "error_info"), "final": (flag_of, "FinalStatus"),
-    "zalo_msg_id": (text_of, "ZaloMsgId"), "type_id": (int_of, "TypeId"),
-    "telco_id": (int_of, "Telcoid"), "phone": (text_of, "PhoneNumber", "Phone"),
-    "partner_ids": (text_of, "Partnerids"), "oa_id": (text_of, "OAId"),
-    "template_id": (text_of, "ZnsTempId", "TempId"), "callback_url": (text_of, "CallbackUrl"),
-}
 
 
 class EsmsClient:
@@ -220,7 +155,7 @@ class EsmsClient:
 
     def _answer(self, entry: dict[str, Any], code: str, reply: _Reply) -> StatusAnswer:
         values: dict[str, Any] = {name: parse(json_get(entry, *keys))
-                                  for name, (parse, *keys) in _ANSWER_FIELDS.items()}
+                                  for name, (parse, *keys) in ANSWER_FIELDS.items()}
         return StatusAnswer(ok=code == "100", code=code, http_status=reply.http_status,
                             elapsed_ms=reply.elapsed_ms, raw=self._scrub(entry), **values)
 
@@ -241,14 +176,24 @@ class EsmsClient:
         answer.raw = raw
         return answer
 
+    def post_json(self, path: str, fields: dict[str, Any]) -> _Reply:
+        """POST ``fields`` and the credentials to {base_url}/{path} (the calls in tracker.esms.lookups)."""
+        return self._call("POST", f"{self.base_url}/{path}", body={**self._credentials(), **fields})
+
+    def scrub(self, value: Any) -> Any:
+        """``value`` with the credentials taken out."""
+        return self._scrub(value)
+
     def get_send_status(self, smsid: str) -> StatusAnswer:
         """GetSendStatus: counters and SendStatus of a message of the last 7 days."""
         params = {"RefId": smsid, **self._credentials()}
         reply = self._call("GET", f"{self.base_url}/GetSendStatus", params=params)
         return self._status(reply, reply.data, ("CodeResponse", "CodeResult"))
 
-    def query_zns_status(self, smsid: str, sms_type: str = "24") -> StatusAnswer:
-        """QueryZnsStatus: the Zalo outcome (ErrorInfo) and whether it is final."""
+    def query_zns_status(self, smsid: str, sms_type: str = "25") -> StatusAnswer:
+        """QueryZnsStatus: the Zalo outcome (ErrorInfo) and whether it is final (FinalStatus).
+
+        ``sms_type`` "24" or "25" (tracker.esms.lookups.query_sms_type picks it per message)."""
         body = {**self._credentials(), "SmsId": smsid, "SmsType": sms_type}
         reply = self._call("POST", f"{self.base_url}/QueryZnsStatus/", body=body)
         return self._status(reply, json_get(reply.data, "Data"), ("CodeResult", "CodeResponse"))

@@ -22,22 +22,38 @@ def _range(since: datetime | None, until: datetime | None) -> tuple[datetime, da
 
 
 def summary(session: Session, since: datetime | None = None, until: datetime | None = None) -> dict[str, Any]:
-    """Numbers for messages created in [since, until) (default: the last 24 hours)."""
+    """Numbers for messages created in [since, until) (default: the last 24 hours).
+
+    Sandbox messages are counted apart (``sandbox``): eSMS never delivers them, so
+    they are not traffic, and the totals and the delivery rate leave them out.
+    """
     since, until = _range(since, until)
     in_range = (Message.created_at >= since, Message.created_at < until)
-    counts = dict(session.execute(
-        select(Message.status, func.count()).where(*in_range).group_by(Message.status)
-    ).all())
-    by_status = {s: int(counts.get(s, 0)) for s in st.ALL}
-    finals = sum(by_status[s] for s in st.FINAL)
+    rows = session.execute(
+        select(Message.status, Message.sandbox, func.count()).where(*in_range)
+        .group_by(Message.status, Message.sandbox)
+    ).all()
+    real = {s: 0 for s in st.ALL}
+    sandbox = {s: 0 for s in st.ALL}
+    for status, is_sandbox, n in rows:
+        counts = sandbox if is_sandbox else real
+        counts[status] = counts.get(status, 0) + int(n)
+    finals = sum(real[s] for s in st.FINAL)
+    on_phone = session.execute(
+        select(func.count()).where(*in_range, Message.status == st.DELIVERED, Message.sandbox.is_(False),
+                                   Message.delivered_to_phone_at.is_not(None))
+    ).scalar_one()
     return {
         "since": iso(since),
         "until": iso(until),
-        "total": sum(by_status.values()),
-        "by_status": by_status,
-        "in_flight": sum(by_status[s] for s in st.IN_FLIGHT),
+        "total": sum(real.values()),
+        "by_status": real,
+        "in_flight": sum(real[s] for s in st.IN_FLIGHT),
         "final": finals,
-        "delivery_rate": round(by_status[st.DELIVERED] / finals, 4) if finals else None,
+        "delivery_rate": round(real[st.DELIVERED] / finals, 4) if finals else None,
+        # Of the delivered, how many Zalo says reached the phone (GetZaloMessageStatus).
+        "delivered_to_phone": int(on_phone),
+        "sandbox": {"total": sum(sandbox.values()), "by_status": sandbox},
         "time_to_final_seconds": time_to_final(session, since, until),
     }
 
@@ -47,7 +63,7 @@ _PG_PERCENTILES = text(
     SELECT count(*) AS n, percentile_cont(CAST(:ps AS float8[])) WITHIN GROUP (
         ORDER BY extract(epoch FROM final_at - COALESCE(sent_at, created_at))) AS p
     FROM messages
-    WHERE created_at >= :since AND created_at < :until AND final_at IS NOT NULL
+    WHERE created_at >= :since AND created_at < :until AND final_at IS NOT NULL AND NOT sandbox
     """
 )
 
@@ -55,14 +71,14 @@ _SQLITE_DURATIONS = text(
     """
     SELECT (julianday(final_at) - julianday(COALESCE(sent_at, created_at))) * 86400.0 AS d
     FROM messages
-    WHERE created_at >= :since AND created_at < :until AND final_at IS NOT NULL
+    WHERE created_at >= :since AND created_at < :until AND final_at IS NOT NULL AND NOT sandbox
     ORDER BY d
     """
 )
 
 
 def time_to_final(session: Session, since: datetime, until: datetime) -> dict[str, Any]:
-    """Seconds from acceptance (or creation) to the final status: p50, p90, p95, p99."""
+    """Seconds from acceptance (or creation) to the final status: p50, p90, p95, p99 (sandbox left out)."""
     t = UTCDateTime()
     dialect = session.get_bind().dialect
     bounds = {"since": t.process_bind_param(since, dialect), "until": t.process_bind_param(until, dialect)}

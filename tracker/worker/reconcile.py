@@ -3,18 +3,22 @@
 A message still non-final TRACKER_RECONCILE_AFTER seconds after its last change
 (and not asked within that time) is looked up with GetCallback (up to 200
 SMSIDs per OA per request, 20 requests/s), and what GetCallback does not know
-with QueryZnsStatus, falling back to GetSendStatus (100 requests/s). Answers go
+with QueryZnsStatus (with the message's own SmsType; FinalStatus decides finality),
+falling back to GetSendStatus after any refusal (100 requests/s). Answers go
 through the webhook's status rules (`apply.apply_to_message`, kind
 ``reconcile``); only answers that move a message forward are applied, so a
 message that stays stuck does not collect an event per pass. A message
-accepted without an SMSID (a 124 on our retry) cannot be looked up and waits for its
-callback or the horizon: non-final after TRACKER_RECONCILE_HORIZON it ends
-``failed`` / ``timeout``, which a later real final report may still replace.
+accepted without an SMSID (a 124 on our retry) has it looked for first
+(tracker.worker.recover), then is asked about like any other. Delivered messages
+get their phone time (tracker.worker.phone_time). Sandbox messages are left alone.
+Non-final after TRACKER_RECONCILE_HORIZON a message ends ``failed`` / ``timeout``,
+which a later real final report may still replace.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import threading
@@ -32,10 +36,12 @@ from tracker import status as st
 from tracker.callbacks import apply
 from tracker.config import Settings
 from tracker.db import utcnow
+from tracker.esms import lookups
 from tracker.esms.callback import parse_callback
 from tracker.esms.client import MAX_CALLBACK_IDS, EsmsClient, StatusAnswer
 from tracker.models import Event, Message
 from tracker.sending.ratelimit import TokenBucket
+from tracker.worker import phone_time, recover
 
 log = logging.getLogger("tracker.worker.reconcile")
 
@@ -61,6 +67,10 @@ class Summary:
     not_found: int = 0
     errors: int = 0
     timed_out: int = 0
+    phone_queries: int = 0
+    phone_times: int = 0
+    recovery_queries: int = 0
+    smsids_recovered: int = 0
     skipped: bool = False
 
     def to_dict(self) -> dict[str, Any]:
@@ -73,14 +83,17 @@ class _Candidate:
     smsid: str
     oa_id: str | None
     status: str
+    sms_type: str | None = None
 
 
 class Reconciler:
     def __init__(self, engine: Engine, settings: Settings, client: EsmsClient, *,
-                 callback_rate: float = GET_CALLBACK_RATE, query_rate: float = QUERY_RATE) -> None:
+                 callback_rate: float = GET_CALLBACK_RATE, query_rate: float = QUERY_RATE,
+                 zalo_rate: float = lookups.ZALO_STATUS_RATE) -> None:
         self.engine, self.settings, self.client = engine, settings, client
         self.callback_bucket = TokenBucket(callback_rate)
         self.query_bucket = TokenBucket(query_rate)
+        self.zalo_bucket = TokenBucket(zalo_rate)
         self._local = threading.Lock()
         self._summary_lock = threading.Lock()
 
@@ -92,11 +105,18 @@ class Reconciler:
                 return Summary(skipped=True)
             summary = Summary()
             wait = self.settings.reconcile_after if after is None else after
+            # First, so a message whose SMSID is found is asked about in this very pass.
+            recover.recover_smsids(self.engine, self.settings, self.client, now, after=wait,
+                                   acquire=self.callback_bucket.acquire,
+                                   count=lambda what: self._count(summary, what))
             candidates = self._candidates(now - timedelta(seconds=wait), now)
             summary.candidates = len(candidates)
             self._ask(candidates, summary)
+            phone_time.record_phone_times(self.engine, self.settings, self.client, self.zalo_bucket, now,
+                                          after=wait, limit=self._phone_limit(),
+                                          count=lambda what: self._count(summary, what))
             summary.timed_out = time_out(self.engine, self.settings, now)
-            if summary.candidates or summary.timed_out:
+            if summary.candidates or summary.timed_out or summary.phone_queries or summary.recovery_queries:
                 log.info("reconcile: %s", summary.to_dict())
             return summary
 
@@ -124,8 +144,10 @@ class Reconciler:
 
     def _candidates(self, cutoff: datetime, now: datetime) -> list[_Candidate]:
         query = (
-            select(Message.id, Message.smsid, Message.oa_id, Message.status)
+            select(Message.id, Message.smsid, Message.oa_id, Message.status, Message.sms_type)
+            # Sandbox sends are neither delivered nor kept by eSMS: nothing to ask about.
             .where(Message.status.in_(OPEN), Message.smsid.is_not(None), Message.updated_at < cutoff,
+                   Message.sandbox.is_(False),
                    or_(Message.reconciled_at.is_(None), Message.reconciled_at < cutoff))
             .order_by(Message.updated_at).limit(PASS_LIMIT)
         )
@@ -136,6 +158,21 @@ class Reconciler:
                 ids = [c.id for c in found[i:i + CHUNK]]
                 conn.execute(update(Message).where(Message.id.in_(ids)).values(reconciled_at=now))
         return found
+
+    def _phone_limit(self) -> int:
+        """About one interval's worth at GetZaloMessageStatus's 30/s, so a backlog of phone times
+        (a database new to them) spreads over passes instead of stretching one."""
+        rate = self.zalo_bucket.rate
+        if rate <= 0:  # unlimited
+            return PASS_LIMIT
+        return max(1, min(PASS_LIMIT, int(rate * self.settings.reconcile_interval)))
+
+    def _count(self, summary: Summary, what: str) -> None:
+        """What phone_time and recover report: one more of ``what`` (their words, our fields)."""
+        field_name = {"query": "phone_queries", "recorded": "phone_times",
+                      "recovery_query": "recovery_queries", "recovered": "smsids_recovered"}[what]
+        with self._summary_lock:
+            setattr(summary, field_name, getattr(summary, field_name) + 1)
 
     def _ask(self, candidates: list[_Candidate], summary: Summary) -> None:
         by_oa: dict[str | None, list[_Candidate]] = defaultdict(list)
@@ -168,9 +205,12 @@ class Reconciler:
         return list(by_smsid.values())
 
     def _query(self, c: _Candidate, summary: Summary) -> None:
-        answer = self._ask_one(self.client.query_zns_status, c.smsid, summary)
+        query_zns = functools.partial(self.client.query_zns_status, sms_type=lookups.query_sms_type(c.sms_type))
+        answer = self._ask_one(query_zns, c.smsid, summary)
         api = "QueryZnsStatus"
-        if not answer.ok and not answer.transport and answer.code not in NOT_FOUND:
+        # Any refusal, 854 included: asked with the wrong SmsType, QueryZnsStatus says "no data"
+        # for a message it has. GetSendStatus takes no type, so it has the last word.
+        if not answer.ok and not answer.transport:
             answer, api = self._ask_one(self.client.get_send_status, c.smsid, summary), "GetSendStatus"
         if answer.ok:
             self._apply(c, answer, api, summary)
@@ -193,7 +233,8 @@ class Reconciler:
         return answer
 
     def _apply(self, c: _Candidate, answer: StatusAnswer, api: str, summary: Summary) -> None:
-        cb = parse_callback(answer.to_callback_params())
+        # QueryZnsStatus's FinalStatus, where there is one, says whether the answer is the last word.
+        cb = lookups.settle(parse_callback(answer.to_callback_params()), answer.final)
         # Only news is written: an answer that cannot move the message would be a stale event per pass.
         if cb.status is None or st.rank(cb.status) <= st.rank(c.status):
             with self._summary_lock:
@@ -217,8 +258,9 @@ def time_out(engine: Engine, settings: Settings, now: datetime | None = None) ->
     total = 0
     while True:
         with engine.begin() as conn:
+            # A sandbox message stays accepted for good: no final status will ever come for it.
             ids = list(conn.scalars(select(Message.id).where(
-                Message.status.in_(OPEN), Message.created_at < cutoff).limit(CHUNK)))
+                Message.status.in_(OPEN), Message.created_at < cutoff, Message.sandbox.is_(False)).limit(CHUNK)))
             if not ids:
                 return total
             # Through the status rule: one a callback moved to a final since the read above stays.
