@@ -1,7 +1,7 @@
 """status queries and sandbox: messages.sms_type, messages.delivered_to_phone_at, two partial indexes
 
 Revision ID: 5e3c1a7d9b20
-Revises: db5d6a5ab1ce
+Revises: 8ae9335a6b53
 Create Date: 2026-11-30 16:30:00
 
 sms_type is eSMS's message type as a callback's TypeId named it (24, 25, 27), so the
@@ -21,7 +21,7 @@ import tracker.db
 
 
 revision: str = '5e3c1a7d9b20'
-down_revision: Union[str, Sequence[str], None] = 'db5d6a5ab1ce'
+down_revision: Union[str, Sequence[str], None] = '8ae9335a6b53'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

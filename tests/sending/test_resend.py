@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from tracker.models import Message
 from tracker.sending import resend
 
-from .conftest import OAID
+from tests.support import OAID
 
 
 def count(engine) -> int:

@@ -20,8 +20,9 @@ from tracker.esms.client import EsmsClient
 from tracker.simulator import start_in_thread
 from tracker.simulator.server import RunningSimulator
 
-from .test_esms_client import API_KEY, SECRET_KEY, Reply, client, fake  # noqa: F401 (fixtures)
-from .test_simulator import OAID, configure, quiet_settings, send
+from tests.simulator.support import OAID, configure, quiet_settings, send
+
+from tests.esms.support import API_KEY, SECRET_KEY, Reply
 
 
 @pytest.fixture

@@ -24,8 +24,8 @@ from tracker.simulator import SimSettings, start_in_thread
 from tracker.worker import recover
 from tracker.worker.reconcile import PASS_LIMIT, Reconciler
 
-from .conftest import OAID, SECRET, replace_settings
-from .test_reconcile import (
+from tests.support import OAID, SECRET, replace_settings
+from tests.worker.test_reconcile import (
     DEAD_CALLBACK,
     OLD,
     FakeEsms,

@@ -26,8 +26,8 @@ from tracker.ops.cli import cli
 from tracker.sending import templates
 from tracker.simulator import start_in_thread
 
-from .conftest import API_TOKEN, OAID, SECRET, make_settings
-from .test_simulator import configure, quiet_settings
+from tests.support import API_TOKEN, OAID, SECRET, make_settings
+from tests.simulator.support import configure, quiet_settings
 
 # The page's own sample answer, Limit and TempId as it shows them (numbers), plus one entry
 # with the strings its table documents and a variable listed twice.
@@ -219,7 +219,7 @@ def test_a_csv_upload_with_params_that_break_the_template_is_refused(db_url, tmp
 
 
 def _csrf(client) -> str:
-    from .dashboard_support import csrf
+    from tests.dashboard.support import csrf
     return csrf(client, "/upload")
 
 
