@@ -70,3 +70,14 @@ def test_wsgi_entry_point_fails_fast_too(env):
     # 3: gunicorn's boot-error code, which stops gunicorn instead of respawning the worker.
     assert proc.returncode == 3 and "ESMS_SECRET_KEY" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_help_works_before_anything_is_configured(env, tmp_path):
+    """`tracker --help` on a fresh machine lists the commands, with no configuration traceback."""
+    bare = {k: v for k, v in env.items() if not k.startswith(("TRACKER_", "ESMS_", "DATABASE_URL"))}
+    proc = subprocess.run([sys.executable, "-m", "tracker", "--help"], cwd=tmp_path, env=bare, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0
+    assert "Traceback" not in proc.stderr + proc.stdout and "ConfigError" not in proc.stderr
+    for command in ("db", "send", "send-csv", "worker", "reconcile", "simulate", "purge", "dev"):
+        assert f"  {command} " in proc.stdout

@@ -21,7 +21,19 @@ def _create_app():
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False,
+class TrackerGroup(FlaskGroup):
+    """Flask's group, listing only our commands.
+
+    FlaskGroup.list_commands loads the app to add the app's own CLI commands (we have none):
+    `tracker --help` on a machine not yet configured printed a ConfigError traceback before
+    the usage text. Each command still loads the app, and fails with one line, when it runs.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return click.Group.list_commands(self, ctx)
+
+
+@click.group(cls=TrackerGroup, create_app=_create_app, add_default_commands=False,
              add_version_option=False, load_dotenv=False)
 def cli() -> None:
     """Send Zalo ZNS journey messages through eSMS and track their delivery."""
