@@ -33,6 +33,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker import status as st
 from tracker.db import Base, BigIntPK, UTCDateTime, iso, utcnow
+from tracker.esms import codes
 
 SOURCES = ("api", "cli", "csv", "external")
 EVENT_KINDS = ("send", "callback", "reconcile")
@@ -104,6 +105,9 @@ class Message(Base):
             "source": self.source,
             "error_code": self.error_code,
             "error_message": self.error_message,
+            # What kind of problem error_code is, and what a person should do (tracker/esms/codes.py).
+            "error_class": codes.error_class(self.error_code),
+            "error_advice": codes.advice(self.error_code),
             "price": str(self.price) if self.price is not None else None,
             "telco": self.telco,
             "zalo_msg_id": self.zalo_msg_id,
