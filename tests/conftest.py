@@ -77,6 +77,8 @@ def clear(engine) -> None:
         else:
             conn.execute(text("DELETE FROM events"))
             conn.execute(text("DELETE FROM messages"))
+        # A circuit-breaker pause left by one test would hold every later test's sends.
+        conn.execute(text("DELETE FROM send_pauses"))
 
 
 @pytest.fixture

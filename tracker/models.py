@@ -217,3 +217,27 @@ class ForwardDelivery(Base):
         Index("ix_forward_outbox_due", "next_at",
               postgresql_where=text("state = 'pending'"), sqlite_where=text("state = 'pending'")),
     )
+
+
+class SendPause(Base):
+    """Sending paused for the whole account (``scope`` "account") or one OA ("oa:<OAID>").
+
+    Opened by the first send eSMS answers with an account- or OA-class CodeResult
+    (tracker/esms/codes.py), shared by every worker process through the database, and
+    deleted once eSMS accepts again. While it stands, only one probe send at a time goes
+    out, at ``probe_at``; tracker/sending/pause.py keeps the rules.
+    """
+
+    __tablename__ = "send_pauses"
+
+    scope: Mapped[str] = mapped_column(String(80), primary_key=True)
+    oa_id: Mapped[str | None] = mapped_column(String(64))
+    code: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(Text)
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    probe_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Probes eSMS refused since the pause opened: the next probe waits base·2^probes, capped.
+    probes: Mapped[int] = mapped_column(Integer, default=0)
+    # Sends eSMS answered with a pausing code while this pause stood (the wasted ones).
+    refused: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
