@@ -134,7 +134,7 @@ def test_a_101_window_pauses_then_everything_is_accepted(engine, cfg, sim):
 
 def test_the_reason_is_visible_while_paused_and_goes_when_it_lifts(engine, cfg, sim, client):
     window(sim, code="103", seconds=60)
-    first, *rest = queue_many(engine, cfg, 3)
+    first, *_ = queue_many(engine, cfg, 3)
     worker = Running(engine, cfg)
     try:
         assert wait_for(lambda: pause.current(engine), 5)

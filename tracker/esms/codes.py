@@ -31,8 +31,21 @@ from tracker.esms.code_table import (
 )
 from tracker.esms.zalo_table import ZALO
 
-__all__ = ["CLASSES", "CODE_RESULTS", "ZALO_ERRORS", "OWN_CODES", "CLIENT_CODES", "Entry",
-           "lookup", "describe", "error_class", "advice", "retry_after", "pauses"]
+__all__ = [
+    "CLASSES",
+    "CLIENT_CODES",
+    "CODE_RESULTS",
+    "OWN_CODES",
+    "ZALO_ERRORS",
+    "Entry",
+    "advice",
+    "describe",
+    "describe_vi",
+    "error_class",
+    "lookup",
+    "pauses",
+    "retry_after",
+]
 
 # English meanings by code, as before the bilingual table (kept for existing callers).
 CODE_RESULTS: dict[str, str] = {code: entry.en for code, entry in ESMS.items()}
