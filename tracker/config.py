@@ -56,6 +56,9 @@ class Settings:
     send_rate: int = 50
     spool_enabled: bool = True
     forward_max_attempts: int = 12
+    # Issue 11: the account/OA circuit breaker probes at base·2^n seconds, capped (≤ 60 s).
+    pause_probe_base: float = 1.0
+    pause_probe_cap: float = 30.0
     # Issue 6: secret rotation, webhook allow-list, proxies in front of the app.
     secret_key_old: str | None = field(default=None, repr=False)
     webhook_allowed_ips: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
@@ -104,6 +107,14 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from None
     if value <= 0:
         raise ConfigError(f"{name} must be positive, got {raw!r}")
+    return value
+
+
+def _probe_cap(env: Mapping[str, str]) -> float:
+    # The breaker must notice a fixed account within a minute (issue 11).
+    value = _float(env, "TRACKER_PAUSE_PROBE_CAP", 30.0)
+    if value > 60:
+        raise ConfigError(f"TRACKER_PAUSE_PROBE_CAP must be at most 60 seconds, got {value:g}")
     return value
 
 
@@ -247,6 +258,8 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         send_rate=_int(env, "TRACKER_SEND_RATE", 50, minimum=0),
         spool_enabled=flag(env, "TRACKER_SPOOL") if env.get("TRACKER_SPOOL", "").strip() else True,
         forward_max_attempts=_int(env, "TRACKER_FORWARD_MAX_ATTEMPTS", 12, minimum=1),
+        pause_probe_base=_float(env, "TRACKER_PAUSE_PROBE_BASE", 1.0),
+        pause_probe_cap=_probe_cap(env),
         secret_key_old=_old_secret(env, tracker_secret),
         webhook_allowed_ips=_networks(env, "TRACKER_WEBHOOK_ALLOWED_IPS"),
         proxy_hops=_int(env, "TRACKER_PROXY_HOPS", 0),

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker import status as st
 from tracker.db import Base, BigIntPK, UTCDateTime, iso, utcnow
+from tracker.esms import codes
 
 SOURCES = ("api", "cli", "csv", "external")
 EVENT_KINDS = ("queue", "send", "callback", "reconcile")
@@ -120,6 +121,9 @@ class Message(Base):
             "source": self.source,
             "error_code": self.error_code,
             "error_message": self.error_message,
+            # What kind of problem error_code is, and what a person should do (tracker/esms/codes.py).
+            "error_class": codes.error_class(self.error_code),
+            "error_advice": codes.advice(self.error_code),
             "price": str(self.price) if self.price is not None else None,
             "telco": self.telco,
             "zalo_msg_id": self.zalo_msg_id,
@@ -232,3 +236,27 @@ class ForwardDelivery(Base):
         Index("ix_forward_outbox_due", "next_at",
               postgresql_where=text("state = 'pending'"), sqlite_where=text("state = 'pending'")),
     )
+
+
+class SendPause(Base):
+    """Sending paused for the whole account (``scope`` "account") or one OA ("oa:<OAID>").
+
+    Opened by the first send eSMS answers with an account- or OA-class CodeResult
+    (tracker/esms/codes.py), shared by every worker process through the database, and
+    deleted once eSMS accepts again. While it stands, only one probe send at a time goes
+    out, at ``probe_at``; tracker/sending/pause.py keeps the rules.
+    """
+
+    __tablename__ = "send_pauses"
+
+    scope: Mapped[str] = mapped_column(String(80), primary_key=True)
+    oa_id: Mapped[str | None] = mapped_column(String(64))
+    code: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(Text)
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    probe_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Probes eSMS refused since the pause opened: the next probe waits base·2^probes, capped.
+    probes: Mapped[int] = mapped_column(Integer, default=0)
+    # Sends eSMS answered with a pausing code while this pause stood (the wasted ones).
+    refused: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -103,6 +103,9 @@ def test_refused_send_ends_rejected_with_the_code(engine, cfg, sim):
     m = get(engine, mid)
     assert (m.status, m.error_code, m.smsid) == ("rejected", "789", None) and m.final_at
     assert m.error_message
+    # The message JSON says what kind of problem it is and what to do (issue 11).
+    data = m.to_dict()
+    assert data["error_class"] == "template" and "Fix the template" in data["error_advice"]
 
 
 def test_124_on_a_first_attempt_is_a_rejection(engine, cfg, sim):

@@ -159,8 +159,12 @@ def test_no_secret_anywhere_after_a_full_run(engine, db_url, tmp_path, caplog, c
             resp = keep(http.post(f"{server.url}/api/messages", headers=auth, json={
                 "phone": "0912345678", "template_id": "523194", "params": ["x"], "order_id": "W"}))
             wrong_worker = Worker(engine, wrong, make_client(wrong))
-            wait_until(lambda: wrong_worker.run_once() == 0 and _count(engine, "status IN ('queued','sending')") == 0)
-            assert _one(engine, f"SELECT error_code FROM messages WHERE id = {resp.json()['id']}") == "101"
+            # The 101 pauses sending (issue 11's circuit breaker): the message stays queued with the code.
+            wrong_id = resp.json()["id"]
+            wait_until(lambda: wrong_worker.run_once() >= 0
+                       and _one(engine, f"SELECT error_code FROM messages WHERE id = {wrong_id}") == "101")
+            assert _one(engine, f"SELECT status FROM messages WHERE id = {wrong_id}") == "queued"
+            assert keep(http.get(f"{server.url}/healthz")).json()["sending"] == "paused"
             wrong_worker.client.get_send_status("nope")
             wait_until(lambda: _count(engine, "status IN ('delivered','failed','rejected')") >= 4, timeout=30)
         worker.pool.shutdown()

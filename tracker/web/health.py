@@ -1,4 +1,8 @@
-"""GET /healthz: is the database reachable, and how many callbacks wait in the outage spool."""
+"""GET /healthz: is the database reachable, how many callbacks wait in the outage spool, and
+whether sending is paused for the account or an OA (tracker/sending/pause.py).
+
+A pause leaves the service "ok" (HTTP 200: restarting it would not help) but says
+``sending: "paused"`` with each pause's scope, code, reason and advice."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from sqlalchemy import text
 from tracker import db
 from tracker.callbacks import spool
 from tracker.config import Settings
+from tracker.sending import pause
 
 bp = Blueprint("health", __name__)
 
@@ -20,9 +25,11 @@ def healthz():
     try:
         with db.get_engine().connect() as conn:
             conn.execute(text("SELECT 1"))
+            pauses = pause.current(conn)
     except Exception:
         return jsonify(status="unavailable", database=False, spool=spooled), 503
-    return jsonify(status="ok", database=True, simulator=settings.simulator_mode, spool=spooled)
+    return jsonify(status="ok", database=True, simulator=settings.simulator_mode, spool=spooled,
+                   sending="paused" if pauses else "ok", pauses=[p.to_dict() for p in pauses])
 
 
 def init_app(app: Flask) -> None:

@@ -6,6 +6,9 @@
 - ``tracker_sends_total{result}``: send attempts by what they made of the message
   (accepted, rejected, failed, queued = retry later, error), counted by the sender worker;
 - ``tracker_queue_depth``: messages queued or sending, computed at scrape time;
+- ``tracker_sending_paused{scope,oa_id,code}``: 1 per standing account/OA pause (circuit
+  breaker, tracker/sending/pause.py), at scrape time; ``tracker_sending_paused_total`` is
+  how many stand (0: sending normally);
 - ``tracker_reconcile_lag_seconds``: how long ago the least recently updated non-final
   message with an SMSID last changed, at scrape time (what the reconciler catches up on).
 
@@ -32,6 +35,7 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import text
 
 from tracker.db import UTCDateTime, utcnow
+from tracker.sending import pause
 from tracker.web import auth
 
 log = logging.getLogger("tracker.web.metrics")
@@ -81,10 +85,14 @@ class _DatabaseGauges:
                                 "Seconds since the least recently updated non-final message with an SMSID "
                                 "last changed (0 when there is none)")
         up = GaugeMetricFamily("tracker_database_up", "1 when the scrape could read the database")
+        paused = GaugeMetricFamily("tracker_sending_paused", "1 for each account or OA pause of the circuit breaker",
+                                   labels=["scope", "oa_id", "code"])
+        paused_n = GaugeMetricFamily("tracker_sending_paused_total", "Account/OA pauses standing (0: sending normally)")
         try:
             with self.engine.connect() as conn:
                 n = conn.execute(_QUEUE_DEPTH).scalar() or 0
                 oldest = conn.execute(_OLDEST_OPEN).scalar()
+                pauses = pause.current(conn)
         except Exception:
             log.warning("metrics: the database did not answer", exc_info=True)
             up.add_metric([], 0)
@@ -93,6 +101,11 @@ class _DatabaseGauges:
         depth.add_metric([], n)
         lag.add_metric([], max(0.0, (utcnow() - oldest).total_seconds()) if oldest else 0.0)
         up.add_metric([], 1)
+        for p in pauses:
+            paused.add_metric(["account" if p.scope == pause.ACCOUNT else "oa", p.oa_id or "", p.code], 1)
+        paused_n.add_metric([], len(pauses))
+        yield paused
+        yield paused_n
         yield depth
         yield lag
         yield up

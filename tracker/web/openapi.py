@@ -6,6 +6,7 @@ from functools import lru_cache
 from typing import Any
 
 from tracker import status as st
+from tracker.esms import codes
 from tracker.schemas import NewMessage
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
@@ -48,6 +49,8 @@ _MESSAGE = {
         "sandbox": {"type": "boolean"},
         "source": {"type": "string", "enum": ["api", "cli", "csv", "external"]},
         "error_code": _NULLABLE_STR, "error_message": _NULLABLE_STR,
+        "error_class": {"type": ["string", "null"], "enum": [*codes.CLASSES, None]},
+        "error_advice": _NULLABLE_STR,
         "price": _NULLABLE_STR, "telco": _NULLABLE_STR, "zalo_msg_id": _NULLABLE_STR,
         "attempts": {"type": "integer"},
         "created_at": {"type": "string", "format": "date-time"},

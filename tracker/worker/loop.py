@@ -36,6 +36,11 @@ class Worker:
     def process(self, job: sender.Job) -> str:
         try:
             self.limiter.acquire(job.oa_id)
+            if sender.held(self.engine, job):
+                # A pause opened after this batch was claimed: keep the message for later.
+                sender.release(self.engine, job)
+                metrics.count_send("held")
+                return "held"
             result = sender.send(self.client, self.settings, job)
             status = sender.record(self.engine, self.settings, job, result)
             metrics.count_send(status)
@@ -48,7 +53,9 @@ class Worker:
 
     def run_once(self) -> int:
         """Claim one batch and send it; returns how many messages were handled."""
-        jobs = sender.claim(self.engine, self.settings, limit=self.settings.worker_threads * 2)
+        # Cold (nothing accepted lately): one send first, to learn whether eSMS accepts at all.
+        limit = self.settings.worker_threads * 2 if sender.warm() else 1
+        jobs = sender.claim(self.engine, self.settings, limit=limit)
         if jobs:
             list(self.pool.map(self.process, jobs))
         return len(jobs)
