@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -183,7 +184,7 @@ def plain_settings(tmp_path):
 
 def test_welcome_shows_the_dashboard_and_how_to_watch(capsys, plain_settings):
     text = welcome(capsys, plain_settings)
-    assert "Dashboard:  http://127.0.0.1:8123/" in text
+    assert "  Dashboard:  http://127.0.0.1:8123/" in text.splitlines()
     assert "curl -s http://127.0.0.1:8123/api/messages/<id>" in text
     assert "Ctrl-C stops everything" in text
     assert "simulator (TRACKER_SIMULATOR=1" in text
@@ -255,7 +256,10 @@ def test_a_real_dev_run_answers_and_ctrl_c_stops_every_child(tmp_path):
             time.sleep(0.1)
         text = "".join(out)
         assert "Ctrl-C stops everything" in text, text
-        assert f"Dashboard:  http://127.0.0.1:{port}/" in text
+        dashboard = f"http://127.0.0.1:{port}/"
+        assert f"  Dashboard:  {dashboard}" in text.splitlines()
+        with urllib.request.urlopen(dashboard, timeout=10) as page:
+            assert page.status == 200 and "text/html" in page.headers["Content-Type"]
         if shutil.which("curl"):
             answer = subprocess.run(curl_of(text) + ["-w", "\n%{http_code}"], capture_output=True, text=True,
                                     timeout=10)
