@@ -32,7 +32,7 @@ def described(doc) -> set[tuple[str, str]]:
 
 
 def test_the_document_validates_as_openapi_3():
-    validator = pytest.importorskip("openapi_spec_validator")
+    import openapi_spec_validator as validator
     validator.validate(document())
 
 
