@@ -8,29 +8,13 @@ ham-lay-danh-sach-template-zalo.md (GetTemplate), ham-lay-thong-tin-chi-tiet-tem
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-from typing import Any
 
-import pytest
 import requests
 
 from tracker.simulator import start_in_thread
 from tracker.simulator.server import RunningSimulator
 
 from tests.simulator.support import OAID, configure, post, quiet_settings, send, truth
-
-
-
-@pytest.fixture
-def sim() -> Iterator[RunningSimulator]:
-    running = start_in_thread(quiet_settings())
-    yield running
-    running.stop()
-
-
-def window(sim: RunningSimulator, **spec: Any) -> requests.Response:
-    return requests.post(f"{sim.url}/_sim/windows", json=spec, timeout=5)
 
 
 def test_balance_pays_for_delivered_messages_and_103_when_too_low() -> None:
@@ -110,39 +94,3 @@ def test_get_zns_template_info(sim: RunningSimulator) -> None:
     assert again["Data"]["Timeout"] == 60_000
     unknown = requests.get(f"{sim.base_url}/GetZnsTemplateInfo", params={**params, "TemplateId": "x"}, timeout=5)
     assert unknown.json()["Error"] == 789
-
-
-def test_a_101_window_for_some_seconds(sim: RunningSimulator) -> None:
-    """Scripted through the control API: every send answers 101 (bang-ma-loi.md: wrong ApiKey or
-    SecretKey, e.g. the keys were revoked) for the next N seconds, then the account is back."""
-    made = window(sim, code="101", seconds=0.5)
-    assert made.ok and made.json()["window"]["code"] == "101"
-    assert [send(sim, RequestId=f"r{i}")["CodeResult"] for i in range(3)] == ["101"] * 3
-    assert requests.get(f"{sim.url}/_sim/windows", timeout=5).json()["windows"][0]["answered"] == 3
-    time.sleep(0.6)
-    assert send(sim, RequestId="after")["CodeResult"] == "100"
-    assert requests.get(f"{sim.url}/_sim/windows", timeout=5).json()["windows"] == []
-
-
-def test_a_103_window_for_some_sends_and_a_799_window_for_one_oa(sim: RunningSimulator) -> None:
-    """103 (balance too low) for the next 2 sends of the account; 799 (OAID inactive) for one OA
-    only, while another OA keeps sending; windows end with DELETE or a reset."""
-    assert window(sim, code="103", sends=2).ok
-    assert window(sim, code="799", seconds=60, oaid="111").ok
-    assert [send(sim, RequestId=f"a{i}")["CodeResult"] for i in range(3)] == ["103", "103", "100"]
-    assert send(sim, RequestId="b", OAID="111")["CodeResult"] == "799"
-    assert send(sim, RequestId="c")["CodeResult"] == "100"
-    assert requests.delete(f"{sim.url}/_sim/windows", timeout=5).ok
-    assert send(sim, RequestId="d", OAID="111")["CodeResult"] == "100"
-    assert window(sim, code="799", seconds=60).ok
-    requests.post(f"{sim.url}/_sim/reset", json={}, timeout=5)
-    assert send(sim, RequestId="e")["CodeResult"] == "100"
-    by_code = requests.get(f"{sim.url}/_sim/stats", timeout=5).json()["sends"]["by_code"]
-    assert by_code == {"100": 1}
-
-
-def test_windows_take_only_documented_send_codes(sim: RunningSimulator) -> None:
-    """Only bang-ma-loi.md's send codes: not 100, not a status-API code such as 105, nor 125."""
-    for spec in ({"code": "125", "seconds": 1}, {"code": "105", "seconds": 1}, {"code": "101"}, {"seconds": 1}):
-        assert window(sim, **spec).status_code == 400
-    assert window(sim, code="143", seconds=1).ok

@@ -1,29 +1,24 @@
-"""The eSMS simulator's send endpoint, over real HTTP: the answers and codes eSMS documents.
+"""The Flask app (tracker/simulator/app.py): eSMS's send endpoint over real HTTP, the index, the app factory.
 
 Documents (repository devesms/gitbook_esms_for_develop_v2): esms-api/ham-gui-tin/tin-zalo-hanh-trinh.md
-(the journey send and its answers), esms-api/bang-ma-loi.md (CodeResult table),
-esms-api/moi-truong-test-sandbox.md (Sandbox). The shared helpers below are imported by the
-other tests/test_simulator_*.py files.
+(the journey send and its answers), esms-api/bang-ma-loi.md (CodeResult table). What happens to
+an accepted send is tested in test_fake_esms.py, each check of the request in test_validate.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
 from tracker.simulator import SimSettings, start_in_thread
+from tracker.simulator.app import create_simulator_app
+from tracker.simulator.fake_esms import FakeEsms
 from tracker.simulator.server import RunningSimulator
+from tracker.simulator.wire import BASE
 
-from tests.simulator.support import OAID, SMSID_RE, body, configure, post, quiet_settings, send, truth
-
-@pytest.fixture
-def sim() -> Iterator[RunningSimulator]:
-    running = start_in_thread(quiet_settings())
-    yield running
-    running.stop()
+from tests.simulator.support import OAID, SMSID_RE, body, quiet_settings, send, truth
 
 
 def test_accepted_send_answers_100_with_an_esms_like_smsid(sim: RunningSimulator) -> None:
@@ -102,68 +97,6 @@ def test_configured_credentials_templates_and_oas() -> None:
         running.stop()
 
 
-def test_repeat_request_id_gets_124_and_is_not_accepted_twice(sim: RunningSimulator) -> None:
-    """tin-zalo-hanh-trinh.md: a RequestId blocks repeats for 24 h; bang-ma-loi.md: 124."""
-    assert send(sim)["CodeResult"] == "100"
-    assert send(sim)["CodeResult"] == "124"
-    # The block is per ApiKey, and a send without RequestId is never a repeat.
-    assert send(sim, ApiKey="other")["CodeResult"] == "100"
-    assert send(sim, RequestId="")["CodeResult"] == "100"
-    assert send(sim, RequestId="")["CodeResult"] == "100"
-    first = next(m for m in truth(sim) if m["request_id"] == "req-1")
-    assert first["accept_count"] == 1 and first["repeat_count"] == 1
-    stats = requests.get(f"{sim.url}/_sim/stats", timeout=5).json()
-    assert stats["sends"]["by_code"] == {"100": 4, "124": 1}
-
-
-def test_forced_codes_and_outcomes_change_at_runtime(sim: RunningSimulator) -> None:
-    """bang-ma-loi.md 789, forced for one phone through the control API."""
-    assert configure(sim, forced_codes={"0901000789": "789"}, forced_outcomes={"0901000001": "failed:-118"}).ok
-    assert send(sim, Phone="0901000789")["CodeResult"] == "789"
-    assert send(sim, Phone="0901000001", RequestId="x")["CodeResult"] == "100"
-    [message] = truth(sim)
-    assert (message["outcome"], message["error_code"]) == ("failed", "-118")
-    assert configure(sim, forced_codes={}).ok
-    assert send(sim, Phone="0901000789", RequestId="y")["CodeResult"] == "100"
-
-
-def test_config_rejects_unknown_or_bad_fields(sim: RunningSimulator) -> None:
-    assert configure(sim, nonsense=1).status_code == 400
-    assert configure(sim, drop_callback_rate=2).status_code == 400
-    assert configure(sim, forced_outcomes={"0901": "lost"}).status_code == 400
-    assert configure(sim, intermediate_statuses="yes").status_code == 400
-    assert configure(sim, template_timeout=-1).status_code == 400
-    shown = requests.get(f"{sim.url}/_sim/config", timeout=5).json()
-    assert shown["drop_callback_rate"] == 0.0 and shown["intermediate_statuses"] is False
-    assert configure(sim, journey_token_ttl=None, oa_ids=[OAID]).json()["oa_ids"] == [OAID]
-
-
-def test_defaults_follow_esms() -> None:
-    """callback-url.md: one callback, final status; no eSMS sample shows a SendStatus 4, so
-    rejections are off; the natural duplicate, late and lost callbacks are on."""
-    defaults = SimSettings()
-    assert defaults.intermediate_statuses is False and defaults.rejected_rate == 0.0
-    assert defaults.natural_duplicate_rate > 0 and defaults.natural_late_rate > 0 and defaults.natural_lost_rate > 0
-    assert defaults.template_timeout == 7200.0  # GetZnsTemplateInfo's sample Timeout, 7200000 ms
-
-
-def test_sandbox_is_answered_but_not_stored_or_called_back(sim: RunningSimulator) -> None:
-    """moi-truong-test-sandbox.md: Sandbox=1 is validated, not stored, not charged, not delivered."""
-    answer = send(sim, Sandbox="1")
-    assert answer["CodeResult"] == "100" and SMSID_RE.match(answer["SMSID"])
-    # Not stored at eSMS: the RequestId is not blocked and the SMSID is unknown.
-    assert send(sim, Sandbox="1")["CodeResult"] == "100"
-    status = requests.get(
-        f"{sim.base_url}/GetSendStatus",
-        params={"RefId": answer["SMSID"], "ApiKey": "key", "SecretKey": "secret"},
-        timeout=5,
-    ).json()
-    assert status["CodeResponse"] == "105"
-    assert all(m["sandbox"] and m["callbacks"] == [] and m["outcome"] is None for m in truth(sim))
-    assert requests.get(f"{sim.url}/_sim/idle", timeout=5).json() == {"idle": True, "pending_callbacks": 0}
-    assert post(sim, "GetBalance_json")["Balance"] == int(SimSettings().balance)
-
-
 def test_injected_5xx_stores_nothing() -> None:
     """A fault, not an eSMS answer: tin-zalo-hanh-trinh.md always answers JSON with HTTP 200."""
     running = start_in_thread(quiet_settings(send_5xx_rate=1.0))
@@ -177,41 +110,46 @@ def test_injected_5xx_stores_nothing() -> None:
         running.stop()
 
 
-def planned(seed: int) -> list[tuple[str, str, str | None]]:
-    running = start_in_thread(quiet_settings(seed=seed))
-    try:
-        for i in range(20):
-            send(running, RequestId=f"r{i}", Phone=f"09010000{i:02d}")
-        return [(m["smsid"], m["outcome"], m["error_code"]) for m in truth(running)]
-    finally:
-        running.stop()
+def test_the_app_holds_a_fake_esms_with_the_settings_given() -> None:
+    settings = quiet_settings(seed=99)
+    app = create_simulator_app(settings)
+    fake = app.extensions["simulator"]
+    assert isinstance(fake, FakeEsms) and fake.settings is settings
+    assert create_simulator_app().extensions["simulator"].settings == SimSettings()
 
 
-def test_same_seed_gives_same_plan() -> None:
-    """Seedable (SPEC 8): the same seed gives the same SMSIDs, outcomes and Zalo codes."""
-    first = planned(42)
-    assert first == planned(42)
-    assert first != planned(43)
-    assert {o for _, o, _ in first} >= {"delivered"}
+def test_the_send_answer_keeps_esms_field_order() -> None:
+    """tin-zalo-hanh-trinh.md, tab 100: ``{"CodeResult", "CountRegenerate", "SMSID"}`` in that order
+    (Flask would sort the keys); an error: CodeResult, CountRegenerate, ErrorMessage."""
+    client = create_simulator_app(quiet_settings()).test_client()
+    url = f"{BASE}/SendZaloMessage_V4_post_json/"
+    accepted = client.post(url, json=body())
+    assert accepted.status_code == 200 and accepted.mimetype == "application/json"
+    assert list(accepted.get_json()) == ["CodeResult", "CountRegenerate", "SMSID"]
+    assert accepted.get_data(as_text=True).startswith('{"CodeResult":"100"')
+    refused = client.post(url, json=body(OAID=...))
+    assert refused.get_data(as_text=True).startswith('{"CodeResult":"791","CountRegenerate":0,"ErrorMessage"')
 
 
-def test_intermediate_statuses_do_not_move_the_seeded_plan() -> None:
-    """Asking for intermediate callbacks changes which steps are called back, not the draws."""
-    plans = []
-    for intermediate in (False, True):
-        running = start_in_thread(quiet_settings(seed=5, intermediate_statuses=intermediate))
-        try:
-            for i in range(10):
-                send(running, RequestId=f"r{i}", Phone=f"09010000{i:02d}")
-            plans.append([(m["smsid"], m["outcome"], m["error_code"], m["partner_id"]) for m in truth(running)])
-        finally:
-            running.stop()
-    assert plans[0] == plans[1]
+def test_an_injected_5xx_is_a_bare_html_503() -> None:
+    """No eSMS answer: HTTP 503 with an HTML body, as a proxy in front of eSMS would give."""
+    client = create_simulator_app(quiet_settings(send_5xx_rate=1.0)).test_client()
+    answer = client.post(f"{BASE}/SendZaloMessage_V4_post_json/", json=body())
+    assert (answer.status_code, answer.mimetype) == (503, "text/html")
+    assert "503" in answer.get_data(as_text=True)
 
 
-def test_reset_forgets_and_reseeds(sim: RunningSimulator) -> None:
-    smsid = send(sim)["SMSID"]
-    reset = requests.post(f"{sim.url}/_sim/reset", json={}, timeout=5)
-    assert reset.ok and truth(sim) == []
-    # Same seed, same first draw: the same SMSID again, and the RequestId is free again.
-    assert send(sim)["SMSID"] == smsid
+def test_the_index_gives_the_urls_to_configure(sim: RunningSimulator) -> None:
+    """ESMS_BASE_URL is eSMS's REST base path (rest.esms.vn/MainService.svc/json), ESMS_STATUS_URL the root."""
+    index = requests.get(f"{sim.url}/", timeout=5).json()
+    assert index == {
+        "service": "eSMS simulator",
+        "ESMS_BASE_URL": sim.url + "/MainService.svc/json",
+        "ESMS_STATUS_URL": sim.url,
+        "control": sim.url + "/_sim/",
+    }
+
+
+def test_the_send_path_takes_no_trailing_slash_too(sim: RunningSimulator) -> None:
+    answer = requests.post(f"{sim.base_url}/SendZaloMessage_V4_post_json", json=body(), timeout=5)
+    assert answer.status_code == 200 and answer.json()["CodeResult"] == "100"
