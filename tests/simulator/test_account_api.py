@@ -1,4 +1,5 @@
-"""The eSMS simulator's account: balance, OA quota, templates, and scripted account/OA error windows.
+"""eSMS's account and template APIs (tracker/simulator/account_api.py), over real HTTP: GetBalance_json,
+ZNS/GetQuota, GetTemplate, GetZnsTemplateInfo. The account behind them is tested in test_account.py.
 
 Documents (devesms/gitbook_esms_for_develop_v2, esms-api/ham-truy-xuat-va-dang-ky/):
 ham-lay-so-du-tai-khoan.md (GetBalance_json), lay-qouta-tin-zalo-theo-oaid.md (ZNS/GetQuota),
@@ -7,7 +8,6 @@ ham-lay-danh-sach-template-zalo.md (GetTemplate), ham-lay-thong-tin-chi-tiet-tem
 """
 
 from __future__ import annotations
-
 
 import requests
 

@@ -8,6 +8,7 @@ TotalSent=0, empty partnerids), esms-api/ham-truy-xuat-va-dang-ky/ham-lay-thong-
 
 from __future__ import annotations
 
+import itertools
 import random
 from datetime import datetime, timezone
 from urllib.parse import parse_qsl
@@ -80,7 +81,7 @@ def test_delivered_goes_2_7_5_and_the_final_step_carries_the_result() -> None:
     planned = steps("delivered", 0)
     assert [s.send_status for s in planned] == [2, 7, 5]
     assert [s.final for s in planned] == [False, False, True]
-    assert all(a.offset < b.offset for a, b in zip(planned, planned[1:]))
+    assert all(a.offset < b.offset for a, b in itertools.pairwise(planned))
     first, at_operator, final = planned
     assert (first.partner_id, first.error_info, first.total_price) == ("", None, 0.0)
     assert at_operator.partner_id == "p" * 20 and at_operator.send_success == 0

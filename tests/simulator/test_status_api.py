@@ -1,4 +1,5 @@
-"""The eSMS simulator's status APIs, over real HTTP, in the shapes and with the codes of eSMS's pages.
+"""eSMS's status APIs (tracker/simulator/status_api.py), over real HTTP, in the shapes and with the codes
+of eSMS's pages.
 
 Documents (devesms/gitbook_esms_for_develop_v2, esms-api/ham-truy-xuat-va-dang-ky/):
 ham-kiem-tra-tin-nhan-theo-smsid.md (GetSendStatus), ham-lay-thong-tin-trang-thai-zns-1.md
