@@ -6,7 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.simulator.support import Receiver
+from tracker.simulator import start_in_thread
+from tracker.simulator.server import RunningSimulator
+
+from tests.simulator.support import Receiver, quiet_settings
 
 
 @pytest.fixture
@@ -15,3 +18,11 @@ def receiver() -> Iterator[Receiver]:
     r = Receiver()
     yield r
     r.close()
+
+
+@pytest.fixture
+def sim() -> Iterator[RunningSimulator]:
+    """A simulator at speed 0 with no natural duplicate, late or lost callbacks (quiet_settings)."""
+    running = start_in_thread(quiet_settings())
+    yield running
+    running.stop()

@@ -1,148 +1,167 @@
-"""The eSMS simulator's account: balance, OA quota, templates, and scripted account/OA error windows.
+"""The account behind the simulator (tracker/simulator/account.py): scripted error windows, balance,
+the OA's daily quota, journey tokens, the TPS limiter.
 
-Documents (devesms/gitbook_esms_for_develop_v2, esms-api/ham-truy-xuat-va-dang-ky/):
-ham-lay-so-du-tai-khoan.md (GetBalance_json), lay-qouta-tin-zalo-theo-oaid.md (ZNS/GetQuota),
-ham-lay-danh-sach-template-zalo.md (GetTemplate), ham-lay-thong-tin-chi-tiet-template-zalo.md
-(GetZnsTemplateInfo); CodeResults 101, 103, 799 ... of esms-api/bang-ma-loi.md.
+Documents (repository devesms/gitbook_esms_for_develop_v2): esms-api/bang-ma-loi.md (the send
+CodeResults a window may answer), esms-api/ham-truy-xuat-va-dang-ky/lay-qouta-tin-zalo-theo-oaid.md
+(the daily quota; Zalo's -144 past it), esms-api/ham-gui-tin/tin-zalo-hanh-trinh.md (a journey's
+OrderId and token: Zalo's -148, -149, -1491, -150).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
-import requests
 
-from tracker.simulator import start_in_thread
-from tracker.simulator.server import RunningSimulator
+from tracker.simulator import wire
+from tracker.simulator.account import SEND_CODES, Account, RateLimiter, Window, WindowError
+from tracker.simulator.validate import SendRequest, validate_send
 
-from tests.simulator.support import OAID, configure, post, quiet_settings, send, truth
+from tests.simulator.support import (
+    Receiver,
+    body,
+    configure_ok,
+    decode_error_info,
+    quiet_settings,
+    send_with_callback,
+    start,
+    truth_of,
+    wait_idle,
+)
+
+# 16:59:59 UTC is 23:59:59 in Vietnam; a second later it is the next Vietnam day.
+LATE = datetime(2024, 4, 24, 16, 59, 59, tzinfo=timezone.utc)
+NEXT_DAY = datetime(2024, 4, 24, 17, 0, 0, tzinfo=timezone.utc)
 
 
-
-@pytest.fixture
-def sim() -> Iterator[RunningSimulator]:
-    running = start_in_thread(quiet_settings())
-    yield running
-    running.stop()
+def request(**overrides: Any) -> SendRequest:
+    verdict = validate_send(body(**overrides), quiet_settings())
+    assert verdict.request is not None, verdict.code
+    return verdict.request
 
 
-def window(sim: RunningSimulator, **spec: Any) -> requests.Response:
-    return requests.post(f"{sim.url}/_sim/windows", json=spec, timeout=5)
+def test_windows_take_only_the_documented_send_codes() -> None:
+    """bang-ma-loi.md's codes for a send; not 100, nor a status-API code (105, 854), nor one it lacks."""
+    assert {"101", "103", "124", "143", "789", "799"} <= SEND_CODES
+    assert not SEND_CODES & {"100", "105", "125", "854"}
+    account = Account()
+    for spec in ({"code": "100", "sends": 1}, {"code": "105", "sends": 1}, {"code": "101"}, {"code": "101", "sends": "x"}):
+        with pytest.raises(WindowError):
+            account.add_window(spec)
+    assert account.windows == []
 
 
-def test_balance_pays_for_delivered_messages_and_103_when_too_low() -> None:
-    """GetBalance_json answers Balance, CodeResponse, UserID (101: Balance 0); a delivered journey
-    costs its TotalPrice (220), a failed one nothing; a send the balance cannot pay gets 103
-    ("không đủ số dư", bang-ma-loi.md)."""
-    running = start_in_thread(quiet_settings(balance=500.0, failed_rate=0.0))
+def test_the_first_active_window_covering_the_oa_answers_and_counts_the_send() -> None:
+    account = Account()
+    one_oa = account.add_window({"code": "799", "oaid": "111", "sends": 1})
+    every_oa = account.add_window({"code": "103", "seconds": 60})
+    assert (one_oa.id, every_oa.id) == (1, 2)
+    assert account.window_code("222") == "103"
+    assert account.window_code("111") == "799"
+    assert account.window_code("111") == "103"  # the one send of the first window is used up
+    assert (one_oa.answered, one_oa.sends_left, every_oa.answered) == (1, 0, 2)
+    assert [w["id"] for w in account.windows_view()] == [2]
+
+
+def test_a_window_ends_at_its_time_or_its_last_send() -> None:
+    now = time.monotonic()
+    timed = Window(1, "101", None, until=now + 1.0, sends_left=None)
+    assert timed.active(now) and not timed.active(now + 1.0)
+    counted = Window(2, "101", None, until=None, sends_left=1)
+    assert counted.active(now)
+    counted.sends_left = 0
+    assert not counted.active(now)
+    assert timed.view(now + 0.25)["seconds_left"] == 0.75 and timed.view(now + 5)["seconds_left"] == 0.0
+    account = Account()
+    account.add_window({"code": "101", "seconds": 0})
+    assert account.window_code("111") is None and account.windows == []
+
+
+def test_the_balance_is_what_is_left_after_spending() -> None:
+    account = Account()
+    account.spent += 220.0
+    assert account.balance(500.0) == 280.0
+
+
+def test_the_quota_counts_per_oa_and_vietnam_day() -> None:
+    """lay-qouta-tin-zalo-theo-oaid.md: a daily quota per OA; the day is Vietnam's (UTC+7)."""
+    account = Account()
+    assert account.quota_key("111", LATE) == ("111", "2024-04-24")
+    assert account.quota_key("111", NEXT_DAY) == ("111", "2024-04-25")
+    assert [account.count_quota("111", LATE) for _ in range(2)] == [1, 2]
+    assert account.count_quota("111", NEXT_DAY) == 1 and account.count_quota("222", LATE) == 1
+
+
+def test_zalo_refuses_past_the_quota_with_minus_144() -> None:
+    account, settings = Account(), quiet_settings(daily_quota=1)
+    assert account.zalo_refusal(request(), settings, LATE) is None
+    assert account.zalo_refusal(request(), settings, LATE) == wire.DAILY_QUOTA_EXCEEDED == -144
+    assert account.zalo_refusal(request(), settings, NEXT_DAY) is None
+
+
+@pytest.mark.parametrize(
+    ("overrides", "code"),
+    [
+        ({"OrderId": ""}, -148),
+        ({"TempID": "300001", "Params": ["DH1", "1000", "30/04/2024"]}, -1491),
+        ({"IsJourney": False, "OrderId": "", "TempID": "300001", "Params": []}, None),
+        ({}, None),
+    ],
+)
+def test_journey_token_refusals(overrides: dict[str, Any], code: int | None) -> None:
+    """tin-zalo-hanh-trinh.md: a journey needs its OrderId (else no token: -148) and a template
+    registered as a journey one (else -1491); a message outside a journey needs neither."""
+    assert Account().zalo_refusal(request(**overrides), quiet_settings(), LATE) == code
+
+
+def test_a_journey_token_expires_after_journey_token_ttl() -> None:
+    """-150 once the journey (OAID, phone, OrderId) is older than ``journey_token_ttl``; never without one."""
+    account = Account()
+    assert account.journey_age(("111", "0901888484", "J-1")) == 0.0
+    account.journeys[("111", "0901888484", "J-1")] -= 10.0
+    assert 10.0 <= account.journey_age(("111", "0901888484", "J-1")) < 11.0
+    expiring, lasting = quiet_settings(journey_token_ttl=5.0), quiet_settings()
+    req = request()
+    assert account.zalo_refusal(req, expiring, LATE) is None  # the journey's first message
+    account.journeys[(req.oa_id, req.local_phone, req.order_id)] -= 10.0
+    assert account.zalo_refusal(req, lasting, LATE) is None
+    assert account.zalo_refusal(req, expiring, LATE) == wire.JOURNEY_TOKEN_EXPIRED == -150
+    assert account.zalo_refusal(request(OrderId="J-2"), expiring, LATE) is None
+
+
+def test_the_rate_limiter_allows_so_many_a_second() -> None:
+    """Sliding one-second window, like the TPS limits of eSMS's status APIs (160 above)."""
+    limiter = RateLimiter(3)
+    assert [limiter.allow() for _ in range(4)] == [True, True, True, False]
+    limiter._times[0] -= 1.0
+    assert limiter.allow() and not limiter.allow()
+
+
+def test_journey_token_failures(receiver: Receiver) -> None:
+    """tin-zalo-hanh-trinh.md: a journey needs its OrderId and a template registered at Zalo as a
+    journey one. Zalo's codes (linked from ham-lay-thong-tin-trang-thai-zns-1.md): -148 token not
+    found (no OrderId), -1491 token type not for this template, -150 token expired
+    (``journey_token_ttl``), -149 invalid (on request); each a SendStatus 5, SendFailed=1 callback."""
+    running = start(journey_token_ttl=0.0, failed_rate=0.0)
     try:
-        configure(running, forced_outcomes={"0901000001": "failed:-114"})
-        assert post(running, "GetBalance_json") == {"Balance": 500, "CodeResponse": "100", "UserID": 9999}
-        assert send(running, RequestId="a")["CodeResult"] == "100"
-        assert send(running, RequestId="b", Phone="0901000001")["CodeResult"] == "100"
-        assert post(running, "GetBalance_json")["Balance"] == 280
-        assert send(running, RequestId="c")["CodeResult"] == "100"
-        answer = send(running, RequestId="d")
-        assert answer["CodeResult"] == "103" and answer["ErrorMessage"] and "SMSID" not in answer
-        assert post(running, "GetBalance_json")["Balance"] == 60
-        assert post(running, "GetBalance_json", SecretKey="") == {
-            "Balance": 0, "CodeResponse": "101", "ErrorMessage": "Authorize Failed"}  # fmt: skip
+        configure_ok(running, forced_outcomes={"0901000149": "failed:-149"})
+        plain = {"TempID": "300001", "Params": ["DH1", "1000", "30/04/2024"]}
+        sends = {
+            -148: send_with_callback(running, receiver.url, RequestId="a", OrderId=""),
+            -1491: send_with_callback(running, receiver.url, RequestId="b", OrderId="J-9", **plain),
+            0: send_with_callback(running, receiver.url, RequestId="c", OrderId="J-2"),
+            -150: send_with_callback(running, receiver.url, RequestId="d", OrderId="J-2"),
+            -149: send_with_callback(running, receiver.url, RequestId="e", Phone="0901000149"),
+        }
+        not_journey = send_with_callback(running, receiver.url, RequestId="f", IsJourney=False, OrderId=..., **plain)
+        wait_idle(running)
+        codes = {c["SMSID"]: decode_error_info(c["error_info"])[1]["error"] for c in receiver.parsed()}
+        for code, answer in sends.items():
+            assert answer["CodeResult"] == "100"
+            assert codes[answer["SMSID"]] == code
+        assert codes[not_journey["SMSID"]] not in (-148, -149, -1491, -150)
+        assert truth_of(running, sends[-150]["SMSID"])["error_code"] == "-150"
     finally:
         running.stop()
-
-
-def test_quota_and_minus_144_past_it() -> None:
-    """ZNS/GetQuota: DailyQuota and RemainingQuota of the OA (and the promotion quotas, 0 for
-    journeys); past the quota Zalo refuses with -144: a SendStatus 5, SendFailed=1 outcome."""
-    running = start_in_thread(quiet_settings(daily_quota=2, failed_rate=0.0))
-    try:
-        for i in range(3):
-            assert send(running, RequestId=f"r{i}")["CodeResult"] == "100"
-        quota = post(running, "ZNS/GetQuota/", OAID=OAID)
-        assert quota["CodeResult"] == "100" and quota["ErrorMessage"] == "success"
-        assert (quota["DailyQuota"], quota["RemainingQuota"], quota["RemainingQuotaPromotion"]) == (2, 0, 0)
-        assert [(m["outcome"], m["error_code"]) for m in truth(running)] == [
-            ("delivered", None), ("delivered", None), ("failed", "-144")]  # fmt: skip
-        assert post(running, "ZNS/GetQuota/", OAID="other")["RemainingQuota"] == 2
-        assert post(running, "ZNS/GetQuota/")["CodeResult"] == "791"
-        assert post(running, "ZNS/GetQuota/", OAID=OAID, ApiKey="")["CodeResult"] == "101"
-        configure(running, oa_ids=[OAID])
-        assert post(running, "ZNS/GetQuota/", OAID="other")["CodeResult"] == "799"
-    finally:
-        running.stop()
-
-
-def test_get_template_in_esms_shape(sim: RunningSimulator) -> None:
-    """GetTemplate: CodeResult, ErrorMessage, ZNSTemplates[] of TempContent, TempId, TempName,
-    ZNSTempDetail[] of Limit, Param, ParamLevel, RequireType (type_text, type_number, type_date,
-    type_cta_url); SmsType 24 or 25, 118 otherwise."""
-    answer = post(sim, "GetTemplate/", OAId=OAID, SmsType="24")
-    assert list(answer) == ["CodeResult", "ErrorMessage", "ZNSTemplates"] and answer["CodeResult"] == "100"
-    templates = {t["TempId"]: t for t in answer["ZNSTemplates"]}
-    assert {2056446, 523194} <= set(templates)
-    entry = templates[300001]
-    assert list(entry) == ["TempContent", "TempId", "TempName", "ZNSTempDetail"]
-    assert [(d["Param"], d["ParamLevel"], d["RequireType"]) for d in entry["ZNSTempDetail"]] == [
-        ("order_code", 1, "type_text"), ("amount", 2, "type_number"), ("due_date", 3, "type_date")]  # fmt: skip
-    assert all(d["Limit"] > 0 for t in templates.values() for d in t["ZNSTempDetail"])
-    assert post(sim, "GetTemplate/", OAId=OAID, SmsType="27")["CodeResult"] == "118"
-    assert post(sim, "GetTemplate/", OAId=OAID, SmsType="24", SecretKey="") == {
-        "CodeResult": "101", "ErrorMessage": "Authorize Failed"}  # fmt: skip
-    configure(sim, templates=["111"])
-    [only] = post(sim, "GetTemplate/", OAId=OAID, SmsType="25")["ZNSTemplates"]
-    assert only["TempId"] == 111
-
-
-def test_get_zns_template_info(sim: RunningSimulator) -> None:
-    """GetZnsTemplateInfo: Data (ListParams, Status ENABLE, TemplateTag, Timeout in ms), Error 0,
-    Message "Success"; 789 (template not configured for the OA) for an unknown one."""
-    params = {"TemplateId": "523194", "ApiKey": "key", "SecretKey": "secret", "OAId": OAID}
-    answer = requests.get(f"{sim.base_url}/GetZnsTemplateInfo", params=params, timeout=5).json()
-    assert (answer["Error"], answer["Message"]) == (0, "Success")
-    data = answer["Data"]
-    assert (data["TemplateId"], data["Status"], data["Timeout"]) == (523194, "ENABLE", 7_200_000)
-    assert [p["Name"] for p in data["ListParams"]] == ["customer_name", "order_code", "status"]
-    configure(sim, template_timeout=60)
-    again = requests.get(f"{sim.base_url}/GetZnsTemplateInfo", params=params, timeout=5).json()
-    assert again["Data"]["Timeout"] == 60_000
-    unknown = requests.get(f"{sim.base_url}/GetZnsTemplateInfo", params={**params, "TemplateId": "x"}, timeout=5)
-    assert unknown.json()["Error"] == 789
-
-
-def test_a_101_window_for_some_seconds(sim: RunningSimulator) -> None:
-    """Scripted through the control API: every send answers 101 (bang-ma-loi.md: wrong ApiKey or
-    SecretKey, e.g. the keys were revoked) for the next N seconds, then the account is back."""
-    made = window(sim, code="101", seconds=0.5)
-    assert made.ok and made.json()["window"]["code"] == "101"
-    assert [send(sim, RequestId=f"r{i}")["CodeResult"] for i in range(3)] == ["101"] * 3
-    assert requests.get(f"{sim.url}/_sim/windows", timeout=5).json()["windows"][0]["answered"] == 3
-    time.sleep(0.6)
-    assert send(sim, RequestId="after")["CodeResult"] == "100"
-    assert requests.get(f"{sim.url}/_sim/windows", timeout=5).json()["windows"] == []
-
-
-def test_a_103_window_for_some_sends_and_a_799_window_for_one_oa(sim: RunningSimulator) -> None:
-    """103 (balance too low) for the next 2 sends of the account; 799 (OAID inactive) for one OA
-    only, while another OA keeps sending; windows end with DELETE or a reset."""
-    assert window(sim, code="103", sends=2).ok
-    assert window(sim, code="799", seconds=60, oaid="111").ok
-    assert [send(sim, RequestId=f"a{i}")["CodeResult"] for i in range(3)] == ["103", "103", "100"]
-    assert send(sim, RequestId="b", OAID="111")["CodeResult"] == "799"
-    assert send(sim, RequestId="c")["CodeResult"] == "100"
-    assert requests.delete(f"{sim.url}/_sim/windows", timeout=5).ok
-    assert send(sim, RequestId="d", OAID="111")["CodeResult"] == "100"
-    assert window(sim, code="799", seconds=60).ok
-    requests.post(f"{sim.url}/_sim/reset", json={}, timeout=5)
-    assert send(sim, RequestId="e")["CodeResult"] == "100"
-    by_code = requests.get(f"{sim.url}/_sim/stats", timeout=5).json()["sends"]["by_code"]
-    assert by_code == {"100": 1}
-
-
-def test_windows_take_only_documented_send_codes(sim: RunningSimulator) -> None:
-    """Only bang-ma-loi.md's send codes: not 100, not a status-API code such as 105, nor 125."""
-    for spec in ({"code": "125", "seconds": 1}, {"code": "105", "seconds": 1}, {"code": "101"}, {"seconds": 1}):
-        assert window(sim, **spec).status_code == 400
-    assert window(sim, code="143", seconds=1).ok

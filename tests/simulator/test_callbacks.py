@@ -1,4 +1,5 @@
-"""The eSMS simulator's callbacks: one final callback, wire encodings, retries, late/lost/duplicate ones.
+"""The callbacks (tracker/simulator/callbacks.py and the plans it delivers): one final callback, wire
+encodings, retries of timeouts only, late/lost/duplicate ones.
 
 Documents (repository devesms/gitbook_esms_for_develop_v2): esms-api/callback-url.md (GET with the
 data in the query string, SendStatus table, the samples and their error_info encodings,
@@ -15,16 +16,26 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+from tracker.simulator.callbacks import USER_AGENT, http_get
 from tracker.simulator.server import RunningSimulator
 
-from tests.simulator.support import PARAM_ORDER, Receiver, configure_ok, decode_error_info, send_with_callback, start, truth_of, wait_idle
+from tests.simulator.support import (
+    PARAM_ORDER,
+    Receiver,
+    configure_ok,
+    decode_error_info,
+    send_with_callback,
+    start,
+    truth_of,
+    wait_idle,
+)
+
 
 @pytest.fixture
 def sim() -> Iterator[RunningSimulator]:
     running = start()
     yield running
     running.stop()
-
 
 
 def test_one_final_callback_by_default(sim: RunningSimulator, receiver: Receiver) -> None:
@@ -128,34 +139,6 @@ def test_not_online_fails_1001_after_the_template_timeout(receiver: Receiver) ->
         running.stop()
 
 
-def test_journey_token_failures(receiver: Receiver) -> None:
-    """tin-zalo-hanh-trinh.md: a journey needs its OrderId and a template registered at Zalo as a
-    journey one. Zalo's codes (linked from ham-lay-thong-tin-trang-thai-zns-1.md): -148 token not
-    found (no OrderId), -1491 token type not for this template, -150 token expired
-    (``journey_token_ttl``), -149 invalid (on request); each a SendStatus 5, SendFailed=1 callback."""
-    running = start(journey_token_ttl=0.0, failed_rate=0.0)
-    try:
-        configure_ok(running, forced_outcomes={"0901000149": "failed:-149"})
-        plain = {"TempID": "300001", "Params": ["DH1", "1000", "30/04/2024"]}
-        sends = {
-            -148: send_with_callback(running, receiver.url, RequestId="a", OrderId=""),
-            -1491: send_with_callback(running, receiver.url, RequestId="b", OrderId="J-9", **plain),
-            0: send_with_callback(running, receiver.url, RequestId="c", OrderId="J-2"),
-            -150: send_with_callback(running, receiver.url, RequestId="d", OrderId="J-2"),
-            -149: send_with_callback(running, receiver.url, RequestId="e", Phone="0901000149"),
-        }
-        not_journey = send_with_callback(running, receiver.url, RequestId="f", IsJourney=False, OrderId=..., **plain)
-        wait_idle(running)
-        codes = {c["SMSID"]: decode_error_info(c["error_info"])[1]["error"] for c in receiver.parsed()}
-        for code, answer in sends.items():
-            assert answer["CodeResult"] == "100"
-            assert codes[answer["SMSID"]] == code
-        assert codes[not_journey["SMSID"]] not in (-148, -149, -1491, -150)
-        assert truth_of(running, sends[-150]["SMSID"])["error_code"] == "-150"
-    finally:
-        running.stop()
-
-
 def test_error_info_rotates_through_all_four_encodings(sim: RunningSimulator, receiver: Receiver) -> None:
     """callback-url.md's samples encode error_info four ways (REFERENCE section 2): JSON in quotes
     with escaped quotes, JSON URL-encoded twice plus ``____dd/MM/yyyy HH:mm:ss``, plain JSON, and
@@ -183,3 +166,105 @@ def test_callback_url_with_a_query_string_gets_a_second_question_mark(
     smsid = send_with_callback(sim, receiver.url + "?src=x")["SMSID"]
     wait_idle(sim)
     assert all(path.startswith(f"/webhooks/esms/tok?src=x?SMSID={smsid}&") for path in receiver.calls)
+
+
+def get_callback(url: str, smsid: str) -> list[dict]:
+    payload = {"ApiKey": "key", "SecretKey": "secret", "ListRefid": [smsid], "OAId": "4097311281936189049"}
+    entries: list[dict] = requests.post(f"{url}/ZaloCallback/GetCallback", json=payload, timeout=5).json()[
+        "Data_callback"
+    ]
+    return entries
+
+
+@pytest.mark.parametrize("setting", ["drop_callback_rate", "natural_lost_rate"])
+def test_lost_callbacks_are_still_reported_by_get_callback(receiver: Receiver, setting: str) -> None:
+    """ham-lay-thong-tin-callback-tin-nhan-zalo.md: GetCallback returns the data the callback
+    carried, so a callback that never arrived can be recovered there."""
+    running = start(**{setting: 1.0})
+    try:
+        smsid = send_with_callback(running, receiver.url)["SMSID"]
+        wait_idle(running)
+        assert receiver.calls == []
+        record = truth_of(running, smsid)
+        assert record["callbacks"] and all(c["dropped"] and not c["delivered"] for c in record["callbacks"])
+        [entry] = get_callback(running.status_url, smsid)
+        assert entry["SendStatus"] == 5 and entry["ErrorInfo"]
+        stats = requests.get(f"{running.url}/_sim/stats", timeout=5).json()["callbacks"]
+        assert stats["dropped"] == len(record["callbacks"]) and stats["delivered"] == 0
+    finally:
+        running.stop()
+
+
+def test_late_and_duplicate_final_callbacks(receiver: Receiver) -> None:
+    """SPEC 8 on callback-url.md's one callback: occasionally it comes twice, or seconds late
+    (after a status query could already have seen the outcome)."""
+    running = start(speed=0.05, duplicate_callback_rate=1.0, reorder_rate=1.0)
+    try:
+        configure_ok(running, forced_outcomes={"0901888484": "delivered"})
+        started = time.monotonic()
+        smsid = send_with_callback(running, receiver.url)["SMSID"]
+        wait_idle(running)
+        assert [c["SendStatus"] for c in receiver.parsed()] == ["5", "5"]
+        record = truth_of(running, smsid)
+        assert sum(c["duplicate"] for c in record["callbacks"]) == 1
+        assert sum(c["late"] for c in record["callbacks"]) == 1
+        # Reached within 1.5 * 1.3 * speed s, called back 2 to 20 s (times speed) after that.
+        assert record["final_at_s"] <= 0.1 and time.monotonic() - started >= record["final_at_s"] + 0.1
+    finally:
+        running.stop()
+
+
+def test_intermediate_callbacks_may_overtake_each_other(receiver: Receiver) -> None:
+    """With intermediate statuses (callback-url.md's 2 and 7), a late one arrives after the next."""
+    running = start(intermediate_statuses=True, duplicate_callback_rate=1.0, reorder_rate=1.0)
+    try:
+        configure_ok(running, forced_outcomes={"0901888484": "delivered"})
+        smsid = send_with_callback(running, receiver.url)["SMSID"]
+        wait_idle(running)
+        statuses = [c["SendStatus"] for c in receiver.parsed()]
+        assert sorted(statuses) == ["2", "5", "5", "7"]
+        assert statuses != sorted(statuses, key=["2", "7", "5"].index)
+        record = truth_of(running, smsid)["callbacks"]
+        assert sum(c["duplicate"] for c in record) == 1 and sum(c["late"] for c in record) == 1
+    finally:
+        running.stop()
+
+
+def test_http_errors_are_not_retried_but_timeouts_are(receiver: Receiver) -> None:
+    """callback-url.md: retried (up to 5 times) only when the receiver times out, then given up."""
+    running = start(callback_timeout=0.2, callback_retries=2, callback_retry_delay=0.0)
+    try:
+        receiver.status = 500
+        erred = send_with_callback(running, receiver.url)["SMSID"]
+        wait_idle(running)
+        callbacks = truth_of(running, erred)["callbacks"]
+        assert [(c["attempts"], c["http_status"], c["state"]) for c in callbacks] == [(1, 500, "failed")]
+        receiver.status, receiver.delay = 200, 0.4
+        slow = send_with_callback(running, receiver.url, RequestId="slow")["SMSID"]
+        wait_idle(running)
+        callbacks = truth_of(running, slow)["callbacks"]
+        assert [(c["attempts"], c["error"], c["state"]) for c in callbacks] == [(3, "timeout", "failed")]
+        assert requests.get(f"{running.url}/_sim/stats", timeout=5).json()["callbacks"]["retried"] == 2
+    finally:
+        running.stop()
+
+
+def test_http_get_sends_the_url_byte_for_byte(receiver: Receiver) -> None:
+    """callback-url.md's samples keep ``{`` ``}`` and ``%5C%22`` as they are; a generic client would
+    re-quote them, so the dispatcher writes the request target itself."""
+    query = "?SMSID=1&error_info=%22{%5C%22error%5C%22%3A0}%22&x=a%20b"
+    attempt = http_get(receiver.url + query, timeout=5)
+    assert (attempt.http_status, attempt.error, attempt.timed_out) == (200, None, False)
+    assert receiver.calls == ["/webhooks/esms/tok" + query]
+
+
+def test_http_get_tells_a_timeout_from_other_errors(receiver: Receiver) -> None:
+    """Only a timeout is retried (callback-url.md), so the two must differ."""
+    refused = http_get("http://127.0.0.1:9/cb?SMSID=1", timeout=1)
+    assert refused.http_status is None and not refused.timed_out and refused.error
+    receiver.delay = 0.5
+    slow = http_get(receiver.url, timeout=0.1)
+    assert (slow.http_status, slow.error, slow.timed_out) == (None, "timeout", True)
+    receiver.delay, receiver.status = 0.0, 500
+    assert http_get(receiver.url, timeout=5).http_status == 500
+    assert USER_AGENT.startswith("eSMS-Simulator/")

@@ -9,7 +9,8 @@ from typing import Any
 from flask import Blueprint, current_app, request
 
 from tracker.simulator.account import WindowError
-from tracker.simulator.fake_esms import FakeEsms, Message
+from tracker.simulator.fake_esms import FakeEsms
+from tracker.simulator.message import Message
 from tracker.simulator.settings import SettingsError, public_view, updated
 
 control = Blueprint("simulator_control", __name__, url_prefix="/_sim")

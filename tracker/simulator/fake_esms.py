@@ -21,40 +21,12 @@ from tracker.simulator import plan as planning
 from tracker.simulator import wire
 from tracker.simulator.account import Account, RateLimiter
 from tracker.simulator.callbacks import Dispatcher, Job
+from tracker.simulator.message import Message, price_of, type_id_of
 from tracker.simulator.settings import SimSettings
 from tracker.simulator.validate import SendRequest, validate_send
 
-# TypeId of callback-url.md: 27 in the journey sample, 25 "Zalo normal".
-JOURNEY_TYPE_ID = 27
-ZNS_TYPE_ID = 25
-# TotalPrice of the journey sample (220.0000) and of QueryZnsStatus's sample (330.0).
-JOURNEY_PRICE, ZNS_PRICE = 220.0, 330.0
 SENDS_KEPT = 10_000
 FIRST_SMS_ID = 29_028_845  # GetSmsSentData_V2's numeric SmsId, from its sample
-
-
-@dataclass
-class Message:
-    """One message eSMS accepted (sandbox ones are kept for the ground truth only)."""
-
-    smsid: str
-    request: SendRequest
-    type_id: int
-    telco_id: int
-    price: float
-    created_at: str
-    created_mono: float
-    plan: planning.Plan | None
-    created: datetime | None = None
-    sms_id: int = 0
-
-    def current_step(self) -> planning.Step | None:
-        """The latest status eSMS has reached by now; None just after the send."""
-        if self.plan is None:
-            return None
-        elapsed = time.monotonic() - self.created_mono
-        reached = [s for s in self.plan.steps if s.offset <= elapsed]
-        return reached[-1] if reached else None
 
 
 @dataclass
@@ -157,7 +129,7 @@ class FakeEsms:
                 if seen and time.time() - seen[0] < settings.request_id_ttl:
                     code = "124"
                     self.repeat_counts[key] = self.repeat_counts.get(key, 0) + 1
-            if code == "100" and req and not req.sandbox and self.account.balance(settings.balance) < _price(req):
+            if code == "100" and req and not req.sandbox and self.account.balance(settings.balance) < price_of(req):
                 code = "103"
             if code != "100" or req is None:
                 self._log_send(code, payload, None)
@@ -181,9 +153,9 @@ class FakeEsms:
         rng = self.rng
         smsid = wire.new_smsid(rng)
         partner_id, user_id = wire.new_partner_id(rng), wire.new_zalo_user_id(rng)
-        price, echo = _price(req), rng.random() < 0.5
+        price, echo = price_of(req), rng.random() < 0.5
         telco = wire.telco_of(req.local_phone)
-        type_id = JOURNEY_TYPE_ID if req.is_journey else ZNS_TYPE_ID
+        type_id = type_id_of(req)
         now = datetime.now(timezone.utc)
         plan = None
         if not req.sandbox:
@@ -309,6 +281,3 @@ class FakeEsms:
         stats["callbacks"]["pending"] = self.dispatcher.pending()
         return stats
 
-
-def _price(req: SendRequest) -> float:
-    return JOURNEY_PRICE if req.is_journey else ZNS_PRICE

@@ -6,7 +6,8 @@ from typing import Any
 
 from flask import current_app, request
 
-from tracker.simulator.fake_esms import FakeEsms, Message
+from tracker.simulator.fake_esms import FakeEsms
+from tracker.simulator.message import Message
 from tracker.simulator.plan import Step
 from tracker.simulator.validate import auth_ok
 

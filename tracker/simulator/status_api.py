@@ -16,8 +16,8 @@ from flask import Blueprint, request
 
 from tracker.simulator import wire
 from tracker.simulator.catalogue import render
-from tracker.simulator.fake_esms import Message
 from tracker.simulator.flask_util import ZALO_SMS_TYPES, authorized, body, fake_esms, field, reached
+from tracker.simulator.message import Message
 from tracker.simulator.plan import Step
 
 MAX_LIST_REFID = 200

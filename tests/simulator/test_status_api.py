@@ -1,4 +1,5 @@
-"""The eSMS simulator's status APIs, over real HTTP, in the shapes and with the codes of eSMS's pages.
+"""eSMS's status APIs (tracker/simulator/status_api.py), over real HTTP, in the shapes and with the codes
+of eSMS's pages.
 
 Documents (devesms/gitbook_esms_for_develop_v2, esms-api/ham-truy-xuat-va-dang-ky/):
 ham-kiem-tra-tin-nhan-theo-smsid.md (GetSendStatus), ham-lay-thong-tin-trang-thai-zns-1.md
@@ -11,11 +12,9 @@ esms-api/bang-ma-loi.md.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-import pytest
 import requests
 
 from tracker.simulator import start_in_thread
@@ -23,14 +22,6 @@ from tracker.simulator.server import RunningSimulator
 from tracker.simulator.wire import VN_TZ
 
 from tests.simulator.support import DEAD_CALLBACK, OAID, configure, post, quiet_settings, send
-
-
-
-@pytest.fixture
-def sim() -> Iterator[RunningSimulator]:
-    running = start_in_thread(quiet_settings())
-    yield running
-    running.stop()
 
 
 def get_send_status(sim: RunningSimulator, smsid: str, key: str = "key") -> dict[str, Any]:
