@@ -1,4 +1,9 @@
-"""Helpers and fixtures shared by the dashboard tests: seeding messages, signing in, CSRF tokens."""
+"""Helpers and fixtures shared by the dashboard tests: seeding messages, signing in, CSRF tokens, English.
+
+The dashboard speaks Vietnamese unless asked otherwise (issue 13). Tests that check its
+English words ask for English the way a browser does, with ``Accept-Language: en``: they
+import the ``client`` fixture from here, which overrides conftest's.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,20 @@ import re
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.orm import Session
 
 from tracker import create_app
+from tracker.config import DEFAULT_TIMEZONE
 from tracker.db import utcnow
 from tracker.models import Message
 
 from .conftest import make_settings, replace_settings
 
 PASSWORD = "mật-khẩu đúng 123"
+ENGLISH = {"HTTP_ACCEPT_LANGUAGE": "en"}
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -45,6 +53,23 @@ def ago(**delta: float) -> datetime:
     return utcnow() - timedelta(**delta)
 
 
+def local_input(moment: datetime) -> str:
+    """``moment`` as a datetime-local field holds it: the tracker's local time (TRACKER_TIMEZONE)."""
+    return f"{moment.astimezone(ZoneInfo(DEFAULT_TIMEZONE)):%Y-%m-%dT%H:%M:%S}"
+
+
+def english(client):
+    """The same test client, asking for the dashboard in English on every request."""
+    client.environ_base.update(ENGLISH)
+    return client
+
+
+@pytest.fixture
+def client(app):
+    """The dashboard in English (conftest's client gets the default, Vietnamese)."""
+    return english(app.test_client())
+
+
 def csrf(client, path: str = "/messages") -> str:
     html = client.get(path).get_data(as_text=True)
     match = _CSRF.search(html)
@@ -68,11 +93,11 @@ def locked_app(db_url, tmp_path, engine):
 
 @pytest.fixture
 def locked(locked_app):
-    return locked_app.test_client()
+    return english(locked_app.test_client())
 
 
 @pytest.fixture
 def small_pages(settings, engine):
     app = create_app(replace_settings(settings, dashboard_page_size=5), engine=engine)
     app.config["TESTING"] = True
-    return app.test_client()
+    return english(app.test_client())

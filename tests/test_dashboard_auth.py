@@ -10,7 +10,7 @@ import pytest
 
 from tracker.dashboard import auth
 
-from .dashboard_support import PASSWORD, add, csrf, locked, locked_app, login  # noqa: F401 (fixtures)
+from .dashboard_support import PASSWORD, add, client, csrf, locked, locked_app, login  # noqa: F401 (fixtures)
 
 PROTECTED = ("/", "/messages", "/messages.csv", "/messages/1", "/journeys/DH1")
 

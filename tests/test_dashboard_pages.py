@@ -11,7 +11,7 @@ import pytest
 from tracker import tokens
 
 from .conftest import SECRET
-from .dashboard_support import add, ago
+from .dashboard_support import add, ago, client  # noqa: F401 (fixture: the dashboard in English)
 
 XSS = "<script>alert(1)</script>"
 
@@ -50,7 +50,7 @@ def test_message_page_shows_every_field(client, journey):
                 "attempts", "created_at", "sent_at", "final_at", "updated_at", "time_to_final"):
         assert f'data-text="f-{key}"' in html, key
     assert re.search(r'data-text="f-status" class="badge s-delivered">delivered<', html)
-    assert "220 ₫" in html and "Viettel" in html
+    assert "₫220" in html and "Viettel" in html
     assert "Nguyễn Thị Hồng" in html
 
 
