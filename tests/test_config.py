@@ -96,3 +96,23 @@ def test_secrets_stay_out_of_repr(tmp_path):
     s = load(env(tmp_path, **REAL))
     text = repr(s)
     assert "x" * 32 not in text and "'pw'" not in text and "t1" not in text and "ESMS" not in text
+
+
+def test_language_and_time_zone_default_to_vietnam(tmp_path):
+    s = load(env(tmp_path, **SIM))
+    assert (s.language, s.timezone) == ("vi", "Asia/Ho_Chi_Minh")
+    s = load(env(tmp_path, **SIM, TRACKER_LANGUAGE="EN", TRACKER_TIMEZONE="America/Sao_Paulo"))
+    assert (s.language, s.timezone) == ("en", "America/Sao_Paulo")
+
+
+@pytest.mark.parametrize("changes,variable", [
+    ({"TRACKER_TIMEZONE": "Asia/Hanoi"}, "TRACKER_TIMEZONE"),       # not an IANA name
+    ({"TRACKER_TIMEZONE": "+07:00"}, "TRACKER_TIMEZONE"),
+    ({"TRACKER_TIMEZONE": "../../etc/passwd"}, "TRACKER_TIMEZONE"),
+    ({"TRACKER_TIMEZONE": "zone.tab"}, "TRACKER_TIMEZONE"),         # a file of the database, not a zone
+    ({"TRACKER_LANGUAGE": "fr"}, "TRACKER_LANGUAGE"),
+])
+def test_bad_language_or_time_zone_stops_the_start(tmp_path, changes, variable):
+    with pytest.raises(ConfigError) as exc:
+        load(env(tmp_path, **SIM, **changes))
+    assert str(exc.value).startswith(variable) and "\n" not in str(exc.value)

@@ -8,10 +8,15 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_ESMS_BASE_URL = "https://rest.esms.vn/MainService.svc/json"
 DEFAULT_ESMS_STATUS_URL = "https://status-sms.esms.vn"
 DEFAULT_SIMULATOR_URL = "http://127.0.0.1:8025"
+# The dashboard's readers are Vietnamese businesses (issue 13): their language and their clock.
+LANGUAGES = ("vi", "en")
+DEFAULT_LANGUAGE = "vi"
+DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 # What the tracker presents to the built-in simulator; it accepts any pair.
 SIMULATOR_CREDENTIALS = ("simulator", "simulator")
 
@@ -69,6 +74,9 @@ class Settings:
     # Issue 11: Params checked against eSMS's template listing (tracker/sending/templates.py).
     template_ttl: int = 600
     template_timeout: float = 2.0
+    # Issue 13: the dashboard's language when the reader has not chosen one, and its time zone.
+    language: str = DEFAULT_LANGUAGE
+    timezone: str = DEFAULT_TIMEZONE
 
     @property
     def api_open(self) -> bool:
@@ -145,6 +153,24 @@ def _networks(env: Mapping[str, str], name: str) -> tuple[ipaddress.IPv4Network 
         except ValueError:
             raise ConfigError(f"{name} must be a comma-separated list of CIDR ranges, got {part!r}") from None
     return tuple(out)
+
+
+def _language(env: Mapping[str, str]) -> str:
+    raw = env.get("TRACKER_LANGUAGE", "").strip().lower() or DEFAULT_LANGUAGE
+    if raw not in LANGUAGES:
+        raise ConfigError(f"TRACKER_LANGUAGE must be one of {', '.join(LANGUAGES)}, got {raw!r}")
+    return raw
+
+
+def _timezone(env: Mapping[str, str]) -> str:
+    """An IANA zone name the system's time zone database knows (checked now, not on the first page)."""
+    raw = env.get("TRACKER_TIMEZONE", "").strip() or DEFAULT_TIMEZONE
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ConfigError(f"TRACKER_TIMEZONE must be an IANA time zone name such as {DEFAULT_TIMEZONE}, "
+                          f"got {raw!r}") from None
+    return raw
 
 
 def _old_secret(env: Mapping[str, str], current: str) -> str | None:
@@ -265,4 +291,6 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         proxy_hops=_int(env, "TRACKER_PROXY_HOPS", 0),
         template_ttl=_int(env, "TRACKER_TEMPLATE_TTL", 600),
         template_timeout=_float(env, "TRACKER_TEMPLATE_TIMEOUT", 2.0),
+        language=_language(env),
+        timezone=_timezone(env),
     )

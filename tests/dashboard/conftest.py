@@ -1,12 +1,24 @@
-"""Fixtures of the dashboard tests: an app behind the sign-in form, and one with small pages."""
+"""Fixtures of the dashboard tests: English and Vietnamese readers, an app behind the sign-in form, small pages."""
 
 from __future__ import annotations
 
 import pytest
 
 from tracker import create_app
-from tests.dashboard.support import PASSWORD
+from tests.dashboard.support import PASSWORD, english
 from tests.support import make_settings, replace_settings
+
+
+@pytest.fixture
+def client(app):
+    """The dashboard in English: most tests check its English words (conftest's client asks for nothing)."""
+    return english(app.test_client())
+
+
+@pytest.fixture
+def reader(app):
+    """A browser stating no language: the dashboard's default, Vietnamese."""
+    return app.test_client()
 
 
 @pytest.fixture
@@ -20,11 +32,11 @@ def locked_app(db_url, tmp_path, engine):
 
 @pytest.fixture
 def locked(locked_app):
-    return locked_app.test_client()
+    return english(locked_app.test_client())
 
 
 @pytest.fixture
 def small_pages(settings, engine):
     app = create_app(replace_settings(settings, dashboard_page_size=5), engine=engine)
     app.config["TESTING"] = True
-    return app.test_client()
+    return english(app.test_client())

@@ -1,4 +1,9 @@
-"""Helpers and fixtures shared by the dashboard tests: seeding messages, signing in, CSRF tokens."""
+"""Helpers shared by the dashboard tests: seeding messages, signing in, CSRF tokens, English.
+
+The dashboard speaks Vietnamese unless asked otherwise (issue 13). Tests that check its
+English words ask for English the way a browser does, with ``Accept-Language: en``
+(tests/dashboard/conftest.py's ``client``); the Vietnamese tests use ``reader``.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +11,17 @@ import re
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from tracker.config import DEFAULT_TIMEZONE
 from tracker.db import utcnow
 from tracker.models import Message
 
 
 PASSWORD = "mật-khẩu đúng 123"
+ENGLISH = {"HTTP_ACCEPT_LANGUAGE": "en"}
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -40,6 +48,19 @@ def add(engine, n: int = 1, *, created_at: datetime | None = None, **fields: Any
 
 def ago(**delta: float) -> datetime:
     return utcnow() - timedelta(**delta)
+
+
+def local_input(moment: datetime) -> str:
+    """``moment`` as a datetime-local field holds it: the tracker's local time (TRACKER_TIMEZONE)."""
+    return f"{moment.astimezone(ZoneInfo(DEFAULT_TIMEZONE)):%Y-%m-%dT%H:%M:%S}"
+
+
+def english(client):
+    """The same test client, asking for the dashboard in English on every request."""
+    client.environ_base.update(ENGLISH)
+    return client
+
+
 
 
 def csrf(client, path: str = "/messages") -> str:

@@ -1,12 +1,18 @@
-"""The dashboard in headless Chromium: sign in, watch a message go from queued to delivered live, screenshots."""
+"""The dashboard in headless Chromium: sign in, watch a message go from queued to delivered live, screenshots.
+
+The main flow runs once in Vietnamese and once in English; the screenshots of both
+(``overview-vi.png``, ``overview-en.png``...) are kept as CI artifacts.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
 import threading
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -16,7 +22,7 @@ from tracker import create_app, tokens
 from tracker.ops import migrate
 
 from tests.support import API_TOKEN, ROOT, SECRET, make_settings, replace_settings
-from tests.dashboard.support import PASSWORD
+from tests.dashboard.support import PASSWORD, add
 
 pytestmark = pytest.mark.browser
 
@@ -98,9 +104,35 @@ def wait_text(page, selector: str, text: str) -> None:
         arg=[selector, text], timeout=WAIT_MS)
 
 
-def test_live_dashboard_in_chromium(server, browser, shots):
+# What the main flow reads on the pages, in each language (Accept-Language or the switch chose it).
+WORDS = {
+    "vi": {"messages": "Tin nhắn", "rate": "33,3%", "queued": "Trong hàng đợi", "waiting": "Đang chờ",
+           "delivered": "Đã nhận", "live": "Trực tiếp · cập nhật lúc ", "today": "Hôm nay",
+           "journey": "2 tin nhắn, 2 tin đã có trạng thái cuối, 2 tin đã nhận"},
+    "en": {"messages": "Messages", "rate": "33.3%", "queued": "queued", "waiting": "waiting",
+           "delivered": "delivered", "live": "Live · updated ", "today": "Today",
+           "journey": "2 messages, 2 with a final status, 2 delivered"},
+}
+HCM = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def local(day: date, hh: int, mm: int) -> datetime:
+    """A wall-clock time in Ho Chi Minh City (the default TRACKER_TIMEZONE), as UTC."""
+    return datetime.combine(day, time(hh, mm), tzinfo=HCM).astimezone(timezone.utc)
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_live_dashboard_in_chromium(server, browser, shots, lang, tmp_path, monkeypatch):
+    """The main flow once in each language: Vietnamese by default, English by one click on the sign-in form."""
+    words = WORDS[lang]
+    from tracker.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'browser.db'}")
+    # Two messages that ended badly earlier, so the overview has failure reasons to explain.
+    add(engine, status="failed", error_code="-114", order_id="DH-2026-000", final_at=datetime.now(timezone.utc))
+    add(engine, status="rejected", error_code="789", order_id="DH-2025-999", final_at=datetime.now(timezone.utc))
     first = send(server, "DH-2026-001", "Nguyễn Văn An")
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
     page = context.new_page()
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
@@ -111,10 +143,15 @@ def test_live_dashboard_in_chromium(server, browser, shots):
     # Sign in: the overview sends us to the login form and back.
     page.goto(f"{server}/")
     assert "/login" in page.url
-    page.screenshot(path=str(shots / "login.png"), full_page=True)
+    if lang == "en":
+        page.click("nav.lang >> text=English")
+        page.wait_for_url(f"{server}/login?next=/")
+    assert page.get_attribute("html", "lang") == lang
+    page.screenshot(path=str(shots / f"login-{lang}.png"), full_page=True)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{server}/")
+    assert page.get_attribute("html", "lang") == lang  # the choice survived signing in
     wait_text(page, "[data-text=n-queued]", "1")
     assert page.locator("svg.chart rect.s-queued").count() == 1
 
@@ -126,60 +163,80 @@ def test_live_dashboard_in_chromium(server, browser, shots):
     wait_text(page, "[data-text=n-queued]", "0")
     report(server, first, 5, success=1)
     wait_text(page, "[data-text=n-delivered]", "1")
-    wait_text(page, "[data-text=rate]", "100.0 %")
+    wait_text(page, "[data-text=rate]", words["rate"])
     assert page.locator("svg.chart rect.s-delivered").count() == 1
     assert page.evaluate("() => window.__stillHere") == "yes" and len(navigations) == before
-    page.screenshot(path=str(shots / "overview.png"), full_page=True)
+    assert page.text_content("[data-live-state]").startswith(words["live"])
+    assert page.locator("table[data-table=failures] tbody tr").count() == 2
+    page.screenshot(path=str(shots / f"overview-{lang}.png"), full_page=True)
 
     # The list, then the message itself with its timeline.
-    page.click("nav >> text=Messages")
+    page.click(f"header nav >> text={words['messages']}")
     page.wait_for_url(f"{server}/messages")
-    assert page.locator("table[data-table=messages] tbody tr").count() == 1
-    page.screenshot(path=str(shots / "messages.png"), full_page=True)
+    assert page.locator("table[data-table=messages] tbody tr").count() == 3
+    page.screenshot(path=str(shots / f"messages-{lang}.png"), full_page=True)
     page.click(f"a[href='/messages/{first}']")
     page.wait_for_url(f"{server}/messages/{first}")
-    assert page.text_content("[data-text=f-status]").strip() == "delivered"
+    assert page.text_content("[data-text=f-status]").strip() == words["delivered"]
     assert page.locator("table[data-table=events] .o-applied").count() == 2
     assert "Nguyễn Văn An" in page.text_content("[data-text=f-params]")
 
     # A second message of the same journey, watched on its own page from queued to delivered.
     second = send(server, "DH-2026-001", "Trần Thị Bích")
     page.goto(f"{server}/messages/{second}")
-    wait_text(page, "[data-text=f-status]", "queued")
+    wait_text(page, "[data-text=f-status]", words["queued"])
     page.evaluate("() => { window.__stillHere = 'again'; }")
     before = len(navigations)
     report(server, second, 2)
-    wait_text(page, "[data-text=f-status]", "waiting")
+    wait_text(page, "[data-text=f-status]", words["waiting"])
     report(server, second, 5, success=1)
-    wait_text(page, "[data-text=f-status]", "delivered")
+    wait_text(page, "[data-text=f-status]", words["delivered"])
     page.wait_for_function("() => document.querySelectorAll('table[data-table=events] tbody tr').length === 2",
                            timeout=WAIT_MS)
     assert page.evaluate("() => window.__stillHere") == "again" and len(navigations) == before
     assert page.get_attribute("[data-text=f-status]", "class") == "badge s-delivered"
-    page.screenshot(path=str(shots / "message.png"), full_page=True)
+    page.screenshot(path=str(shots / f"message-{lang}.png"), full_page=True)
 
     # The journey, as a timeline.
     page.click("a[href='/journeys/DH-2026-001']")
     page.wait_for_url(f"{server}/journeys/DH-2026-001")
-    assert "2 messages, 2 with a final status, 2 delivered" in page.text_content("[data-text=summary]")
+    assert words["journey"] in page.text_content("[data-text=summary]")
     assert page.locator("table[data-table=timeline] tbody tr").count() == 6
-    page.screenshot(path=str(shots / "journey.png"), full_page=True)
+    page.screenshot(path=str(shots / f"journey-{lang}.png"), full_page=True)
 
     # A phone-sized screen.
-    phone = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, locale="vi-VN",
                                 storage_state=context.storage_state())
     small = phone.new_page()
     small.goto(f"{server}/")
     wait_text(small, "[data-text=n-delivered]", "2")
     assert small.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
-    small.screenshot(path=str(shots / "overview-phone.png"), full_page=True)
+    small.screenshot(path=str(shots / f"overview-phone-{lang}.png"), full_page=True)
     phone.close()
+
+    # Local time: with the clock at 23:50 in Ho Chi Minh City, "today" began at local midnight
+    # (17:00 UTC the day before), so a message of 23:30 counts and one of 23:30 the day before not.
+    from tracker.dashboard import ranges
+
+    day = (datetime.now(timezone.utc).astimezone(HCM) - timedelta(days=2)).date()
+    add(engine, status="delivered", created_at=local(day, 23, 30))
+    add(engine, status="failed", created_at=local(day, 0, 10))
+    add(engine, status="rejected", created_at=local(day - timedelta(days=1), 23, 30))
+    engine.dispose()
+    monkeypatch.setattr(ranges, "utcnow", lambda: local(day, 23, 50))  # the server runs in this process
+    page.goto(f"{server}/")
+    page.click(f".ranges >> text={words['today']}")
+    page.wait_for_url(f"{server}/?range=today")
+    for key, want in (("n-total", "2"), ("n-delivered", "1"), ("n-failed", "1"), ("n-rejected", "0")):
+        wait_text(page, f"[data-text={key}]", want)
+    since = page.input_value("form.custom-range input[name=since]")
+    assert since == f"{day:%d/%m/%Y} 00:00", since  # local midnight, as the page writes dates
     context.close()
     assert not problems, problems
 
 
 def test_live_updates_pause_while_the_tab_is_hidden(server, browser):
-    context = browser.new_context()
+    context = browser.new_context(locale="en-US")  # Accept-Language alone picks English
     page = context.new_page()
     page.goto(f"{server}/login")
     page.fill("input[name=password]", PASSWORD)
@@ -209,7 +266,7 @@ def test_upload_progress_updates_live(server, browser, shots, tmp_path):
     from tracker.db import make_engine, utcnow
     from tracker.models import Message
 
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
     page = context.new_page()
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)

@@ -1,4 +1,8 @@
-"""Dashboard overview: counts, rate, times, money, chart, failure reasons, breakdowns, ranges, headers."""
+"""Dashboard overview: counts, rate, times, money, chart, failure reasons, breakdowns, ranges, headers.
+
+In English (``client`` from dashboard_support sends Accept-Language: en); the Vietnamese
+default is tested in test_dashboard_i18n.py.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,9 @@ from datetime import timedelta
 import pytest
 
 from tracker.db import utcnow
+from tracker.dashboard import formats, ranges
 
-from tests.dashboard.support import add, ago, login
+from tests.dashboard.support import add, ago, local_input, login
 
 PAGES = ("/", "/messages", "/login")
 
@@ -46,10 +51,10 @@ def test_overview_shows_the_numbers_for_the_last_24_hours(client, seeded):
     assert text_of(html, "n-in_flight") == "2"
     assert text_of(html, "n-queued") == "1"
     assert text_of(html, "s-sent") == "2"
-    assert text_of(html, "rate") == "57.1 %"  # 4 delivered of 7 final
-    assert text_of(html, "money") == "880 ₫"
-    assert text_of(html, "p50") == "10.0 s"
-    assert text_of(html, "p95").endswith(" s")
+    assert text_of(html, "rate") == "57.1%"  # 4 delivered of 7 final
+    assert text_of(html, "money") == "₫880"
+    assert text_of(html, "p50") == "10.0s"
+    assert text_of(html, "p95").endswith("s")
     assert text_of(html, "range") == "Last 24 hours"
 
 
@@ -82,9 +87,10 @@ def test_overview_ranges(client, seeded, query, total):
     assert text_of(client.get(f"/?{query}").get_data(as_text=True), "n-total") == str(total)
 
 
-def test_today_counts_from_utc_midnight(client, engine):
+def test_today_counts_from_local_midnight(client, engine):
     now = utcnow()
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    midnight = ranges.local_midnight(now)  # in TRACKER_TIMEZONE (Asia/Ho_Chi_Minh), not UTC
+    assert midnight.astimezone(formats.zone()).hour == 0
     add(engine, 2, created_at=midnight + (now - midnight) / 2)
     add(engine, 3, created_at=midnight - timedelta(minutes=1))
     html = client.get("/?range=today").get_data(as_text=True)
@@ -95,7 +101,8 @@ def test_custom_range_and_its_errors(client, engine):
     add(engine, 2, created_at=ago(days=3))
     add(engine, 1, created_at=ago(days=1))
     since, until = ago(days=4), ago(days=2)
-    html = client.get(f"/?range=custom&since={since:%Y-%m-%dT%H:%M}&until={until:%Y-%m-%dT%H:%M}").get_data(as_text=True)
+    # The form's times are local (TRACKER_TIMEZONE), like every time the dashboard shows.
+    html = client.get(f"/?range=custom&since={local_input(since)}&until={local_input(until)}").get_data(as_text=True)
     assert text_of(html, "n-total") == "2"
     for bad in ("range=custom&since=yesterday", "range=custom", "range=custom&since=2026-01-02T00:00&until=2026-01-01T00:00",
                 "range=decade"):
@@ -176,9 +183,9 @@ def test_chart_scale_and_axis_are_whole_numbers():
 
     assert [chart.nice_ceiling(v) for v in (0, 1, 3, 7, 11, 250, 1001)] == [1, 1, 5, 10, 20, 500, 2000]
     start = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    one = chart.build([(start, {"delivered": 1})], "%H:%M")
+    one = chart.build([(start, {"delivered": 1})], "Hm")
     assert [g["t"] for g in one["grid"]] == ["0", "1"]
-    many = chart.build([(start, {"delivered": 6, "failed": 2})] * 48, "%H:%M")
+    many = chart.build([(start, {"delivered": 6, "failed": 2})] * 48, "Hm")
     assert [g["t"] for g in many["grid"]] == ["0", "5", "10"]
     assert len(many["labels"]) <= chart.MAX_X_LABELS and len(many["bars"]) == 96
     tallest = max(b["y"] + b["h"] for b in many["bars"]) - min(b["y"] for b in many["bars"])
@@ -192,7 +199,7 @@ def test_long_ranges_load_their_details_after_the_page(client, seeded):
     details_url = re.search(r'data-details="([^"]+)"', html).group(1).replace("&amp;", "&")
     assert details_url == "/dashboard/data/overview/details?range=30d"
     data = client.get(details_url).json
-    assert data["text"]["p50"] == "5.0 s"  # the older messages reached their final status at once
+    assert data["text"]["p50"] == "5.0s"  # the older messages reached their final status at once
     codes = [row[0]["t"] for row in data["tables"]["failures"]]
     assert codes == ["-114", "789"]
     assert [row[0]["t"] for row in data["tables"]["by-template"]][:2] == ["523194", "T-A"]

@@ -50,7 +50,7 @@ def test_message_page_shows_every_field(client, journey):
                 "attempts", "created_at", "sent_at", "final_at", "updated_at", "time_to_final"):
         assert f'data-text="f-{key}"' in html, key
     assert re.search(r'data-text="f-status" class="badge s-delivered">delivered<', html)
-    assert "220 ₫" in html and "Viettel" in html
+    assert "₫220" in html and "Viettel" in html
     assert "Nguyễn Thị Hồng" in html
 
 

@@ -18,7 +18,7 @@ from tracker.worker.forwarding import FAILED, PENDING, ForwardDelivery
 from tracker.models import Message
 
 from tests.support import OAID, replace_settings
-from tests.dashboard.support import add, csrf, login
+from tests.dashboard.support import add, csrf, english, login
 
 XSS = "<script>alert(1)</script>"
 GOOD = ("\ufeffphone,order_id,param1,param2\n"
@@ -153,7 +153,7 @@ def test_unknown_uploads_and_the_batch_filter(client, engine):
 
 def test_a_file_over_the_size_limit_gets_a_friendly_page(app, engine):
     app.config["MAX_CONTENT_LENGTH"] = 4096
-    client = app.test_client()
+    client = english(app.test_client())
     resp = upload(client, GOOD + b"0901888484,DH-9,x,y\n" * 400)
     assert resp.status_code == 413
     html = resp.get_data(as_text=True)
@@ -188,11 +188,11 @@ def count(engine, state: str) -> int:
 
 def test_forwarding_panel_shows_counts_and_the_last_error_as_text(forwarding_app, engine):
     outbox(engine, PENDING, FAILED, FAILED, error=f"HTTP 500 {XSS}")
-    client = forwarding_app.test_client()
+    client = english(forwarding_app.test_client())
     html = client.get("/").get_data(as_text=True)
     assert "Status forwarding" in html
     assert 'data-text="fwd-pending">1<' in html and 'data-text="fwd-failed" class="err">2<' in html
-    assert re.search(r'data-text="fwd-oldest">5 min \d+ s ago<', html)
+    assert re.search(r'data-text="fwd-oldest">5m \d+s ago<', html)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and XSS not in html
     live = client.get("/dashboard/data/overview").json["text"]
     assert live["fwd-pending"] == "1" and live["fwd-error"] == f"HTTP 500 {XSS}"
@@ -208,7 +208,7 @@ def test_forwarding_panel_is_hidden_when_forwarding_is_off(client, engine):
 
 def test_retry_button_puts_failed_deliveries_back(forwarding_app, engine):
     outbox(engine, FAILED, FAILED, PENDING, error="HTTP 500")
-    client = forwarding_app.test_client()
+    client = english(forwarding_app.test_client())
     assert client.post("/forwarding/retry", data={}).status_code == 403
     assert count(engine, FAILED) == 2
     resp = client.post("/forwarding/retry", data={"csrf_token": csrf(client, "/")})

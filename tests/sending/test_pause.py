@@ -200,7 +200,7 @@ def test_probe_backoff_is_capped(cfg, probes, delay):
 def test_the_cap_may_not_exceed_a_minute(tmp_path, db_url):
     from tracker.config import ConfigError
 
-    from .conftest import make_settings
+    from tests.support import make_settings
 
     assert make_settings(db_url, tmp_path, TRACKER_PAUSE_PROBE_CAP="60").pause_probe_cap == 60
     with pytest.raises(ConfigError, match="TRACKER_PAUSE_PROBE_CAP"):

@@ -73,14 +73,20 @@ def check_password(given: str) -> bool:
 
 
 def sign_in() -> None:
-    session.clear()  # a new session id-equivalent: nothing from before sign-in survives
+    lang = session.get("lang")
+    session.clear()  # a new session id-equivalent: nothing from before sign-in survives...
+    if lang:
+        session["lang"] = lang  # ...but the language chosen on the sign-in form, which is no secret
     session.permanent = True
     session["auth"] = {"at": time.time(), "pw": _fingerprint(_settings().dashboard_password or "")}
     session["csrf"] = secrets.token_urlsafe(32)
 
 
 def sign_out() -> None:
+    lang = session.get("lang")
     session.clear()
+    if lang:
+        session["lang"] = lang
 
 
 def csrf_token() -> str:

@@ -1,7 +1,8 @@
 """Geometry of the stacked bar chart (messages over time by status group), drawn as SVG.
 
 Python computes every rectangle once; the template draws them on first load and
-live.js redraws them from the same JSON, so the two can never disagree.
+live.js redraws them from the same JSON, so the two can never disagree. Labels and
+titles are in the reader's language, on the tracker's clock.
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ import math
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext
+
+from tracker.dashboard import formats
 from tracker.dashboard.present import GROUP_LABELS, GROUPS
 
 WIDTH, HEIGHT = 960, 260
@@ -29,8 +33,11 @@ def nice_ceiling(value: int) -> int:
     return 10 * power
 
 
-def build(buckets: list[tuple[datetime, dict[str, int]]], label_format: str) -> dict[str, Any]:
-    """Bars, axis labels and grid lines for ``buckets`` of (start, {group: count})."""
+def build(buckets: list[tuple[datetime, dict[str, int]]], label_skeleton: str) -> dict[str, Any]:
+    """Bars, axis labels and grid lines for ``buckets`` of (start, {group: count}).
+
+    ``label_skeleton`` names the labels' form (:func:`tracker.dashboard.formats.skeleton`).
+    """
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     top = nice_ceiling(max((sum(c.values()) for _, c in buckets), default=0))
     slot = plot_w / max(len(buckets), 1)
@@ -48,12 +55,15 @@ def build(buckets: list[tuple[datetime, dict[str, int]]], label_format: str) -> 
             y -= h
             bars.append({"x": round(x, 2), "y": round(y, 2), "w": round(bar_w, 2), "h": round(h, 2),
                          "cls": f"s-{group}",
-                         "title": f"{start:{label_format}} UTC · {GROUP_LABELS[group]}: {n:,} of {total:,}"})
+                         "title": gettext("%(when)s · %(group)s: %(n)s of %(total)s",
+                                    when=formats.skeleton(start, label_skeleton), group=GROUP_LABELS[group],
+                                    n=formats.number(n), total=formats.number(total))})
     every = max(1, math.ceil(len(buckets) / MAX_X_LABELS))
-    labels = [{"x": round(LEFT + i * slot + slot / 2, 2), "y": HEIGHT - 8, "t": f"{start:{label_format}}"}
+    labels = [{"x": round(LEFT + i * slot + slot / 2, 2), "y": HEIGHT - 8,
+               "t": formats.skeleton(start, label_skeleton)}
               for i, (start, _) in enumerate(buckets) if i % every == 0]
     # Only whole numbers on the axis: a scale of 1 gets no half-way line.
-    grid = [{"y": round(TOP + plot_h * (1 - f), 2), "t": f"{int(top * f):,}"}
+    grid = [{"y": round(TOP + plot_h * (1 - f), 2), "t": formats.number(int(top * f))}
             for f in (0, 0.5, 1) if float(top * f).is_integer()]
     return {"w": WIDTH, "h": HEIGHT, "left": LEFT, "right": WIDTH - RIGHT, "bars": bars,
             "labels": labels, "grid": grid, "empty": not bars}

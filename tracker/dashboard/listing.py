@@ -2,7 +2,8 @@
 
 A phone number never travels in a GET URL (proxies and access logs keep those):
 the search form is POSTed, the number is kept in the signed session under an
-HMAC of it, and the list's URL carries only that token.
+HMAC of it, and the list's URL carries only that token. Times typed into the
+filters are local (TRACKER_TIMEZONE), like every time the dashboard shows.
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ import hmac
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Mapping
+from typing import Any, Mapping
+
+from flask_babel import gettext as _
 
 from tracker import phones
 from tracker import status as st
 from tracker.dashboard.present import GROUP_LABELS, GROUPS, STATUS_LABELS
+from tracker.dashboard.problems import translate as translate_problem
 from tracker.queries.lists import MessageFilter
 from tracker.dashboard.ranges import parse_time
 
@@ -33,10 +37,6 @@ COLUMNS: dict[str, str] = {
 TEXT_ARGS = (*COLUMNS, "status", "since", "until", "batch")
 # A CSV upload's id (bulk.batch_id); its messages' request ids are csv-<batch>-<line>.
 _BATCH = re.compile(r"[0-9a-f]{24}")
-STATUS_CHOICES: list[tuple[str, str]] = (
-    [(g, f"{GROUP_LABELS[g]} (all)") for g in ("in_flight",)]
-    + [(s, STATUS_LABELS[s]) for s in st.ALL]
-)
 MAX_SAVED_SEARCHES = 20
 MAX_ARG_CHARS = 254
 
@@ -62,6 +62,12 @@ class Filters:
         return bool(self.args())
 
 
+def status_choices() -> list[tuple[str, Any]]:
+    """The status filter's options, in the request's language."""
+    return ([(g, _("%(group)s (all)", group=GROUP_LABELS[g])) for g in ("in_flight",)]
+            + [(s, STATUS_LABELS[s]) for s in st.ALL])
+
+
 def phone_token(secret: str, phone: str) -> str:
     mac = hmac.new(secret.encode(), b"phone-search:" + phone.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(mac[:15]).decode()
@@ -80,22 +86,23 @@ def from_args(args: Mapping[str, str], saved_phones: Mapping[str, str]) -> Filte
     errors: list[str] = []
     status = values["status"]
     if status and status not in st.ALL and status not in GROUPS:
-        errors.append(f"Unknown status {status!r}.")
+        errors.append(_("Unknown status %(status)s.", status=repr(status)))
         values["status"] = ""
     if values["batch"] and not _BATCH.fullmatch(values["batch"]):
-        errors.append("Unknown upload id.")
+        errors.append(_("Unknown upload id."))
         values["batch"] = ""
     times: dict[str, datetime | None] = {}
     for name in ("since", "until"):
         try:
             times[name] = parse_time(values[name])
         except ValueError:
-            errors.append(f"The {'start' if name == 'since' else 'end'} time could not be read.")
+            errors.append(_("The start time could not be read.") if name == "since"
+                          else _("The end time could not be read."))
             values[name], times[name] = "", None
     token = (args.get("pq") or "").strip() or None
     phone = saved_phones.get(token) if token else None
     if token and phone is None:
-        errors.append("This phone search has expired (it lives in your session); search again.")
+        errors.append(_("This phone search has expired (it lives in your session); search again."))
     return Filters(values, phone, token, times["since"], times["until"], tuple(errors))
 
 
@@ -109,7 +116,7 @@ def from_form(form: Mapping[str, str], secret: str, saved: dict[str, str]) -> tu
     try:
         phone = phones.normalize(raw_phone)
     except ValueError as exc:
-        return args, saved, f"Phone: {exc}."
+        return args, saved, _("Phone: %(problem)s.", problem=translate_problem(str(exc)))
     token, saved = remember_phone(saved, secret, phone)
     args["pq"] = token
     return args, saved, None

@@ -1,13 +1,18 @@
-"""The overview's numbers for a range: counters for counts and money, bounded queries for the rest."""
+"""The overview's numbers for a range: counters for counts and money, bounded queries for the rest.
+
+Everything is text in the reader's language; the chart's buckets are hours and days on the
+tracker's clock (TRACKER_TIMEZONE), not UTC's.
+"""
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Callable
 
+from flask_babel import gettext as _, ngettext
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session
 
@@ -16,7 +21,7 @@ from tracker import status as st
 from tracker.db import UTCDateTime
 from tracker.esms import codes
 from tracker.models import Message
-from tracker.dashboard import chart
+from tracker.dashboard import chart, formats, localdays, reasons
 from tracker.dashboard.present import GROUP_OF, GROUPS, cell, duration, money, number, percent, when
 from tracker.dashboard.ranges import Range
 
@@ -53,10 +58,11 @@ def build(session: Session, rng: Range, link: LinkFor) -> dict[str, Any]:
     spent = sum((t.price for t in tallies.values()), Decimal(0))
     txt: dict[str, Any] = {
         "range": rng.label,
-        "as-of": when(rng.until - timedelta(microseconds=1)) + " UTC",
+        "as-of": when(rng.until - timedelta(microseconds=1)),
         "n-total": number(total),
         "rate": percent(tallies[st.DELIVERED].n, finals),
-        "rate-note": f"of {finals:,} messages with a final status",
+        "rate-note": ngettext("of %(count)s message with a final status", "of %(count)s messages with a final status",
+                              finals, count=number(finals)),
         "money": money(spent),
     }
     for group, n in by_group.items():
@@ -82,7 +88,8 @@ def details(session: Session, rng: Range, link: LinkFor) -> dict[str, Any]:
         "text": {
             "p50": duration(ttf.get("p50")),
             "p95": duration(ttf.get("p95")),
-            "ttf-note": f"over {ttf['count']:,} final messages",
+            "ttf-note": ngettext("over %(count)s final message", "over %(count)s final messages", ttf["count"],
+                                 count=number(ttf["count"])),
         },
         "tables": {"failures": failure_rows(session, rng, link, span),
                    **breakdown_tables(session, rng, link, span)},
@@ -90,19 +97,18 @@ def details(session: Session, rng: Range, link: LinkFor) -> dict[str, Any]:
 
 
 def _list_span(rng: Range) -> dict[str, str]:
-    # The list's datetime-local form fields take this, not iso(): no zone suffix, no fractions.
-    return {"since": f"{rng.since:%Y-%m-%dT%H:%M:%S}", "until": f"{rng.until:%Y-%m-%dT%H:%M:%S}"}
+    # Local time, no zone suffix, no fractions: the list reads it as its form's times.
+    return {"since": formats.wire(rng.since), "until": formats.wire(rng.until)}
 
 
 def _chart(session: Session, rng: Range) -> dict[str, Any]:
     span = rng.until - rng.since
     if span > timedelta(days=2):
         return _daily_chart(session, rng)
-    step, fmt = (timedelta(minutes=5), "%H:%M") if span <= timedelta(hours=2) else (timedelta(hours=1), "%H:%M")
-    if span > timedelta(days=1):
-        fmt = "%d/%m %H:%M"
+    step = timedelta(minutes=5) if span <= timedelta(hours=2) else timedelta(hours=1)
+    fmt = "MdHm" if span > timedelta(days=1) else "Hm"
     step_s = int(step.total_seconds())
-    origin = datetime.fromtimestamp(rng.since.timestamp() // step_s * step_s, tz=rng.since.tzinfo)
+    origin = _local_floor(rng.since, step)
     n = max(1, math.ceil((rng.until - origin) / step))
     rows = session.execute(_bucket_query(session), {"origin": origin, "since": rng.since,
                                                     "until": rng.until, "step": step_s})
@@ -123,17 +129,29 @@ def _bucket_query(session: Session):
                                 bindparam("until", type_=t))
 
 
+def _local_floor(moment: datetime, step: timedelta) -> datetime:
+    """The bucket ``moment`` falls in, buckets starting on the local clock's whole hours or 5 minutes.
+
+    Counted from local midnight, so a zone half an hour off UTC still gets bars on its own hours.
+    """
+    here = formats.local(moment)
+    wall = here.replace(tzinfo=None)
+    midnight = wall.replace(hour=0, minute=0, second=0, microsecond=0)
+    start = midnight + (wall - midnight) // step * step
+    return start.replace(tzinfo=here.tzinfo).astimezone(timezone.utc)
+
+
 def _daily_chart(session: Session, rng: Range) -> dict[str, Any]:
-    days = sorted(counters.per_day(session, rng.since, rng.until).items())
+    days = localdays.per_local_day(session, rng.since, rng.until, formats.zone())
     per_bar = max(1, math.ceil(len(days) / MAX_DAY_BARS))
     buckets: list[tuple[datetime, dict[str, int]]] = []
     for i in range(0, len(days), per_bar):
         merged: dict[str, int] = defaultdict(int)
-        for _, tallies in days[i:i + per_bar]:
-            for status, tally in tallies.items():
-                merged[GROUP_OF.get(status, "in_flight")] += tally.n
-        buckets.append((counters.day_start(days[i][0]), dict(merged)))
-    return chart.build(buckets, "%d/%m")
+        for _start, per_status in days[i:i + per_bar]:
+            for status, n in per_status.items():
+                merged[GROUP_OF.get(status, "in_flight")] += n
+        buckets.append((days[i][0], dict(merged)))
+    return chart.build(buckets, "Md")
 
 
 def failure_rows(session: Session, rng: Range, link: LinkFor, span: dict[str, str]) -> list[list[dict]]:
@@ -148,13 +166,14 @@ def failure_rows(session: Session, rng: Range, link: LinkFor, span: dict[str, st
     failed = sum(r[1] for r in rows)
     out = []
     for code, count, example in rows:
-        meaning = codes.describe(code)
+        meaning = reasons.meaning(code) if code else _("No code")
         out.append([
-            cell(code or "none", link(code=code or "", **span)),
+            cell(code or _("none"), link(code=code or "", **span)),
             cell(meaning),
             cell(number(count), cls="num"),
             cell(percent(count, failed), cls="num"),
-            cell(example if example and example != meaning else ""),
+            cell(example if example and example not in (meaning, codes.describe(code)) else ""),
+            cell(reasons.advice(code) or reasons.advice("unknown"), cls="advice"),
         ])
     return out
 
@@ -192,7 +211,7 @@ def _breakdown_rows(dim: str, acc: dict[str, dict[str, Any]], link: LinkFor,
     out = []
     for key, a in ranked[:TOP_ROWS]:
         out.append([
-            cell(key or "(none)", link(**{dim: key}, **span) if key else None),
+            cell(key or _("(none)"), link(**{dim: key}, **span) if key else None),
             cell(number(a["total"]), cls="num"),
             cell(number(a["delivered"]), cls="num"),
             cell(number(a["failed"]), cls="num"),
@@ -201,6 +220,7 @@ def _breakdown_rows(dim: str, acc: dict[str, dict[str, Any]], link: LinkFor,
         ])
     rest = ranked[TOP_ROWS:]
     if rest:
-        out.append([cell(f"{len(rest)} more"), cell(number(sum(a["total"] for _, a in rest)), cls="num"),
+        out.append([cell(_("%(n)s more", n=number(len(rest)))),
+                    cell(number(sum(a["total"] for _key, a in rest)), cls="num"),
                     cell(""), cell(""), cell(""), cell("")])
     return out

@@ -1,15 +1,19 @@
-"""What the list, message and journey pages show, built once for the HTML and the live JSON."""
+"""What the list, message and journey pages show, built once for the HTML and the live JSON.
+
+Words are in the reader's language; ids, codes, SMSIDs and the raw eSMS data stay as they are.
+"""
 
 from __future__ import annotations
 
 from typing import Any, Callable
 
+from flask_babel import gettext as _, ngettext
 from sqlalchemy.engine import Engine
 
 from tracker import status as st
-from tracker.dashboard import listing
-from tracker.dashboard.present import (Cell, cell, duration, error_text, money, pretty_json, status_cell, when,
-                      when_short)
+from tracker.dashboard import listing, reasons
+from tracker.dashboard.present import (KIND_LABELS, SOURCE_LABELS, Cell, cell, duration, error_text, label, money,
+                                       number, outcome_cell, pretty_json, status_cell, when, when_short)
 from tracker.queries import lists, lookups
 
 UrlFor = Callable[..., str]
@@ -45,16 +49,17 @@ def list_data(engine: Engine, f: listing.Filters, size: int, before: int | None,
             "older": url("dashboard.messages", **args, before=pg.older) if pg.older else None,
             "newer": url("dashboard.messages", **args, after=pg.newer) if pg.newer else None,
         },
-        "text": {"shown": f"{len(pg.rows)} shown" if pg.rows else "No messages match."},
+        "text": {"shown": _("%(n)s shown", n=number(len(pg.rows))) if pg.rows else _("No messages match.")},
         "active": any(not st.is_final(m.status) for m in pg.rows),
     }
 
 
 def fields(m: Row) -> dict[str, Any]:
     """Every field of a message, formatted, keyed as the template's data-text names."""
+    yes, no = _("yes"), _("no")
     return {
         "status": status_cell(m.status),
-        "final": "yes" if st.is_final(m.status) else "no",
+        "final": yes if st.is_final(m.status) else no,
         "smsid": m.smsid or "—",
         "phone": m.phone or "—",
         "recipient": m.recipient or "—",
@@ -64,15 +69,16 @@ def fields(m: Row) -> dict[str, Any]:
         "order_id": m.order_id or "—",
         "campaign_id": m.campaign_id or "—",
         "request_id": m.request_id or "—",
-        "sandbox": "yes" if m.sandbox else "no",
-        "source": m.source,
+        "sandbox": yes if m.sandbox else no,
+        "source": label(SOURCE_LABELS, m.source),
         "error_code": m.error_code or "—",
         "error_meaning": error_text(m.error_code) or "—",
+        "error_advice": reasons.advice(m.error_code) or "—",
         "error_message": m.error_message or "—",
         "price": money(m.price),
         "telco": m.telco or "—",
         "zalo_msg_id": m.zalo_msg_id or "—",
-        "attempts": str(m.attempts),
+        "attempts": number(m.attempts),
         "created_at": when(m.created_at),
         "sent_at": when(m.sent_at),
         "final_at": when(m.final_at),
@@ -85,8 +91,8 @@ def fields(m: Row) -> dict[str, Any]:
 def event_row(e: Row) -> list[Cell]:
     return [
         cell(when(e.created_at)),
-        cell(e.kind),
-        cell(e.outcome, cls=f"badge o-{e.outcome}"),
+        cell(label(KIND_LABELS, e.kind)),
+        outcome_cell(e.outcome),
         status_cell(e.status),
         cell(e.smsid or ""),
         cell(error_text(e.error_code, e.error_message), cls="err"),
@@ -133,15 +139,16 @@ def journey_data(engine: Engine, order_id: str, url: UrlFor) -> dict[str, Any] |
     for m in members:
         entries.append((m.created_at, 0, [
             cell(when_short(m.created_at)), cell(f"#{m.id}", url("dashboard.message", message_id=m.id)),
-            cell(f"stored ({m.source}, template {m.template_id or '—'})"), cell(""), status_cell(st.QUEUED),
+            cell(_("stored (%(source)s, template %(template)s)", source=label(SOURCE_LABELS, m.source),
+                   template=m.template_id or "—")), cell(""), status_cell(st.QUEUED),
             cell(""),
         ]))
     for e in events:
         entries.append((e.created_at, e.id, [
             cell(when_short(e.created_at)),
             cell(f"#{e.message_id}", url("dashboard.message", message_id=e.message_id)),
-            cell({"send": "send attempt", "callback": "callback", "reconcile": "status query"}.get(e.kind, e.kind)),
-            cell(e.outcome, cls=f"badge o-{e.outcome}"),
+            cell(label(KIND_LABELS, e.kind)),
+            outcome_cell(e.outcome),
             status_cell(e.status),
             cell(error_text(e.error_code, e.error_message), cls="err"),
         ]))
@@ -149,9 +156,10 @@ def journey_data(engine: Engine, order_id: str, url: UrlFor) -> dict[str, Any] |
     finals = [m for m in members if st.is_final(m.status)]
     return {
         "messages": members,
-        "text": {"summary": f"{len(members)} message{'s' if len(members) != 1 else ''}, "
-                            f"{len(finals)} with a final status, "
-                            f"{sum(m.status == st.DELIVERED for m in members)} delivered"},
+        "text": {"summary": ngettext("%(count)s message, %(final)s with a final status, %(delivered)s delivered",
+                                     "%(count)s messages, %(final)s with a final status, %(delivered)s delivered",
+                                     len(members), count=number(len(members)), final=number(len(finals)),
+                                     delivered=number(sum(m.status == st.DELIVERED for m in members)))},
         "tables": {"members": [journey_member_row(m, url) for m in members],
                    "timeline": [row for _, _, row in entries]},
         "active": len(finals) < len(members),

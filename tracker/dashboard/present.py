@@ -1,19 +1,25 @@
-"""How values look on the dashboard: numbers, money, times, durations, status badges, table cells.
+"""How values look on the dashboard: status words, table cells, error codes, JSON; numbers and times via formats.
 
 A cell is a small dict (``t`` text, optional ``href``, ``cls``, ``pre``, ``title``)
 rendered the same way by the Jinja macro on first load and by live.js afterwards,
-always as text, never as markup.
+always as text, never as markup. Every word in a cell is already in the reader's
+language: live.js adds none of its own. Status words are translated here only; the API
+and the JSON keys keep the status words of the contract.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
+from flask_babel import lazy_pgettext
+
 from tracker import status as st
+from tracker.dashboard import reasons
 from tracker.esms import codes
+# Re-exported: the pages import every formatter from here.
+from tracker.dashboard.formats import (duration, money, number, percent, when,  # noqa: F401
+                                       when_short)
 
 Cell = dict[str, Any]
 
@@ -25,10 +31,33 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "in_flight": (st.SENDING, st.ACCEPTED, st.PENDING_APPROVAL, st.WAITING, st.SENT),
     "queued": (st.QUEUED,),
 }
-GROUP_LABELS = {"queued": "Queued", "in_flight": "In flight", "delivered": "Delivered",
-                "failed": "Failed", "rejected": "Rejected"}
+# Lazy: translated when shown, in the language of the request showing them.
+GROUP_LABELS = {"queued": lazy_pgettext("status group", "Queued"),
+                "in_flight": lazy_pgettext("status group", "In flight"),
+                "delivered": lazy_pgettext("status group", "Delivered"),
+                "failed": lazy_pgettext("status group", "Failed"),
+                "rejected": lazy_pgettext("status group", "Rejected")}
 GROUP_OF = {s: g for g, members in GROUPS.items() for s in members}
-STATUS_LABELS = {s: s.replace("_", " ") for s in st.ALL}
+STATUS_LABELS = {st.QUEUED: lazy_pgettext("status", "queued"),
+                 st.SENDING: lazy_pgettext("status", "sending"),
+                 st.ACCEPTED: lazy_pgettext("status", "accepted"),
+                 st.PENDING_APPROVAL: lazy_pgettext("status", "pending approval"),
+                 st.WAITING: lazy_pgettext("status", "waiting"),
+                 st.SENT: lazy_pgettext("status", "sent"),
+                 st.DELIVERED: lazy_pgettext("status", "delivered"),
+                 st.FAILED: lazy_pgettext("status", "failed"),
+                 st.REJECTED: lazy_pgettext("status", "rejected")}
+# What a callback or a status answer did to its message (events.outcome).
+OUTCOME_LABELS = {"applied": lazy_pgettext("outcome", "applied"),
+                  "duplicate": lazy_pgettext("outcome", "duplicate"),
+                  "stale": lazy_pgettext("outcome", "stale"),
+                  "conflict": lazy_pgettext("outcome", "conflict"),
+                  "invalid": lazy_pgettext("outcome", "invalid")}
+KIND_LABELS = {"send": lazy_pgettext("event", "send attempt"),
+               "callback": lazy_pgettext("event", "callback"),
+               "reconcile": lazy_pgettext("event", "status query")}
+SOURCE_LABELS = {"api": lazy_pgettext("source", "API"), "cli": lazy_pgettext("source", "command line"),
+                 "csv": lazy_pgettext("source", "CSV file"), "external": lazy_pgettext("source", "sent elsewhere")}
 
 
 def cell(text: Any, href: str | None = None, cls: str | None = None, *, pre: bool = False,
@@ -51,51 +80,23 @@ def status_cell(status: str | None) -> Cell:
     return cell(STATUS_LABELS.get(status, status), cls=f"badge s-{GROUP_OF.get(status, 'other')}")
 
 
-def number(n: int | None) -> str:
-    return "—" if n is None else f"{n:,}"
+def outcome_cell(outcome: str) -> Cell:
+    return cell(OUTCOME_LABELS.get(outcome, outcome), cls=f"badge o-{outcome}")
 
 
-def percent(part: int, whole: int) -> str:
-    return "—" if not whole else f"{100 * part / whole:.1f} %"
-
-
-def money(value: Decimal | float | int | None) -> str:
-    """Prices as eSMS charges them, in đồng."""
-    if value is None:
-        return "—"
-    value = Decimal(str(value))
-    return f"{value:,.0f} ₫" if value == value.to_integral_value() else f"{value:,.2f} ₫"
-
-
-def when(value: datetime | None) -> str:
-    return "—" if value is None else f"{value:%Y-%m-%d %H:%M:%S}"
-
-
-def when_short(value: datetime | None) -> str:
-    return "—" if value is None else f"{value:%m-%d %H:%M:%S}"
-
-
-def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, sec = divmod(int(round(seconds)), 60)
-    if minutes < 60:
-        return f"{minutes} min {sec} s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {minutes} min"
-    return f"{hours // 24} d {hours % 24} h"
+def label(labels: dict[str, Any], word: str | None) -> str:
+    """A stored word (kind, source, ...) in the reader's language; unknown words as they are."""
+    return "" if word is None else str(labels.get(word, word))
 
 
 def error_text(code: str | None, message: str | None = None) -> str:
     """A code with its meaning in words, plus what eSMS or Zalo said when that adds something."""
     if not code:
         return ""
-    meaning = codes.describe(code)
+    meaning = reasons.meaning(code)
     text = f"{code}: {meaning}"
-    if message and message != meaning:
+    # Leaves out a message that only repeats the meaning (in English, when the tracker wrote it).
+    if message and message not in (meaning, codes.describe(code)):
         text += f" ({message})"
     return text
 

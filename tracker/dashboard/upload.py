@@ -1,4 +1,7 @@
-"""The CSV upload: the same bulk send as `tracker send-csv`, then a live progress view of the batch."""
+"""The CSV upload: the same bulk send as `tracker send-csv`, then a live progress view of the batch.
+
+Problems with a file are the validators' (English, shared with the CLI), shown translated.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +10,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _, ngettext
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from tracker.sending import bulk
 from tracker import status as st
-from tracker.db import get_engine
+from tracker.db import get_engine, utcnow
 from tracker.sending.queue import QueueError, queue_many
 from tracker.dashboard.blueprint import bp
+from tracker.dashboard.formats import clock
 from tracker.dashboard.present import GROUP_LABELS, GROUP_OF, GROUPS, cell, number, percent, status_cell
+from tracker.dashboard.problems import translate
 from tracker.errors import JsonError
 
 BATCH_ID = re.compile(r"[0-9a-f]{24}")
@@ -52,29 +58,31 @@ def handle(values: MultiDict[str, str], upload: FileStorage | None) -> Outcome:
     out = Outcome(_form(values))
     form = out.form
     if upload is None or not upload.filename:
-        out.problem = "Choose a CSV file to upload."
+        out.problem = _("Choose a CSV file to upload.")
         return out
     if not form["template_id"]:
-        out.problem = "The template id is required."
+        out.problem = _("The template id is required.")
         return out
     try:
         parsed = bulk.parse_csv(upload.read(), template_id=form["template_id"], oa_id=form["oa_id"] or None,
                                 campaign_id=form["campaign_id"] or None)
     except bulk.CsvError as exc:
-        out.problem = f"The file cannot be read: {exc}."
+        out.problem = _("The file cannot be read: %(problem)s.", problem=translate(str(exc)))
         return out
-    out.errors = parsed.errors
+    out.errors = parsed.errors  # their messages are translated where shown (the "problem" filter)
     if parsed.errors and not form["skip_invalid"]:
-        out.problem = (f"{parsed.bad_lines} bad row{'s' if parsed.bad_lines != 1 else ''}; nothing was queued. "
-                       "Fix them, or tick “skip invalid rows” to queue the others.")
+        out.problem = ngettext("%(count)s bad row; nothing was queued. Fix it, or tick “skip invalid rows” to "
+                               "queue the others.",
+                               "%(count)s bad rows; nothing was queued. Fix them, or tick “skip invalid rows” to "
+                               "queue the others.", parsed.bad_lines, count=number(parsed.bad_lines))
         return out
     if not parsed.rows:
-        out.problem = "The file has no valid rows to queue."
+        out.problem = _("The file has no valid rows to queue.")
         return out
     try:
         queued = queue_many(get_engine(), current_app.config["SETTINGS"], parsed.rows, source=bulk.SOURCE)
     except QueueError as exc:
-        out.problem = f"Nothing was queued: {exc}."
+        out.problem = _("Nothing was queued: %(problem)s.", problem=translate(str(exc)))
         return out
     _remember(parsed.batch_id, {"file": upload.filename[:MAX_FILENAME], "created": queued.created,
                                 "existing": queued.existing, "skipped": parsed.bad_lines})
@@ -94,14 +102,17 @@ def _note(batch: str) -> str | None:
         return None
     n = found[-1]
     if not n["created"] and n["existing"]:
-        return (f"{n['file']} was uploaded before: nothing new was queued "
-                f"({n['existing']:,} messages were already queued).")
-    text = f"{n['file']}: {n['created']:,} messages queued"
+        return ngettext("%(file)s was uploaded before: nothing new was queued (%(count)s message was already queued).",
+                        "%(file)s was uploaded before: nothing new was queued (%(count)s messages were already "
+                        "queued).", n["existing"], file=n["file"], count=number(n["existing"]))
+    parts = [ngettext("%(count)s message queued", "%(count)s messages queued", n["created"],
+                      count=number(n["created"]))]
     if n["existing"]:
-        text += f", {n['existing']:,} already queued before"
+        parts.append(_("%(num)s already queued before", num=number(n["existing"])))
     if n["skipped"]:
-        text += f", {n['skipped']:,} bad rows skipped"
-    return text + "."
+        parts.append(ngettext("%(count)s bad row skipped", "%(count)s bad rows skipped", n["skipped"],
+                              count=number(n["skipped"])))
+    return _("%(file)s: %(what)s.", file=n["file"], what=", ".join(parts))
 
 
 def progress_data(batch: str) -> dict[str, Any]:
@@ -118,15 +129,19 @@ def progress_data(batch: str) -> dict[str, Any]:
             continue
         width = round(BAR_WIDTH * n / total, 2)
         bar.append({"cls": f"s-{group}", "x": round(x, 2), "w": width,
-                    "title": f"{GROUP_LABELS[group]}: {n:,} ({percent(n, total)})"})
+                    "title": f"{GROUP_LABELS[group]}: {number(n)} ({percent(n, total)})"})
         x += width
     other = sum(n for s, n in counts.items() if s not in GROUP_OF)
     if other:
-        bar.append({"cls": "s-other", "x": round(x, 2), "w": round(BAR_WIDTH - x, 2), "title": f"Other: {other:,}"})
+        bar.append({"cls": "s-other", "x": round(x, 2), "w": round(BAR_WIDTH - x, 2),
+                    "title": _("Other: %(num)s", num=number(other))})
     return {
         "total": total,
-        "text": {"total": number(total), "sent": f"{sent:,} of {total:,} sent to eSMS ({percent(sent, total)})",
-                 "final": f"{final:,} with a final status, {counts.get(st.DELIVERED, 0):,} delivered"},
+        "text": {"total": number(total),
+                 "sent": _("%(sent)s of %(total)s sent to eSMS (%(share)s)", sent=number(sent), total=number(total),
+                           share=percent(sent, total)),
+                 "final": _("%(final)s with a final status, %(delivered)s delivered", final=number(final),
+                            delivered=number(counts.get(st.DELIVERED, 0)))},
         "tables": {"statuses": [[status_cell(s), cell(number(counts[s]), cls="num"),
                                  cell(percent(counts[s], total), cls="num")] for s in order]},
         "bar": bar,
@@ -153,8 +168,8 @@ def upload_progress(batch_id: str) -> ResponseReturnValue:
     note = _note(batch_id) if BATCH_ID.fullmatch(batch_id) else None
     data = progress_data(batch_id) if BATCH_ID.fullmatch(batch_id) else {"total": 0}
     if not data["total"] and note is None:
-        return render_template("dashboard/error.html", title="Upload not found",
-                               detail="No queued messages come from that upload."), 404
+        return render_template("dashboard/error.html", title=_("Upload not found"),
+                               detail=_("No queued messages come from that upload.")), 404
     return render_template("dashboard/upload_progress.html", batch_id=batch_id, data=data, note=note,
                            bar_width=BAR_WIDTH, list_url=url_for("dashboard.messages", batch=batch_id),
                            live_url=url_for("dashboard.upload_data", batch_id=batch_id))
@@ -165,12 +180,12 @@ def upload_data(batch_id: str) -> ResponseReturnValue:
     if not BATCH_ID.fullmatch(batch_id):
         raise JsonError(404, "not_found", "no such upload")
     data = progress_data(batch_id)
-    return jsonify({k: data[k] for k in ("text", "tables", "bar", "active")})
+    return jsonify({**{k: data[k] for k in ("text", "tables", "bar", "active")}, "stamp": clock(utcnow())})
 
 
 @bp.errorhandler(RequestEntityTooLarge)
 def too_large(exc: RequestEntityTooLarge) -> ResponseReturnValue:
     limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
-    return render_template("dashboard/error.html", title="File too large",
-                           detail=f"Uploads are limited to {limit / 1024:,.0f} KiB (TRACKER_MAX_BODY). "
-                                  "Split the file into smaller ones and upload each."), 413
+    return render_template("dashboard/error.html", title=_("File too large"),
+                           detail=_("Uploads are limited to %(size)s KiB (TRACKER_MAX_BODY). Split the file into "
+                                    "smaller ones and upload each.", size=number(round(limit / 1024)))), 413

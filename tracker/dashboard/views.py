@@ -1,4 +1,8 @@
-"""Dashboard routes: each page as HTML, and the same data as JSON for live updates."""
+"""Dashboard routes: each page as HTML, and the same data as JSON for live updates.
+
+Every word on a page and in its live JSON is in the reader's language (see i18n.py); the
+JSON's keys stay the same whatever the language.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,10 @@ from typing import Any
 
 from flask import (Response, current_app, jsonify, make_response, redirect, render_template, request, session,
                    stream_with_context, url_for)
+from flask_babel import gettext as _
 
-from tracker.db import get_engine, get_session
-from tracker.dashboard import auth, export, forward_panel, listing, overview, pages, ranges
+from tracker.db import get_engine, get_session, utcnow
+from tracker.dashboard import auth, export, formats, forward_panel, listing, overview, pages, ranges
 from tracker.dashboard.blueprint import bp
 from tracker.dashboard.present import GROUP_LABELS, GROUPS, STATUS_LABELS
 from tracker.errors import JsonError
@@ -32,7 +37,8 @@ def _link_to_list(**args: str) -> str:
 def _data(payload: dict[str, Any]) -> Response:
     """The live part of a page as JSON (objects that only the HTML needs are left out)."""
     keys = ("text", "tables", "links", "chart", "active")
-    return jsonify({k: payload[k] for k in keys if k in payload})
+    # ``stamp``: the time of this answer on the tracker's clock, which live.js shows as is.
+    return jsonify({**{k: payload[k] for k in keys if k in payload}, "stamp": formats.clock(utcnow())})
 
 
 # -- overview ---------------------------------------------------------------------------------
@@ -52,7 +58,7 @@ def index():
                            groups=GROUP_LABELS, group_members=GROUPS, status_labels=STATUS_LABELS,
                            live_url=_live("dashboard.overview_data"),
                            details_url=_live("dashboard.overview_details") if data["pending"] else None,
-                           list_url=_link_to_list(since=f"{rng.since:%Y-%m-%dT%H:%M:%S}"))
+                           list_url=_link_to_list(since=formats.wire(rng.since)))
 
 
 @bp.get("/dashboard/data/overview")
@@ -82,7 +88,7 @@ def _list_payload(f: listing.Filters) -> dict[str, Any]:
 def messages():
     f = _filters()
     data = _list_payload(f)
-    return render_template("dashboard/messages.html", f=f, data=data, statuses=listing.STATUS_CHOICES,
+    return render_template("dashboard/messages.html", f=f, data=data, statuses=listing.status_choices(),
                            phone_shown=f.phone or "", error=None,
                            live_url=_live("dashboard.messages_data"),
                            csv_url=url_for("dashboard.messages_csv", **f.args()),
@@ -97,7 +103,7 @@ def search():
     if error:
         f = listing.from_args(args, {})
         data = pages.list_data(get_engine(), f, _page_size(), None, None, url_for)
-        return render_template("dashboard/messages.html", f=f, data=data, statuses=listing.STATUS_CHOICES,
+        return render_template("dashboard/messages.html", f=f, data=data, statuses=listing.status_choices(),
                                phone_shown="", error=error, live_url=None,
                                csv_url=url_for("dashboard.messages_csv", **f.args()), cursor=False), 400
     session["phones"] = saved
@@ -112,7 +118,7 @@ def messages_data():
 @bp.get("/messages.csv")
 def messages_csv():
     f = _filters()
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    stamp = formats.local(datetime.now(timezone.utc)).strftime("%Y%m%d-%H%M%S")  # a file name, not shown text
     body = stream_with_context(export.rows(get_engine(), f))
     return Response(body, mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="messages-{stamp}.csv"',
@@ -126,8 +132,8 @@ def messages_csv():
 def message(message_id: int):
     data = pages.message_data(get_engine(), message_id, url_for)
     if data is None:
-        return render_template("dashboard/error.html", title="Message not found",
-                               detail=f"There is no message #{message_id}."), 404
+        return render_template("dashboard/error.html", title=_("Message not found"),
+                               detail=_("There is no message #%(id)s.", id=message_id)), 404
     return render_template("dashboard/message.html", m=data["message"], data=data,
                            live_url=url_for("dashboard.message_data", message_id=message_id))
 
@@ -144,8 +150,8 @@ def message_data(message_id: int):
 def journey(order_id: str):
     data = pages.journey_data(get_engine(), order_id, url_for)
     if data is None:
-        return render_template("dashboard/error.html", title="Journey not found",
-                               detail=f"No message has order id {order_id}."), 404
+        return render_template("dashboard/error.html", title=_("Journey not found"),
+                               detail=_("No message has order id %(order_id)s.", order_id=order_id)), 404
     return render_template("dashboard/journey.html", order_id=order_id, data=data,
                            live_url=url_for("dashboard.journey_data", order_id=order_id))
 
@@ -170,7 +176,7 @@ def login():
     # Guessing is throttled per client address: refused early (429), never by sleeping.
     wait = login_throttle.login_wait()
     if wait > 0:
-        error = f"Too many wrong passwords. Try again in {math.ceil(wait)} s."
+        error = _("Too many wrong passwords. Try again in %(seconds)s s.", seconds=math.ceil(wait))
         resp = make_response(render_template("dashboard/login.html", error=error, next=target), 429)
         resp.headers["Retry-After"] = str(math.ceil(wait))
         return resp
@@ -179,7 +185,7 @@ def login():
         auth.sign_in()
         return redirect(target, code=303)
     login_throttle.login_failed()
-    return render_template("dashboard/login.html", error="Wrong password.", next=target), 401
+    return render_template("dashboard/login.html", error=_("Wrong password."), next=target), 401
 
 
 @bp.post("/logout")

@@ -1,5 +1,7 @@
 /* Live updates: poll the page's JSON endpoint and update text, tables, links and the chart in place.
-   Data is only ever written with textContent and setAttribute, never parsed as HTML. */
+   Data is only ever written with textContent and setAttribute, never parsed as HTML.
+   No words of its own: what it says comes from the page (data-say-* on <body>) and the times
+   from the server (the JSON's "stamp"), both in the reader's language and time zone. */
 "use strict";
 (function () {
   var SVG = "http://www.w3.org/2000/svg";
@@ -11,6 +13,13 @@
   var idle = base * 5;
   var stopped = false;
   var state = document.querySelector("[data-live-state]");
+
+  /* A sentence of the page's, {name} placeholders filled in. */
+  function words(key, values) {
+    var text = body.dataset[key] || "";
+    Object.keys(values || {}).forEach(function (name) { text = text.split("{" + name + "}").join(values[name]); });
+    return text;
+  }
 
   function say(text, cls) {
     if (!state) { return; }
@@ -150,7 +159,7 @@
         .then(function (resp) {
           if (resp.status === 401) {
             stopped = true;
-            say("Signed out: reload the page to sign in again", "failing");
+            say(words("saySignedOut"), "failing");
             return null;
           }
           if (!resp.ok) { throw new Error("HTTP " + resp.status); }
@@ -164,12 +173,12 @@
           delay = Math.min(MAX_DELAY, Math.max(data.active === false ? slow : fast, took * 5));
           if (counted) {
             body.dataset.liveUpdates = String(Number(body.dataset.liveUpdates || 0) + 1);
-            say("Live · updated " + new Date().toLocaleTimeString());
+            say(words("sayUpdated", {time: data.stamp || ""}));
           }
         })
         .catch(function () {
           delay = Math.min(MAX_DELAY, Math.max(delay, fast) * 2);
-          say("Update failed; retrying in " + Math.round(delay / 1000) + " s", "failing");
+          say(words("sayFailed", {seconds: Math.round(delay / 1000)}), "failing");
         })
         .then(function () {
           busy = false;
@@ -188,11 +197,11 @@
 
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState === "visible") {
-      say("Live updates on");
+      say(words("sayOn"));
       loops.forEach(function (loop) { loop.start(0); });
     } else {
       loops.forEach(function (loop) { loop.stop(); });
-      say("Paused while this tab is hidden", "paused");
+      say(words("sayPaused"), "paused");
     }
   });
   loops[0].start(base);
