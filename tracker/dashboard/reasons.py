@@ -1,11 +1,9 @@
 """Failure reasons on the dashboard: what a code means, in the reader's language, and what to do about it.
 
-The meanings themselves stay in :mod:`tracker.esms.codes` (English, shared with the API and
-the logs). The dashboard translates them through the catalog, keyed by that English text:
-:func:`extract_code_meanings` is a Babel extractor that reads the texts out of codes.py, so
-``pybabel extract`` puts every meaning in the catalog and the catalog test fails as soon as one
-is added or reworded without a Vietnamese translation. A meaning nobody translated yet is shown
-in English rather than not at all.
+The meanings themselves live in :mod:`tracker.esms.codes`, whose tables hold each code's
+Vietnamese and English meaning side by side (from eSMS's and Zalo's own tables, both written
+in Vietnamese first): the dashboard shows the one of the reader's language, so no catalog
+entry is needed for them. Only the codes of no table ("unknown code …") go through the catalog.
 
 Codes fall into a few classes, each with one piece of advice: what an operator can do about
 a message that ended that way.
@@ -13,11 +11,9 @@ a message that ended that way.
 
 from __future__ import annotations
 
-import ast
 import re
-from typing import IO, Any, Iterator
 
-from flask_babel import gettext, lazy_gettext
+from flask_babel import get_locale, gettext, lazy_gettext
 
 from tracker.esms import codes
 
@@ -74,30 +70,12 @@ def meaning(code: str | None) -> str:
     match = _HTTP_CODE.fullmatch(key)
     if match:
         return gettext("eSMS answered HTTP %(status)s", status=match.group(1))
-    if english == f"Unknown code {key}":
+    if codes.lookup(key) is None:
         return gettext("Unknown code %(code)s", code=key)
-    # Keyed by the English text of tracker.esms.codes (see extract_code_meanings).
-    return gettext(english)
+    locale = get_locale()
+    return codes.describe_vi(key) if locale is not None and locale.language == "vi" else english
 
 
 def advice(code: str | None) -> str:
     cls = reason_class(code)
     return str(ADVICE[cls]) if cls else ""
-
-
-def extract_code_meanings(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
-                          options: dict[str, Any]) -> Iterator[tuple[int, str, str, list[str]]]:
-    """Babel extractor for tracker/esms/codes.py: every text constant that reads as words.
-
-    That is each meaning, whatever the table it sits in; docstrings, codes and patterns
-    (no space in them) are left out.
-    """
-    tree = ast.parse(fileobj.read())
-    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
-                  if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef)) and node.body
-                  and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
-    in_fstrings = {id(part) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr) for part in node.values}
-    for node in ast.walk(tree):
-        if (isinstance(node, ast.Constant) and isinstance(node.value, str) and " " in node.value
-                and id(node) not in docstrings and id(node) not in in_fstrings):
-            yield node.lineno, "", node.value, ["TRANSLATORS: an eSMS or Zalo code's meaning (tracker/esms/codes.py)"]
