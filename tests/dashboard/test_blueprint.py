@@ -25,6 +25,18 @@ def assert_hardened(resp):
     assert "no-store" in resp.headers.get("Cache-Control", "")
 
 
+def test_headers_hook_sets_every_header_and_keeps_a_cache_control_of_its_own():
+    """The hook itself (the app's security module sets some of the same headers on every answer)."""
+    from flask import Response
+
+    resp = blueprint._headers(Response("x"))
+    for name, value in HEADERS.items():
+        assert resp.headers[name] == value, name
+    assert resp.headers["Cache-Control"] == "no-store"
+    cached = Response("x", headers={"Cache-Control": "max-age=60"})
+    assert blueprint._headers(cached).headers["Cache-Control"] == "max-age=60"
+
+
 def test_csp_allows_only_the_apps_own_assets():
     parts = dict(p.strip().split(" ", 1) for p in blueprint.CSP.split(";"))
     assert parts["default-src"] == "'none'" and parts["frame-ancestors"] == "'none'"
