@@ -19,6 +19,7 @@ import pytest
 from tracker import create_app
 from tracker.dashboard import overview, ranges
 from tracker.db import utcnow
+from tracker.esms import codes
 
 from tests.support import make_settings, replace_settings
 from tests.dashboard.support import add, ago, csrf, english, login
@@ -179,7 +180,7 @@ def test_vietnamese_numbers_money_percentages_and_dates(reader, engine):
 def test_failure_reasons_in_both_languages_with_advice(reader, day_of_work):
     failures = re.search(r'data-table="failures".*?</table>', reader.get("/").get_data(as_text=True), re.S).group(0)
     assert "Người dùng không hoạt động, đã từ chối nhận tin" in failures
-    assert "Mẫu chưa được cấu hình cho OAID này" in failures
+    assert codes.describe_vi("789") in failures  # eSMS's own Vietnamese (tracker/esms/code_table.py)
     assert "Do phía người nhận" in failures and "Do cấu hình mẫu hoặc OA" in failures
     message = reader.get(f"/messages/{day_of_work['failed']}").get_data(as_text=True)
     assert text_of(message, "f-error_meaning").startswith("-114: Người dùng không hoạt động")

@@ -1,9 +1,8 @@
-"""tracker.dashboard.reasons: a failure code's class, its meaning in the reader's language, the advice,
-and the Babel extractor that puts every meaning of tracker/esms/codes.py in the catalog."""
+"""tracker.dashboard.reasons: a failure code's class, its meaning in the reader's language (from the
+bilingual tables of tracker/esms/codes.py), and the advice."""
 
 from __future__ import annotations
 
-import io
 from contextlib import contextmanager
 
 import pytest
@@ -12,7 +11,7 @@ from tracker import create_app
 from tracker.dashboard import reasons
 from tracker.db import make_engine
 from tracker.esms import codes
-from tests.support import ROOT, make_settings
+from tests.support import make_settings
 
 
 @pytest.fixture(scope="module")
@@ -71,30 +70,7 @@ def test_meaning(speak, lang, code, text):
         assert reasons.meaning(code) == text
 
 
-def test_meaning_in_vietnamese_comes_from_the_catalog(speak):
+def test_meaning_in_vietnamese_comes_from_the_bilingual_table(speak):
     with speak("vi"):
-        assert reasons.meaning("-114").startswith("Người dùng không hoạt động")
-
-
-def test_extractor_yields_meanings_but_no_docstrings_codes_or_fstring_parts():
-    source = b'''"""Module docstring with spaces."""
-TABLE = {"-114": "User rejected the message", "99": "Phone number invalid"}
-PATTERN = r"http_([0-9]{3})"
-
-def describe(code):
-    """Function docstring with spaces."""
-    return TABLE.get(code, f"Unknown code {code}")
-'''
-    found = list(reasons.extract_code_meanings(io.BytesIO(source), None, None, {}))
-    assert [(line, text) for line, _f, text, _c in found] == [
-        (2, "User rejected the message"), (2, "Phone number invalid")]
-    assert all(f == "" and c and "TRANSLATORS" in c[0] for _l, f, _t, c in found)
-
-
-def test_extractor_reads_the_file_babel_cfg_names():
-    """babel.cfg runs the extractor on tracker/esms/codes.py; what it finds there is what it yields."""
-    path = ROOT / "tracker" / "esms" / "codes.py"
-    with path.open("rb") as fh:
-        found = list(reasons.extract_code_meanings(fh, None, None, {}))
-    assert found, "no meaning extracted from codes.py"
-    assert all(" " in text for _l, _f, text, _c in found)
+        assert reasons.meaning("-114") == codes.describe_vi("-114") != codes.describe("-114")
+        assert reasons.meaning("789") == codes.describe_vi("789")

@@ -48,8 +48,8 @@ ZALO: dict[str, Entry] = {
     "-1123": Entry("Không thể tạo mã QR", "The QR code could not be made", TEMPLATE),
     "-1124": Entry("Tham số không đúng định dạng", "A parameter has the wrong format", TEMPLATE),
     "-113": Entry("Nút (button) không hợp lệ", "Template button is invalid", TEMPLATE),
-    "-114": Entry("Người dùng không nhận được ZNS (trạng thái tài khoản, tùy chọn nhận tin, "
-                  "Zalo phiên bản cũ hoặc lỗi nội bộ)",
+    "-114": Entry("Người dùng không hoạt động, đã từ chối nhận tin, dùng Zalo phiên bản cũ "
+                  "hoặc gặp lỗi nội bộ khác",
                   "User is inactive, rejected the message, uses an outdated Zalo version, "
                   "or another Zalo internal error", UNREACHABLE),
     "-115": Entry("Tài khoản ZNS không đủ số dư", "Out of ZNS quota (insufficient ZNS balance)", ACCOUNT),
@@ -102,12 +102,12 @@ ZALO: dict[str, Entry] = {
                   "ZNS template disabled (low sending quality)", TEMPLATE),
     "-147": Entry("Mẫu ZNS đã vượt giới hạn gửi trong ngày", "ZNS template exceeded its daily quota",
                   RETRY_LATER, NEXT_DAY),
-    "-148": Entry("Không tìm thấy ZNS journey token", "Journey token not found", TEMPLATE),
-    "-149": Entry("ZNS journey token không hợp lệ", "Journey token is invalid", TEMPLATE),
-    "-1491": Entry("Loại journey token không phù hợp với mẫu ZNS", "Journey token type does not fit the template",
+    "-148": Entry("Không tìm thấy token hành trình ZNS", "Journey token not found", TEMPLATE),
+    "-149": Entry("Token hành trình ZNS không hợp lệ", "Journey token is invalid", TEMPLATE),
+    "-1491": Entry("Loại token hành trình không phù hợp với mẫu ZNS", "Journey token type does not fit the template",
                    TEMPLATE),
-    "-150": Entry("ZNS journey token đã hết hạn", "Journey token expired", TEMPLATE),
-    "-151": Entry("Mẫu không phải là mẫu ZNS journey", "Template is not a journey template", TEMPLATE),
+    "-150": Entry("Token hành trình ZNS đã hết hạn", "Journey token expired", TEMPLATE),
+    "-151": Entry("Mẫu không phải là mẫu ZNS hành trình", "Template is not a journey template", TEMPLATE),
     "-153": Entry("Dữ liệu truyền vào sai quy định", "Data sent does not follow the rules", TEMPLATE),
     "1001": Entry("Người dùng không online để nhận tin trong thời gian quy định của mẫu",
                   "User was not online on Zalo within the allowed time", UNREACHABLE),
