@@ -55,10 +55,33 @@ def test_cookie_is_secure_over_https(locked_app):
     assert "Secure" in cookie
 
 
-@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil.example"])
+# Issue 12, attack 1: browsers drop tabs and newlines inside a URL and read "\\" as "/", so each
+# of these became "//evil.example" (another host) or, with CR/LF, a 500.
+HOSTILE_NEXT = ["//evil.example/", "https://evil.example/", "/\\evil.example", "/\t/evil.example",
+                "/\n/evil.example", "/\r\n/evil.example", "/\x00/evil.example", "\t//evil.example",
+                "/\\/evil.example", "javascript:alert(1)", "/%09/evil.example\r\nX-Evil: 1", "http:/evil.example",
+                "/\u2028/evil.example", "/\u00a0/evil.example", "/\x7f/evil", "/x" * 2000, "evil.example"]
+
+
+@pytest.mark.parametrize("target", HOSTILE_NEXT)
 def test_next_never_leaves_the_site(locked, target):
     resp = login(locked, next_path=target)
-    assert resp.headers["Location"] == "/"
+    assert resp.status_code == 303 and resp.headers["Location"] == "/"
+
+
+@pytest.mark.parametrize("target", HOSTILE_NEXT)
+def test_next_in_open_mode_redirects_only_on_site(client, target):
+    """Open mode signs nobody in: GET /login?next=… redirects at once, with no interaction."""
+    resp = client.get("/login", query_string={"next": target})
+    if "\x00" in target:  # refused before any view, as every NUL in a query string
+        assert resp.status_code == 400
+        return
+    assert resp.status_code == 302 and resp.headers["Location"] == "/"
+
+
+@pytest.mark.parametrize("target", ["/messages?status=failed&pq=abc", "/journeys/DH 1", "/messages/7"])
+def test_next_keeps_a_path_of_this_site(locked, target):
+    assert login(locked, next_path=target).headers["Location"] == target.replace(" ", "%20")
 
 
 def test_sign_out_ends_the_session(locked):

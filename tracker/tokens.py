@@ -5,10 +5,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 
 # 22 base64url characters keep 132 bits of the HMAC: plenty against guessing,
 # short enough for eSMS's CallbackUrl field.
 _SIG_CHARS = 22
+# ASCII digits only: str.isdigit() also accepts '²' or '١', which int() refuses or misreads.
+_TOKEN = re.compile(r"([0-9]{1,18})\.([A-Za-z0-9_-]{%d})" % _SIG_CHARS, re.ASCII)
 
 
 def _sign(secret: str, message_id: int) -> str:
@@ -22,10 +25,10 @@ def make(secret: str, message_id: int) -> str:
 
 def verify(token: str, secrets: tuple[str, ...] | list[str]) -> int | None:
     """The message id a token names, or None when it was not made with any of ``secrets``."""
-    head, dot, sig = token.partition(".")
-    if not dot or not head.isdigit() or len(head) > 18 or len(sig) != _SIG_CHARS:
+    match = _TOKEN.fullmatch(token)
+    if match is None:
         return None
-    message_id = int(head)
+    message_id, sig = int(match.group(1)), match.group(2)
     ok = False
     for secret in secrets:
         # Check every secret so timing does not tell which one matched.

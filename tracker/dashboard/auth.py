@@ -12,7 +12,9 @@ import hashlib
 import hmac
 import secrets
 import time
+import unicodedata
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app, request, session
 from flask.sessions import SecureCookieSessionInterface
@@ -22,6 +24,8 @@ from tracker.config import Settings
 IDLE_LIFETIME = timedelta(hours=8)
 ABSOLUTE_LIFETIME = timedelta(hours=24)
 CSRF_FIELD = "csrf_token"
+# A return path longer than this is no page of ours.
+MAX_NEXT = 2048
 
 
 class SessionInterface(SecureCookieSessionInterface):
@@ -98,7 +102,22 @@ def csrf_ok() -> bool:
 
 
 def safe_next(target: str | None) -> str | None:
-    """Only a path on this site, never another host (``//evil`` or ``/\\evil``)."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
-    return None
+    """``target`` when it is a path on this site, else None (the caller falls back to ``/``).
+
+    Browsers drop tabs and newlines inside URLs and read ``\\`` as ``/``, so ``/<TAB>/evil``
+    or ``/\\evil`` would become ``//evil``, another host; a CR/LF would break the Location
+    header. Any control, format or separator character, any backslash, and anything that
+    parses with a scheme or a host is refused, and the value must be one absolute path.
+    """
+    if not target or len(target) > MAX_NEXT or not target.startswith("/") or target.startswith("//"):
+        return None
+    # A plain space stays (browsers encode it in place); every other separator is refused.
+    if "\\" in target or any(c != " " and unicodedata.category(c)[0] in "CZ" for c in target):
+        return None
+    try:
+        parts = urlsplit(target)
+    except ValueError:
+        return None
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("//"):
+        return None
+    return target

@@ -139,4 +139,5 @@ def message_filter(f: Filters) -> MessageFilter:
 
 def int_arg(args: Mapping[str, str], name: str) -> int | None:
     raw = args.get(name) or ""
-    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+    # ASCII digits only: isdigit() alone accepts '²', which int() refuses.
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 19 else None

@@ -15,6 +15,7 @@ from flask import Flask, Request, Response, current_app, request
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from tracker import status as st
 from tracker import tokens
@@ -148,6 +149,31 @@ def _query_gate() -> Response | None:
     return None
 
 
+# -- path parameters --------------------------------------------------------------------------
+
+# The largest id a BIGINT holds: a bigger one is no row, and the driver could not even send it.
+MAX_ID = 2**63 - 1
+# Ids, order ids and tokens are all far shorter; a longer path parameter names nothing.
+MAX_PATH_PARAM = 512
+
+
+class AsciiInt(IntegerConverter):
+    """``<int:…>`` for every route: ASCII digits only (``\\d`` also matches '١'), at most a BIGINT."""
+
+    regex = r"[0-9]{1,19}"
+
+    def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002 - werkzeug's own name
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+def _path_gate() -> None:
+    """A path parameter beyond any real one is answered 404 before a view or the database sees it."""
+    for value in (request.view_args or {}).values():
+        if isinstance(value, str) and len(value) > MAX_PATH_PARAM:
+            raise JsonError(404, "not_found", "no such resource")
+
+
 # -- response headers -------------------------------------------------------------------------
 
 def _with_secure_flag(cookie: str) -> str:
@@ -194,7 +220,10 @@ def init_app(app: Flask) -> None:
     if settings.proxy_hops:
         # Only the hops we were told about are trusted; an X-Forwarded-For the client wrote itself is ignored.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)  # type: ignore[method-assign]
+    # Before any blueprint adds its rules, so every <int:…> is bounded.
+    app.url_map.converters["int"] = AsciiInt
     app.before_request(_webhook_gate)
+    app.before_request(_path_gate)
     app.before_request(_query_gate)
     app.after_request(_headers)
     scrubbing.install_log_masking()
