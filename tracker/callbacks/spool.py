@@ -36,7 +36,7 @@ from werkzeug.wrappers import Request as PlainRequest
 
 from tracker import tokens
 from tracker.callbacks import receive
-from tracker.config import Settings
+from tracker.config import Settings, private_instance
 from tracker.esms.callback import parse_callback
 from tracker.models import Event
 
@@ -80,7 +80,9 @@ class Spool:
         if self._pid != os.getpid():  # first use, or a forked child: a file of our own
             self._pid, self._seq = os.getpid(), 0
             self._name = f"{ACTIVE}{self._pid}-{secrets.token_hex(4)}{SUFFIX}"
-        self.dir.mkdir(parents=True, exist_ok=True)
+        # instance/ and the spool are this user's alone: callbacks carry phone numbers.
+        private_instance(self.dir.parent)
+        self.dir.mkdir(mode=0o700, exist_ok=True)
         fd = os.open(self.dir / self._name, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         _fsync_dir(self.dir)
         return fd
@@ -227,7 +229,8 @@ def _already_stored(engine: Engine, settings: Settings, record: dict[str, Any]) 
     """Is this callback's event in the database already (stored on arrival, or by a dead replay)?"""
     since = datetime.fromisoformat(record["at"]) - timedelta(seconds=5)
     query = select(Event.data).where(Event.kind == "callback", Event.created_at >= since)
-    message_id = None if record["shared"] else tokens.verify(record["token"] or "", (settings.secret_key,))
+    # Only narrows the lookup to the callback id's event; the token was checked when it was stored.
+    message_id = None if record["shared"] else tokens.claimed_id(record["token"] or "")
     if message_id is not None:
         query = query.where(Event.message_id == message_id)
     else:

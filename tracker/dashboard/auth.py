@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app, request, session
 from flask.sessions import SecureCookieSessionInterface
 
+from tracker import keys
 from tracker.config import Settings
 
 IDLE_LIFETIME = timedelta(hours=8)
@@ -56,7 +57,7 @@ def is_open() -> bool:
 
 
 def _fingerprint(password: str) -> str:
-    key = _settings().secret_key.encode()
+    key = keys.derive(_settings().secret_key, keys.SESSIONS)
     return hmac.new(key, b"dashboard-password:" + password.encode(), hashlib.sha256).hexdigest()[:32]
 
 

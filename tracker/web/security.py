@@ -73,19 +73,24 @@ _STATUS_OF = text("SELECT status FROM messages WHERE id = :mid")
 def callback_message_id(settings: Settings, engine: Engine, token: str) -> int | None:
     """The message a per-message callback token names, or None (answered 404).
 
-    A token made with TRACKER_SECRET_KEY_OLD still works while its message is not
-    final: CallbackUrls handed to eSMS before a key rotation keep delivering their
-    statuses, and once the message is final nothing more is taken on the old key.
+    Tokens made with the current callback key are taken at once. Tokens handed to eSMS
+    earlier — made with TRACKER_SECRET_KEY_OLD, or "legacy" ones keyed with a secret itself
+    before per-purpose keys (issue 12) — still work while their message is not final, so
+    their statuses keep arriving; once it is final nothing more is taken on them. A
+    ``queued`` message was never handed to eSMS with such a URL, so none of them reaches it:
+    whoever held the old shared key (a forwarding receiver) cannot stop a send.
     """
     message_id = tokens.verify(token, (settings.secret_key,))
-    if message_id is not None or not settings.secret_key_old:
+    if message_id is not None:
         return message_id
-    message_id = tokens.verify(token, (settings.secret_key_old,))
+    olds = (settings.secret_key_old,) if settings.secret_key_old else ()
+    message_id = tokens.verify(token, olds) or tokens.verify_legacy(token, (settings.secret_key, *olds))
     if message_id is None:
         return None
     with engine.connect() as conn:
         status = conn.execute(_STATUS_OF, {"mid": message_id}).scalar()
-    return message_id if status is not None and not st.is_final(status) else None
+    usable = status is not None and status != st.QUEUED and not st.is_final(status)
+    return message_id if usable else None
 
 
 def _webhook_gate() -> None:
