@@ -77,6 +77,9 @@ def clear(engine) -> None:
         else:
             conn.execute(text("DELETE FROM events"))
             conn.execute(text("DELETE FROM messages"))
+        # Sign-in counters, sessions and phone searches (issue 12) must not leak between tests.
+        for table in ("login_attempts", "dashboard_sessions", "phone_searches"):
+            conn.execute(text(f"DELETE FROM {table}"))
 
 
 @pytest.fixture

@@ -139,3 +139,58 @@ def test_password_guessing_is_throttled(locked):
     assert resp.status_code == 429 and int(resp.headers["Retry-After"]) >= 1
     assert "Too many wrong passwords" in resp.get_data(as_text=True)
     assert locked.get("/").status_code == 302
+
+
+# -- issue 12, attack 4: a copied cookie after sign-out ------------------------------------------
+
+def _copy_of_the_cookie(client) -> str:
+    return client.get_cookie("tracker_session").value
+
+
+@pytest.mark.parametrize("path", ["/", "/messages", "/dashboard/data/overview", "/dashboard/data/messages"])
+def test_sign_out_ends_every_copy_of_the_session(locked_app, locked, path):
+    login(locked)
+    stolen = _copy_of_the_cookie(locked)
+    thief = locked_app.test_client()
+    thief.set_cookie("tracker_session", stolen)
+    assert thief.get(path).status_code == 200
+    assert locked.post("/logout", data={"csrf_token": csrf(locked, "/")}).status_code == 303
+    assert thief.get(path).status_code in (302, 401)
+
+
+def test_a_password_change_ends_copies_too(locked_app, locked):
+    login(locked)
+    thief = locked_app.test_client()
+    thief.set_cookie("tracker_session", _copy_of_the_cookie(locked))
+    locked_app.config["SETTINGS"] = dataclasses.replace(locked_app.config["SETTINGS"], dashboard_password="new pw 1")
+    assert thief.get("/").status_code == 302 and locked.get("/").status_code == 302
+
+
+def test_signing_in_again_does_not_revive_a_signed_out_copy(locked_app, locked):
+    login(locked)
+    old = _copy_of_the_cookie(locked)
+    locked.post("/logout", data={"csrf_token": csrf(locked, "/")})
+    login(locked)
+    thief = locked_app.test_client()
+    thief.set_cookie("tracker_session", old)
+    assert thief.get("/").status_code == 302 and locked.get("/").status_code == 200
+
+
+# -- issue 12, attack 6: phone searches in the cookie --------------------------------------------
+
+def _cookie_payload(app, client) -> str:
+    serializer = app.session_interface.get_signing_serializer(app)
+    return str(serializer.loads(_copy_of_the_cookie(client)))
+
+
+def test_a_phone_search_never_lands_in_the_cookie(locked_app, locked):
+    login(locked)
+    resp = locked.post("/messages", data={"csrf_token": csrf(locked), "phone": "0987 654 321"})
+    assert resp.status_code == 303
+    payload = _cookie_payload(locked_app, locked)
+    raw = _copy_of_the_cookie(locked)
+    for form in ("987654321", "0987654321", "+84987654321"):
+        assert form not in payload and form not in raw
+    # …and the search still works from the token in the URL.
+    html = locked.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "phone search has expired" not in html

@@ -22,6 +22,7 @@ import logging
 import os
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -48,6 +49,15 @@ DATABASE_DOWN = (OperationalError, InterfaceError)
 CALLBACK_ID = "callback_id"
 ACTIVE, CLAIMED, SUFFIX = "spool-", "claimed-", ".jsonl"
 LOG_NAME, LOCK_NAME = "replay.log", ".replay.lock"
+# How long a measured spool size is trusted: /healthz is public, and must not make anyone's
+# request read the spool; appends check the cap against it (plus what this process wrote since).
+SIZE_TTL = 5.0
+# Lines are counted (by reading) only while the spool is this small; past it /healthz says null.
+COUNT_LINES_UP_TO = 8 << 20
+
+
+class SpoolFull(Exception):
+    """The spool holds TRACKER_SPOOL_MAX_BYTES already: this callback cannot be kept."""
 
 
 def directory(settings: Settings) -> Path:
@@ -66,8 +76,12 @@ def _fsync_dir(path: Path) -> None:
 class Spool:
     """This process's spool file; safe across threads, forks and a replayer renaming it away."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, max_bytes: int = 1 << 30) -> None:
         self.dir = path
+        self.max_bytes = max_bytes
+        self._measured: dict[str, int | None] | None = None
+        self._measured_at = 0.0
+        self._written_since = self._lines_since = 0
         self._lock = threading.Lock()
         self._fd: int | None = None
         self._pid = 0
@@ -92,9 +106,29 @@ class Spool:
             os.close(self._fd)
             self._fd = None
 
-    def write(self, record: dict[str, Any]) -> None:
-        """Append one record as a JSON line and fsync it."""
+    def _measure(self, now: float) -> dict[str, int | None]:
+        if self._measured is None or now - self._measured_at >= SIZE_TTL:
+            self._measured, self._measured_at = measure(self.dir), now
+            self._written_since = self._lines_since = 0
+        return self._measured
+
+    def health(self) -> dict[str, int | None]:
+        """Files, bytes and (while small) lines in the spool, measured at most every SIZE_TTL seconds."""
         with self._lock:
+            measured = self._measure(time.monotonic())
+            if not self._written_since:
+                return dict(measured)
+            # Our own appends since the measurement are seen at once.
+            lines = measured["lines"]
+            return {"files": max(measured["files"] or 0, 1), "bytes": (measured["bytes"] or 0) + self._written_since,
+                    "lines": None if lines is None else lines + self._lines_since}
+
+    def write(self, record: dict[str, Any]) -> None:
+        """Append one record as a JSON line and fsync it; SpoolFull when the cap is reached."""
+        with self._lock:
+            measured = self._measure(time.monotonic())
+            if (measured["bytes"] or 0) + self._written_since >= self.max_bytes:
+                raise SpoolFull(f"the spool holds {measured['bytes']} bytes (TRACKER_SPOOL_MAX_BYTES={self.max_bytes})")
             if self._pid != os.getpid():
                 self._fd = None  # the parent's descriptor is not ours to use
             while True:
@@ -116,6 +150,8 @@ class Spool:
                             data = data[os.write(fd, data):]
                         os.fsync(fd)
                         self.dirty = True
+                        self._written_since += len(line.encode())
+                        self._lines_since += 1
                         return
                 finally:
                     fcntl.flock(fd, fcntl.LOCK_UN)
@@ -154,8 +190,21 @@ class Spool:
 def for_app(app: Flask) -> Spool:
     found = app.extensions.get("spool")
     if found is None:
-        found = app.extensions["spool"] = Spool(directory(app.config["SETTINGS"]))
+        settings = app.config["SETTINGS"]
+        found = app.extensions["spool"] = Spool(directory(settings), settings.spool_max_bytes)
     return found
+
+
+def measure(path: Path) -> dict[str, int | None]:
+    """Files and bytes from the directory alone; lines only while the spool is small."""
+    files = sorted(path.glob(f"*{SUFFIX}")) if path.is_dir() else []
+    total = 0
+    for f in files:
+        with contextlib.suppress(FileNotFoundError):
+            total += f.stat().st_size
+    if total > COUNT_LINES_UP_TO:
+        return {"files": len(files), "bytes": total, "lines": None}
+    return size(path)
 
 
 def size(path: Path) -> dict[str, int]:
