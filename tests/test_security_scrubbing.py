@@ -107,3 +107,19 @@ def test_log_lines_are_blanked_whatever_the_spelling(caplog, line):
     with caplog.at_level(logging.INFO):
         logging.getLogger("werkzeug").info(line)
     assert KEY not in caplog.text and "***" in caplog.text
+
+
+def test_no_credential_lands_in_the_outage_spool(settings, tmp_path):
+    from tracker import create_app
+    from tracker.callbacks import spool
+    from tracker.db import make_engine
+
+    down = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/tracker")
+    try:
+        client = create_app(settings, engine=down).test_client()
+        assert client.get(f"/webhooks/esms/{tokens.make(SECRET, 1)}?{BASE}&Api%4Bey={KEY}").status_code == 200
+        assert client.post(f"/webhooks/esms/{tokens.make(SECRET, 1)}", json={"SMSID": "C1", "ApiKey": KEY}).status_code == 200
+    finally:
+        down.dispose()
+    files = list(spool.directory(settings).glob("*.jsonl"))
+    assert files and all(KEY not in f.read_text() for f in files)

@@ -40,6 +40,7 @@ from tracker.callbacks import receive
 from tracker.config import Settings, private_instance
 from tracker.esms.callback import parse_callback
 from tracker.models import Event
+from tracker.web.scrubbing import blank_credentials
 
 log = logging.getLogger("tracker.callbacks.spool")
 
@@ -162,9 +163,10 @@ class Spool:
         self.write({
             "id": callback_id, "at": received_at.isoformat(), "method": req.method,
             "shared": token is None, "token": token,
-            # latin-1 maps bytes 1:1 to text, so the replay sees exactly these bytes.
-            "query": req.query_string.decode("latin-1"),
-            "body": req.get_data().decode("latin-1"), "content_type": req.content_type,
+            # latin-1 maps bytes 1:1 to text, so the replay sees exactly these bytes; a credential
+            # someone sent is blanked even here (the replay drops it anyway), so none lands on disk.
+            "query": blank_credentials(req.query_string.decode("latin-1")),
+            "body": blank_credentials(req.get_data().decode("latin-1")), "content_type": req.content_type,
         })
 
     def replay_soon(self, engine: Engine, settings: Settings) -> None:
