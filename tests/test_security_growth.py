@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tracker import create_app, tokens
-from tracker.callbacks import spool
+from tracker.callbacks import spool, spool_size
 from tracker.callbacks.apply import KEPT_AFTER_FINAL
 from tracker.db import make_engine
 from tracker.models import Event, Message
@@ -94,8 +94,8 @@ def test_healthz_reads_a_cached_spool_size(down_app, monkeypatch):
     client = down_app.test_client()
     client.get(f"/webhooks/esms/{tokens.make(SECRET, 1)}?{SENT}")
     reads = []
-    real = spool.size
-    monkeypatch.setattr(spool, "size", lambda path: reads.append(path) or real(path))
+    real = spool_size.measure
+    monkeypatch.setattr(spool, "measure", lambda path: reads.append(path) or real(path))
     monkeypatch.setattr(spool, "SIZE_TTL", 3600.0)
     for _ in range(50):
         health = client.get("/healthz")

@@ -37,6 +37,7 @@ from werkzeug.wrappers import Request as PlainRequest
 
 from tracker import tokens
 from tracker.callbacks import receive
+from tracker.callbacks.spool_size import SUFFIX, measure, size  # noqa: F401 (size: for callers)
 from tracker.config import Settings, private_instance
 from tracker.esms.callback import parse_callback
 from tracker.models import Event
@@ -48,13 +49,11 @@ log = logging.getLogger("tracker.callbacks.spool")
 DATABASE_DOWN = (OperationalError, InterfaceError)
 # Key of the arrival id in an event's data; also the spool line's id.
 CALLBACK_ID = "callback_id"
-ACTIVE, CLAIMED, SUFFIX = "spool-", "claimed-", ".jsonl"
+ACTIVE, CLAIMED = "spool-", "claimed-"
 LOG_NAME, LOCK_NAME = "replay.log", ".replay.lock"
 # How long a measured spool size is trusted: /healthz is public, and must not make anyone's
 # request read the spool; appends check the cap against it (plus what this process wrote since).
 SIZE_TTL = 5.0
-# Lines are counted (by reading) only while the spool is this small; past it /healthz says null.
-COUNT_LINES_UP_TO = 8 << 20
 
 
 class SpoolFull(Exception):
@@ -195,30 +194,6 @@ def for_app(app: Flask) -> Spool:
         settings = app.config["SETTINGS"]
         found = app.extensions["spool"] = Spool(directory(settings), settings.spool_max_bytes)
     return found
-
-
-def measure(path: Path) -> dict[str, int | None]:
-    """Files and bytes from the directory alone; lines only while the spool is small."""
-    files = sorted(path.glob(f"*{SUFFIX}")) if path.is_dir() else []
-    total = 0
-    for f in files:
-        with contextlib.suppress(FileNotFoundError):
-            total += f.stat().st_size
-    if total > COUNT_LINES_UP_TO:
-        return {"files": len(files), "bytes": total, "lines": None}
-    return size(path)
-
-
-def size(path: Path) -> dict[str, int]:
-    """Files, bytes and lines waiting in the spool (for /healthz)."""
-    files = sorted(path.glob(f"*{SUFFIX}")) if path.is_dir() else []
-    total = lines = 0
-    for f in files:
-        with contextlib.suppress(FileNotFoundError), f.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 16), b""):
-                total += len(chunk)
-                lines += chunk.count(b"\n")
-    return {"files": len(files), "bytes": total, "lines": lines}
 
 
 def _claim(path: Path) -> list[Path]:
