@@ -41,6 +41,9 @@ def clear(engine) -> None:
             conn.execute(text("DELETE FROM messages"))
         # A circuit-breaker pause left by one test would hold every later test's sends.
         conn.execute(text("DELETE FROM send_pauses"))
+        # Sign-in counters, sessions and phone searches (issue 12) must not leak between tests.
+        for table in ("login_attempts", "dashboard_sessions", "phone_searches"):
+            conn.execute(text(f"DELETE FROM {table}"))
 
 
 def make_settings(db_url: str, instance_dir: Path, **env) -> config.Settings:

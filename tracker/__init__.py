@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy.engine import Engine
 
-from tracker import config, db
+from tracker import config, db, keys
 from tracker.config import Settings
 
 
@@ -15,7 +15,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app = Flask(__name__, instance_path=str(settings.instance_dir))
     app.config.update(
         SETTINGS=settings,
-        SECRET_KEY=settings.secret_key,
+        # Sessions are signed with a key of their own (tracker.keys), never the secret itself.
+        SECRET_KEY=keys.derive(settings.secret_key, keys.SESSIONS),
         MAX_CONTENT_LENGTH=settings.max_body,
         JSON_SORT_KEYS=False,
     )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import secrets
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
@@ -19,6 +21,9 @@ DEFAULT_LANGUAGE = "vi"
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 # What the tracker presents to the built-in simulator; it accepts any pair.
 SIMULATOR_CREDENTIALS = ("simulator", "simulator")
+# Shortest TRACKER_SECRET_KEY / TRACKER_FORWARD_SECRET / instance secret: 32 characters of
+# token_urlsafe are 192 bits; anything much shorter may be a word someone typed.
+MIN_SECRET = 32
 
 
 class ConfigError(Exception):
@@ -68,6 +73,9 @@ class Settings:
     secret_key_old: str | None = field(default=None, repr=False)
     webhook_allowed_ips: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     proxy_hops: int = 0
+    # Issue 12: forwarding signed with a key of its own; the outage spool's size cap.
+    forward_secret: str | None = field(default=None, repr=False)
+    spool_max_bytes: int = 1 << 30
     # The dashboard: rows on one list page, and how often an open page asks for fresh numbers.
     dashboard_page_size: int = 50
     dashboard_poll_ms: int = 3000
@@ -180,16 +188,59 @@ def _old_secret(env: Mapping[str, str], current: str) -> str | None:
     return old
 
 
+def private_instance(instance_dir: Path) -> Path:
+    """instance/ readable by this user alone (it holds phones, raw callbacks and the secret).
+
+    The umask is tightened for the whole process so that whatever lands there later — the
+    SQLite file and its journal, spool files — is created 0600 with no window in between.
+    """
+    os.umask(os.umask(0o077) | 0o077)
+    instance_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):  # not ours to change (a shared mount): leave it
+        if instance_dir.stat().st_mode & 0o077:
+            instance_dir.chmod(0o700)
+    return instance_dir
+
+
 def _instance_secret(instance_dir: Path) -> str:
-    """A key kept in instance/ so web and worker agree without any set-up."""
-    path = instance_dir / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    instance_dir.mkdir(parents=True, exist_ok=True)
+    """A key kept in instance/ so web and worker agree without any set-up.
+
+    Created with O_EXCL and mode 0600 in one call (no window when others could read it, and
+    two processes starting together cannot both write one); a short or empty file is refused.
+    """
+    path = private_instance(instance_dir) / "secret_key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = ""
+        for _ in range(50):  # another process may have created it a moment ago and be writing
+            key = path.read_text().strip()
+            if key:
+                break
+            time.sleep(0.02)
+        if len(key) < MIN_SECRET:
+            raise ConfigError(f"TRACKER_SECRET_KEY is unset and {path} holds no secret of at least {MIN_SECRET} "
+                              "characters: delete the file to have one generated, or set TRACKER_SECRET_KEY") from None
+        return key
     key = secrets.token_urlsafe(32)
-    path.write_text(key)
-    path.chmod(0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
     return key
+
+
+def _forward_secret(env: Mapping[str, str], forward_url: str | None, secret: str, old: str | None) -> str | None:
+    """TRACKER_FORWARD_SECRET: required with TRACKER_FORWARD_URL, and unlike every other key.
+
+    The forwarding receiver holds it; were it TRACKER_SECRET_KEY, the receiver could make
+    valid callback URLs for any message (issue 12).
+    """
+    value = env.get("TRACKER_FORWARD_SECRET", "").strip() or None
+    if forward_url is None:
+        return value
+    if value is None or len(value) < MIN_SECRET or value in (secret, old):
+        raise ConfigError(f"TRACKER_FORWARD_SECRET is required with TRACKER_FORWARD_URL: at least {MIN_SECRET} "
+                          "characters, not TRACKER_SECRET_KEY (the receiver holds it)")
+    return value
 
 
 def instance_dir_from(env: Mapping[str, str]) -> Path:
@@ -204,9 +255,12 @@ def database_url_from(env: Mapping[str, str] | None = None) -> str:
     env = os.environ if env is None else env
     url = env.get("DATABASE_URL", "").strip()
     if not url:
-        instance_dir = instance_dir_from(env)
-        instance_dir.mkdir(parents=True, exist_ok=True)
-        url = f"sqlite:///{instance_dir / 'tracker.db'}"
+        instance_dir = private_instance(instance_dir_from(env))
+        path = instance_dir / "tracker.db"
+        with contextlib.suppress(OSError):  # made readable to all by an earlier version
+            if path.stat().st_mode & 0o077:
+                path.chmod(0o600)
+        url = f"sqlite:///{path}"
     if not url.startswith(("sqlite", "postgres")):
         raise ConfigError(f"DATABASE_URL must be a sqlite:// or postgresql:// URL, got {url.split(':')[0]}://…")
     return normalize_database_url(url)
@@ -239,10 +293,12 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
     tracker_secret = env.get("TRACKER_SECRET_KEY", "").strip()
     if not tracker_secret:
         if not simulator_mode:
-            raise ConfigError("TRACKER_SECRET_KEY is required outside simulator mode (at least 16 characters)")
+            raise ConfigError(f"TRACKER_SECRET_KEY is required outside simulator mode (at least {MIN_SECRET} characters)")
         tracker_secret = _instance_secret(instance_dir)
-    elif len(tracker_secret) < 16:
-        raise ConfigError("TRACKER_SECRET_KEY must be at least 16 characters")
+    elif len(tracker_secret) < MIN_SECRET:
+        raise ConfigError(f"TRACKER_SECRET_KEY must be at least {MIN_SECRET} characters")
+    old_secret = _old_secret(env, tracker_secret)
+    forward_url = _url(env, "TRACKER_FORWARD_URL", None)
 
     database_url = database_url_from(env)
 
@@ -268,7 +324,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         api_tokens=tokens,
         dashboard_password=password,
         reconcile_after=_int(env, "TRACKER_RECONCILE_AFTER", 900, minimum=1),
-        forward_url=_url(env, "TRACKER_FORWARD_URL", None),
+        forward_url=forward_url,
         simulator_mode=simulator_mode,
         instance_dir=instance_dir,
         max_body=_int(env, "TRACKER_MAX_BODY", 1024 * 1024, minimum=1024),
@@ -286,7 +342,9 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         forward_max_attempts=_int(env, "TRACKER_FORWARD_MAX_ATTEMPTS", 12, minimum=1),
         pause_probe_base=_float(env, "TRACKER_PAUSE_PROBE_BASE", 1.0),
         pause_probe_cap=_probe_cap(env),
-        secret_key_old=_old_secret(env, tracker_secret),
+        secret_key_old=old_secret,
+        forward_secret=_forward_secret(env, forward_url, tracker_secret, old_secret),
+        spool_max_bytes=_int(env, "TRACKER_SPOOL_MAX_BYTES", 1 << 30, minimum=0),
         webhook_allowed_ips=_networks(env, "TRACKER_WEBHOOK_ALLOWED_IPS"),
         proxy_hops=_int(env, "TRACKER_PROXY_HOPS", 0),
         template_ttl=_int(env, "TRACKER_TEMPLATE_TTL", 600),

@@ -82,6 +82,9 @@ class Message(Base):
     # The failed message this one resends (POST /api/messages/<id>/resend); unique: one resend
     # per message, so a retried resend finds the first. No foreign key: the migration says why.
     resent_from: Mapped[int | None] = mapped_column(BigInteger)
+    # Callbacks after the message became final that were counted here instead of being stored
+    # as events (issue 12: a leaked callback URL must not grow the event log without bound).
+    duplicates: Mapped[int] = mapped_column(Integer, server_default=text("0"))
 
     events: Mapped[list[Event]] = relationship(
         back_populates="message", order_by="Event.id", lazy="raise_on_sql"
@@ -260,3 +263,45 @@ class SendPause(Base):
     # Sends eSMS answered with a pausing code while this pause stood (the wasted ones).
     refused: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LoginAttempt(Base):
+    """Failed dashboard sign-ins of one client (an address, an IPv6 /64, or ``*`` for everyone).
+
+    In the database so that every gunicorn worker and every host counts the same failures
+    (``tracker.web.login_throttle``).
+    """
+
+    __tablename__ = "login_attempts"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    # No sign-in is taken from this client (even with the right password) before then.
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DashboardSession(Base):
+    """A signed-in dashboard session; the cookie names it, and it ends when the row is gone.
+
+    ``id`` is the SHA-256 of the cookie's session id, so reading this table gives no session.
+    """
+
+    __tablename__ = "dashboard_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class PhoneSearch(Base):
+    """A phone number searched on the dashboard, under the opaque token its list URL carries.
+
+    Kept here rather than in the session cookie (which is signed, not encrypted, and sent on
+    every request); rows expire with the longest session.
+    """
+
+    __tablename__ = "phone_searches"
+
+    token: Mapped[str] = mapped_column(String(32), primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

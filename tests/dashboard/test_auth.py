@@ -55,10 +55,33 @@ def test_cookie_is_secure_over_https(locked_app):
     assert "Secure" in cookie
 
 
-@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil.example"])
+# Issue 12, attack 1: browsers drop tabs and newlines inside a URL and read "\\" as "/", so each
+# of these became "//evil.example" (another host) or, with CR/LF, a 500.
+HOSTILE_NEXT = ["//evil.example/", "https://evil.example/", "/\\evil.example", "/\t/evil.example",
+                "/\n/evil.example", "/\r\n/evil.example", "/\x00/evil.example", "\t//evil.example",
+                "/\\/evil.example", "javascript:alert(1)", "/%09/evil.example\r\nX-Evil: 1", "http:/evil.example",
+                "/\u2028/evil.example", "/\u00a0/evil.example", "/\x7f/evil", "/x" * 2000, "evil.example"]
+
+
+@pytest.mark.parametrize("target", HOSTILE_NEXT)
 def test_next_never_leaves_the_site(locked, target):
     resp = login(locked, next_path=target)
-    assert resp.headers["Location"] == "/"
+    assert resp.status_code == 303 and resp.headers["Location"] == "/"
+
+
+@pytest.mark.parametrize("target", HOSTILE_NEXT)
+def test_next_in_open_mode_redirects_only_on_site(client, target):
+    """Open mode signs nobody in: GET /login?next=… redirects at once, with no interaction."""
+    resp = client.get("/login", query_string={"next": target})
+    if "\x00" in target:  # refused before any view, as every NUL in a query string
+        assert resp.status_code == 400
+        return
+    assert resp.status_code == 302 and resp.headers["Location"] == "/"
+
+
+@pytest.mark.parametrize("target", ["/messages?status=failed&pq=abc", "/journeys/DH 1", "/messages/7"])
+def test_next_keeps_a_path_of_this_site(locked, target):
+    assert login(locked, next_path=target).headers["Location"] == target.replace(" ", "%20")
 
 
 def test_sign_out_ends_the_session(locked):
@@ -116,3 +139,58 @@ def test_password_guessing_is_throttled(locked):
     assert resp.status_code == 429 and int(resp.headers["Retry-After"]) >= 1
     assert "Too many wrong passwords" in resp.get_data(as_text=True)
     assert locked.get("/").status_code == 302
+
+
+# -- issue 12, attack 4: a copied cookie after sign-out ------------------------------------------
+
+def _copy_of_the_cookie(client) -> str:
+    return client.get_cookie("tracker_session").value
+
+
+@pytest.mark.parametrize("path", ["/", "/messages", "/dashboard/data/overview", "/dashboard/data/messages"])
+def test_sign_out_ends_every_copy_of_the_session(locked_app, locked, path):
+    login(locked)
+    stolen = _copy_of_the_cookie(locked)
+    thief = locked_app.test_client()
+    thief.set_cookie("tracker_session", stolen)
+    assert thief.get(path).status_code == 200
+    assert locked.post("/logout", data={"csrf_token": csrf(locked, "/")}).status_code == 303
+    assert thief.get(path).status_code in (302, 401)
+
+
+def test_a_password_change_ends_copies_too(locked_app, locked):
+    login(locked)
+    thief = locked_app.test_client()
+    thief.set_cookie("tracker_session", _copy_of_the_cookie(locked))
+    locked_app.config["SETTINGS"] = dataclasses.replace(locked_app.config["SETTINGS"], dashboard_password="new pw 1")
+    assert thief.get("/").status_code == 302 and locked.get("/").status_code == 302
+
+
+def test_signing_in_again_does_not_revive_a_signed_out_copy(locked_app, locked):
+    login(locked)
+    old = _copy_of_the_cookie(locked)
+    locked.post("/logout", data={"csrf_token": csrf(locked, "/")})
+    login(locked)
+    thief = locked_app.test_client()
+    thief.set_cookie("tracker_session", old)
+    assert thief.get("/").status_code == 302 and locked.get("/").status_code == 200
+
+
+# -- issue 12, attack 6: phone searches in the cookie --------------------------------------------
+
+def _cookie_payload(app, client) -> str:
+    serializer = app.session_interface.get_signing_serializer(app)
+    return str(serializer.loads(_copy_of_the_cookie(client)))
+
+
+def test_a_phone_search_never_lands_in_the_cookie(locked_app, locked):
+    login(locked)
+    resp = locked.post("/messages", data={"csrf_token": csrf(locked), "phone": "0987 654 321"})
+    assert resp.status_code == 303
+    payload = _cookie_payload(locked_app, locked)
+    raw = _copy_of_the_cookie(locked)
+    for form in ("987654321", "0987654321", "+84987654321"):
+        assert form not in payload and form not in raw
+    # …and the search still works from the token in the URL.
+    html = locked.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "phone search has expired" not in html

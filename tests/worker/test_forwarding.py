@@ -25,6 +25,8 @@ from tracker.worker.reconcile import time_out
 
 from tests.support import SECRET, replace_settings
 
+FORWARD_SECRET = "the-forwarding-receivers-own-key-0123456789"
+
 
 class Receiver:
     """A local forwarding receiver answering a scripted list of statuses (then 200)."""
@@ -71,7 +73,7 @@ def receiver() -> Iterator[Receiver]:
 @pytest.fixture
 def fwd_settings(settings, receiver):
     # Retries a few milliseconds apart, so the tests see them without waiting.
-    return replace_settings(settings, forward_url=receiver.url, backoff_base=0.001, backoff_cap=0.002,
+    return replace_settings(settings, forward_url=receiver.url, forward_secret=FORWARD_SECRET, backoff_base=0.001, backoff_cap=0.002,
                             forward_max_attempts=3)
 
 
@@ -123,7 +125,9 @@ def test_delivery_is_signed_and_clears_the_outbox(client, engine, fwd_settings, 
     assert outbox(engine) == []
     assert [p["status"] for p in receiver.payloads()] == ["sent", "failed"]
     headers, body = receiver.got[-1]
-    assert forwarding.verify(SECRET, body, headers[forwarding.SIGNATURE_HEADER])
+    assert forwarding.verify(FORWARD_SECRET, body, headers[forwarding.SIGNATURE_HEADER])
+    # Issue 12: signed with a key of its own, never TRACKER_SECRET_KEY (the receiver holds it).
+    assert not forwarding.verify(SECRET, body, headers[forwarding.SIGNATURE_HEADER])
     assert not forwarding.verify("another-secret-0123456789", body, headers[forwarding.SIGNATURE_HEADER])
     assert abs(int(headers[forwarding.TIMESTAMP_HEADER]) - time.time()) < 60
     final = receiver.payloads()[-1]

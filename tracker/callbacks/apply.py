@@ -112,29 +112,50 @@ def change_status(conn: Connection, ids: Sequence[int], incoming: str, *, now: d
 
 _EVENT_COLS = "message_id, kind, outcome, status, smsid, error_code, error_message, data, raw, created_at"
 
+# Events kept per message from the moment it became final (the final's own included). Past
+# that, reports that change nothing are only counted in messages.duplicates: one leaked
+# callback URL must not grow the event log without bound (issue 12).
+KEPT_AFTER_FINAL = 20
+_FINALS = _in_list(tuple(sorted(st.FINAL)))
+# Is the message final (and this report changing nothing), with its quota of events used up?
+# Counting stops at the quota, so the check costs at most that many index entries; it is
+# only reached for a final message.
+_CAPPED = f"""CASE WHEN {{t}}.status IN ({_FINALS}) AND {{not_applied}} THEN
+    (SELECT count(*) FROM (SELECT 1 FROM events e WHERE e.message_id = {{t}}.id
+                           AND e.created_at >= COALESCE({{t}}.final_at, {{t}}.updated_at)
+                           LIMIT {KEPT_AFTER_FINAL}) kept) >= {KEPT_AFTER_FINAL}
+    ELSE false END"""
+_BUMP = text("UPDATE messages SET duplicates = duplicates + 1 WHERE id = :mid")
+
 
 @lru_cache(maxsize=None)
 def _pg_statement(incoming: str):
     """One round trip: lock the row, update it if allowed, log the event with what happened."""
+    # Returns (outcome, capped); a capped report stores no event, and the caller counts it.
     sql = f"""
     WITH cur AS (
-        SELECT id, status, smsid FROM messages WHERE id = :mid FOR UPDATE
+        SELECT id, status, smsid, final_at, updated_at FROM messages WHERE id = :mid FOR UPDATE
     ), upd AS (
         UPDATE messages m SET {_SET.format(t="m", smsid=_SMSID)}
         FROM cur WHERE m.id = cur.id AND {_guard("m", incoming)}
         RETURNING m.id
+    ), res AS (
+        SELECT cur.id,
+            CASE WHEN EXISTS (SELECT 1 FROM upd) THEN 'applied'
+                 WHEN (cur.smsid IS NOT NULL AND {_SMSID} IS NOT NULL AND cur.smsid <> {_SMSID})
+                      OR EXISTS (SELECT 1 FROM messages o WHERE o.smsid = {_SMSID} AND o.id <> cur.id)
+                      THEN 'conflict'
+                 WHEN cur.status = :status THEN 'duplicate'
+                 ELSE 'stale' END AS outcome,
+            {_CAPPED.format(t="cur", not_applied="NOT EXISTS (SELECT 1 FROM upd)")} AS capped
+        FROM cur
+    ), ins AS (
+        INSERT INTO events ({_EVENT_COLS})
+        SELECT res.id, :kind, res.outcome,
+            :status, {_SMSID}, :error_code, :error_message, CAST(:data AS JSON), :raw, :now
+        FROM res WHERE NOT res.capped
     )
-    INSERT INTO events ({_EVENT_COLS})
-    SELECT cur.id, :kind,
-        CASE WHEN EXISTS (SELECT 1 FROM upd) THEN 'applied'
-             WHEN (cur.smsid IS NOT NULL AND {_SMSID} IS NOT NULL AND cur.smsid <> {_SMSID})
-                  OR EXISTS (SELECT 1 FROM messages o WHERE o.smsid = {_SMSID} AND o.id <> cur.id)
-                  THEN 'conflict'
-             WHEN cur.status = :status THEN 'duplicate'
-             ELSE 'stale' END,
-        :status, {_SMSID}, :error_code, :error_message, CAST(:data AS JSON), :raw, :now
-    FROM cur
-    RETURNING outcome
+    SELECT outcome, capped FROM res
     """
     return _sql(sql)
 
@@ -150,6 +171,8 @@ def _generic_update(incoming: str):
 
 
 _CURRENT = text("SELECT status, smsid FROM messages WHERE id = :mid")
+_CURRENT_CAPPED = text(f"SELECT status, smsid, {_CAPPED.format(t='messages', not_applied='true')} AS capped "
+                       "FROM messages WHERE id = :mid")
 _OTHER_HAS_SMSID = text("SELECT 1 FROM messages WHERE smsid = :smsid AND id <> :mid")
 _INSERT_EVENT = _sql(
     f"INSERT INTO events ({_EVENT_COLS}) VALUES "
@@ -188,7 +211,7 @@ def _apply_generic(conn: Connection, mid: int, p: dict[str, Any]) -> str | None:
         outcome = st.APPLIED
     else:
         # The UPDATE took the write lock, so this read sees the latest row.
-        cur = conn.execute(_CURRENT, {"mid": mid}).first()
+        cur = conn.execute(_CURRENT_CAPPED, {"mid": mid}).first()
         if cur is None:
             return None
         other = p["smsid"] and conn.execute(_OTHER_HAS_SMSID, {"smsid": p["smsid"], "mid": mid}).first()
@@ -196,14 +219,22 @@ def _apply_generic(conn: Connection, mid: int, p: dict[str, Any]) -> str | None:
             outcome = st.CONFLICT
         else:
             outcome = st.decide(cur.status, p["status"])
+        if cur.capped:
+            conn.execute(_BUMP, {"mid": mid})
+            return outcome
     conn.execute(_INSERT_EVENT, {**p, "mid": mid, "outcome": outcome})
     return outcome
 
 
 def _log_only(conn: Connection, mid: int | None, p: dict[str, Any], outcome: str) -> str | None:
-    """Keep a report that changes nothing (invalid, or for no message)."""
-    if mid is not None and conn.execute(_CURRENT, {"mid": mid}).first() is None:
-        return None
+    """Keep a report that changes nothing (invalid, or for no message); past a final's quota, count it."""
+    if mid is not None:
+        cur = conn.execute(_CURRENT_CAPPED, {"mid": mid}).first()
+        if cur is None:
+            return None
+        if cur.capped:
+            conn.execute(_BUMP, {"mid": mid})
+            return outcome
     conn.execute(_INSERT_EVENT, {**p, "mid": mid, "outcome": outcome})
     return outcome
 
@@ -236,6 +267,11 @@ def apply_to_message(engine: Engine, message_id: int, cb: Callback, *, kind: str
             found = db.driver_rows(engine, (_pg_driver_sql(p["status"], engine.dialect),),
                                        _driver_params(p, message_id))[0]
             outcome = found[0][0] if found else None
+            if found and found[0][1]:
+                # Past the final's quota: no event was stored; count it (a second round trip,
+                # paid only by a message already flooded with reports).
+                with engine.begin() as conn:
+                    conn.execute(_BUMP, {"mid": message_id})
         else:
             with engine.begin() as conn:
                 if p["status"] is None:

@@ -22,6 +22,7 @@ import logging
 import os
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -36,9 +37,11 @@ from werkzeug.wrappers import Request as PlainRequest
 
 from tracker import tokens
 from tracker.callbacks import receive
-from tracker.config import Settings
+from tracker.callbacks.spool_size import SUFFIX, measure, size  # noqa: F401 (size: for callers)
+from tracker.config import Settings, private_instance
 from tracker.esms.callback import parse_callback
 from tracker.models import Event
+from tracker.web.scrubbing import blank_credentials
 
 log = logging.getLogger("tracker.callbacks.spool")
 
@@ -46,8 +49,15 @@ log = logging.getLogger("tracker.callbacks.spool")
 DATABASE_DOWN = (OperationalError, InterfaceError)
 # Key of the arrival id in an event's data; also the spool line's id.
 CALLBACK_ID = "callback_id"
-ACTIVE, CLAIMED, SUFFIX = "spool-", "claimed-", ".jsonl"
+ACTIVE, CLAIMED = "spool-", "claimed-"
 LOG_NAME, LOCK_NAME = "replay.log", ".replay.lock"
+# How long a measured spool size is trusted: /healthz is public, and must not make anyone's
+# request read the spool; appends check the cap against it (plus what this process wrote since).
+SIZE_TTL = 5.0
+
+
+class SpoolFull(Exception):
+    """The spool holds TRACKER_SPOOL_MAX_BYTES already: this callback cannot be kept."""
 
 
 def directory(settings: Settings) -> Path:
@@ -66,8 +76,12 @@ def _fsync_dir(path: Path) -> None:
 class Spool:
     """This process's spool file; safe across threads, forks and a replayer renaming it away."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, max_bytes: int = 1 << 30) -> None:
         self.dir = path
+        self.max_bytes = max_bytes
+        self._measured: dict[str, int | None] | None = None
+        self._measured_at = 0.0
+        self._written_since = self._lines_since = 0
         self._lock = threading.Lock()
         self._fd: int | None = None
         self._pid = 0
@@ -80,7 +94,9 @@ class Spool:
         if self._pid != os.getpid():  # first use, or a forked child: a file of our own
             self._pid, self._seq = os.getpid(), 0
             self._name = f"{ACTIVE}{self._pid}-{secrets.token_hex(4)}{SUFFIX}"
-        self.dir.mkdir(parents=True, exist_ok=True)
+        # instance/ and the spool are this user's alone: callbacks carry phone numbers.
+        private_instance(self.dir.parent)
+        self.dir.mkdir(mode=0o700, exist_ok=True)
         fd = os.open(self.dir / self._name, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         _fsync_dir(self.dir)
         return fd
@@ -90,9 +106,29 @@ class Spool:
             os.close(self._fd)
             self._fd = None
 
-    def write(self, record: dict[str, Any]) -> None:
-        """Append one record as a JSON line and fsync it."""
+    def _measure(self, now: float) -> dict[str, int | None]:
+        if self._measured is None or now - self._measured_at >= SIZE_TTL:
+            self._measured, self._measured_at = measure(self.dir), now
+            self._written_since = self._lines_since = 0
+        return self._measured
+
+    def health(self) -> dict[str, int | None]:
+        """Files, bytes and (while small) lines in the spool, measured at most every SIZE_TTL seconds."""
         with self._lock:
+            measured = self._measure(time.monotonic())
+            if not self._written_since:
+                return dict(measured)
+            # Our own appends since the measurement are seen at once.
+            lines = measured["lines"]
+            return {"files": max(measured["files"] or 0, 1), "bytes": (measured["bytes"] or 0) + self._written_since,
+                    "lines": None if lines is None else lines + self._lines_since}
+
+    def write(self, record: dict[str, Any]) -> None:
+        """Append one record as a JSON line and fsync it; SpoolFull when the cap is reached."""
+        with self._lock:
+            measured = self._measure(time.monotonic())
+            if (measured["bytes"] or 0) + self._written_since >= self.max_bytes:
+                raise SpoolFull(f"the spool holds {measured['bytes']} bytes (TRACKER_SPOOL_MAX_BYTES={self.max_bytes})")
             if self._pid != os.getpid():
                 self._fd = None  # the parent's descriptor is not ours to use
             while True:
@@ -114,6 +150,8 @@ class Spool:
                             data = data[os.write(fd, data):]
                         os.fsync(fd)
                         self.dirty = True
+                        self._written_since += len(line.encode())
+                        self._lines_since += 1
                         return
                 finally:
                     fcntl.flock(fd, fcntl.LOCK_UN)
@@ -124,9 +162,10 @@ class Spool:
         self.write({
             "id": callback_id, "at": received_at.isoformat(), "method": req.method,
             "shared": token is None, "token": token,
-            # latin-1 maps bytes 1:1 to text, so the replay sees exactly these bytes.
-            "query": req.query_string.decode("latin-1"),
-            "body": req.get_data().decode("latin-1"), "content_type": req.content_type,
+            # latin-1 maps bytes 1:1 to text, so the replay sees exactly these bytes; a credential
+            # someone sent is blanked even here (the replay drops it anyway), so none lands on disk.
+            "query": blank_credentials(req.query_string.decode("latin-1")),
+            "body": blank_credentials(req.get_data().decode("latin-1")), "content_type": req.content_type,
         })
 
     def replay_soon(self, engine: Engine, settings: Settings) -> None:
@@ -152,20 +191,9 @@ class Spool:
 def for_app(app: Flask) -> Spool:
     found = app.extensions.get("spool")
     if found is None:
-        found = app.extensions["spool"] = Spool(directory(app.config["SETTINGS"]))
+        settings = app.config["SETTINGS"]
+        found = app.extensions["spool"] = Spool(directory(settings), settings.spool_max_bytes)
     return found
-
-
-def size(path: Path) -> dict[str, int]:
-    """Files, bytes and lines waiting in the spool (for /healthz)."""
-    files = sorted(path.glob(f"*{SUFFIX}")) if path.is_dir() else []
-    total = lines = 0
-    for f in files:
-        with contextlib.suppress(FileNotFoundError), f.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 16), b""):
-                total += len(chunk)
-                lines += chunk.count(b"\n")
-    return {"files": len(files), "bytes": total, "lines": lines}
 
 
 def _claim(path: Path) -> list[Path]:
@@ -227,7 +255,8 @@ def _already_stored(engine: Engine, settings: Settings, record: dict[str, Any]) 
     """Is this callback's event in the database already (stored on arrival, or by a dead replay)?"""
     since = datetime.fromisoformat(record["at"]) - timedelta(seconds=5)
     query = select(Event.data).where(Event.kind == "callback", Event.created_at >= since)
-    message_id = None if record["shared"] else tokens.verify(record["token"] or "", (settings.secret_key,))
+    # Only narrows the lookup to the callback id's event; the token was checked when it was stored.
+    message_id = None if record["shared"] else tokens.claimed_id(record["token"] or "")
     if message_id is not None:
         query = query.where(Event.message_id == message_id)
     else:

@@ -6,6 +6,7 @@ did into the answer eSMS gets; while the database is down it spools the callback
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 from flask import Blueprint, Flask, current_app, jsonify, request
@@ -16,6 +17,7 @@ from tracker.db import get_engine, utcnow
 from tracker.errors import error_response
 
 bp = Blueprint("webhooks", __name__)
+log = logging.getLogger("tracker.callbacks.webhook")
 
 
 @bp.route("/webhooks/esms/<token>", methods=["GET", "POST"])
@@ -31,7 +33,12 @@ def esms_callback(token: str):
             raise
         # eSMS retries only on timeouts, so a 5xx would lose this callback: keep it on disk.
         shared_url = receive.is_shared(settings, token)
-        spool.for_app(current_app).append(request, None if shared_url else token, callback_id, received_at)
+        try:
+            spool.for_app(current_app).append(request, None if shared_url else token, callback_id, received_at)
+        except spool.SpoolFull as exc:
+            # Better a refused callback (the reconciler asks eSMS later) than a full disk.
+            log.error("!!! callback NOT kept: database down and %s; free space or raise the cap !!!", exc)
+            return error_response(503, "spool_full", "the database is down and the outage spool is full")
         return jsonify(ok=True, outcome="spooled"), 200
     if received is None:
         # Maybe refused on the token alone, the database never asked: no sign that it is back.

@@ -1,8 +1,11 @@
 """The message list's filters: from the query string and the search form, with opaque phone-search tokens.
 
 A phone number never travels in a GET URL (proxies and access logs keep those):
-the search form is POSTed, the number is kept in the signed session under an
-HMAC of it, and the list's URL carries only that token. Times typed into the
+the search form is POSTed, the number is kept under an HMAC of it, and the list's URL
+carries only that token. The number is kept in the database (``phone_searches``), never
+in the session cookie, which is signed but readable and sent with every request
+(issue 12); the cookie holds only a random searcher id, without which a token finds
+nothing, so a list URL passed on does not carry the search to anyone else. Times typed into the
 filters are local (TRACKER_TIMEZONE), like every time the dashboard shows.
 """
 
@@ -12,13 +15,20 @@ import base64
 import hashlib
 import hmac
 import re
+import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Mapping
 
 from flask_babel import gettext as _
 
-from tracker import phones
+from flask import session
+from sqlalchemy import delete, select
+from sqlalchemy.engine import Engine
+
+from tracker import keys, phones
+from tracker.db import utcnow
+from tracker.models import PhoneSearch
 from tracker import status as st
 from tracker.dashboard.present import GROUP_LABELS, GROUPS, STATUS_LABELS
 from tracker.dashboard.problems import translate as translate_problem
@@ -69,19 +79,59 @@ def status_choices() -> list[tuple[str, Any]]:
 
 
 def phone_token(secret: str, phone: str) -> str:
-    mac = hmac.new(secret.encode(), b"phone-search:" + phone.encode(), hashlib.sha256).digest()
+    # A key for this purpose alone: search tokens show in URLs, and must say nothing of other keys.
+    key = keys.derive(secret, keys.PHONE_SEARCH)
+    mac = hmac.new(key, b"phone-search:" + phone.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(mac[:15]).decode()
 
 
-def remember_phone(saved: dict[str, str], secret: str, phone: str) -> tuple[str, dict[str, str]]:
-    """Keep ``phone`` under its token among the session's recent searches; returns (token, saved)."""
+# As long as the longest session: a search outlives no sign-in.
+SEARCH_LIFETIME = timedelta(hours=24)
+
+
+class PhoneSearches:
+    """This browser's phone searches, in the database under (searcher id, token).
+
+    Reads like the mapping ``{token: phone}`` that :func:`from_args` takes.
+    """
+
+    def __init__(self, engine: Engine, searcher: str) -> None:
+        self.engine, self.searcher = engine, searcher
+
+    def _key(self, token: str) -> str:
+        return hashlib.sha256(f"{self.searcher}|{token}".encode()).hexdigest()[:32]
+
+    def get(self, token: str, default: str | None = None) -> str | None:
+        since = utcnow() - SEARCH_LIFETIME
+        with self.engine.connect() as conn:
+            phone = conn.execute(select(PhoneSearch.phone).where(
+                PhoneSearch.token == self._key(token), PhoneSearch.created_at >= since)).scalar()
+        return default if phone is None else phone
+
+    def remember(self, token: str, phone: str) -> None:
+        now, key = utcnow(), self._key(token)
+        with self.engine.begin() as conn:
+            conn.execute(delete(PhoneSearch).where((PhoneSearch.created_at < now - SEARCH_LIFETIME)
+                                                   | (PhoneSearch.token == key)))
+            conn.execute(PhoneSearch.__table__.insert().values(token=key, phone=phone, created_at=now))
+
+
+def saved_searches(engine: Engine) -> PhoneSearches:
+    """The current browser's searches (its random searcher id is made on first use)."""
+    searcher = session.get("searcher")
+    if not isinstance(searcher, str) or not searcher:
+        searcher = session["searcher"] = secrets.token_urlsafe(16)
+    return PhoneSearches(engine, searcher)
+
+
+def remember_phone(saved: PhoneSearches, secret: str, phone: str) -> tuple[str, PhoneSearches]:
+    """Keep ``phone`` under its token among this browser's searches; returns (token, saved)."""
     token = phone_token(secret, phone)
-    kept = {k: v for k, v in saved.items() if k != token}
-    kept[token] = phone
-    return token, dict(list(kept.items())[-MAX_SAVED_SEARCHES:])
+    saved.remember(token, phone)
+    return token, saved
 
 
-def from_args(args: Mapping[str, str], saved_phones: Mapping[str, str]) -> Filters:
+def from_args(args: Mapping[str, str], saved_phones: Mapping[str, str] | PhoneSearches) -> Filters:
     values = {k: (args.get(k) or "").strip()[:MAX_ARG_CHARS] for k in TEXT_ARGS}
     errors: list[str] = []
     status = values["status"]
@@ -99,14 +149,15 @@ def from_args(args: Mapping[str, str], saved_phones: Mapping[str, str]) -> Filte
             errors.append(_("The start time could not be read.") if name == "since"
                           else _("The end time could not be read."))
             values[name], times[name] = "", None
-    token = (args.get("pq") or "").strip() or None
+    token = (args.get("pq") or "").strip()[:MAX_ARG_CHARS] or None
     phone = saved_phones.get(token) if token else None
     if token and phone is None:
         errors.append(_("This phone search has expired (it lives in your session); search again."))
     return Filters(values, phone, token, times["since"], times["until"], tuple(errors))
 
 
-def from_form(form: Mapping[str, str], secret: str, saved: dict[str, str]) -> tuple[dict[str, str], dict[str, str], str | None]:
+def from_form(form: Mapping[str, str], secret: str,
+              saved: PhoneSearches) -> tuple[dict[str, str], PhoneSearches, str | None]:
     """The POSTed search form as (query args, saved phones, error)."""
     args = {k: (form.get(k) or "").strip()[:MAX_ARG_CHARS] for k in TEXT_ARGS}
     args = {k: v for k, v in args.items() if v}
@@ -146,4 +197,5 @@ def message_filter(f: Filters) -> MessageFilter:
 
 def int_arg(args: Mapping[str, str], name: str) -> int | None:
     raw = args.get(name) or ""
-    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+    # ASCII digits only: isdigit() alone accepts '²', which int() refuses.
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 19 else None

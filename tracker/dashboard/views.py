@@ -10,7 +10,7 @@ import math
 from datetime import datetime, timezone
 from typing import Any
 
-from flask import (Response, current_app, jsonify, make_response, redirect, render_template, request, session,
+from flask import (Response, current_app, jsonify, make_response, redirect, render_template, request,
                    stream_with_context, url_for)
 from flask_babel import gettext as _
 
@@ -76,7 +76,7 @@ def overview_details():
 # -- message list ------------------------------------------------------------------------------
 
 def _filters() -> listing.Filters:
-    return listing.from_args(request.args, session.get("phones") or {})
+    return listing.from_args(request.args, listing.saved_searches(get_engine()))
 
 
 def _list_payload(f: listing.Filters) -> dict[str, Any]:
@@ -99,14 +99,13 @@ def messages():
 def search():
     """The filter form, POSTed so that a phone number never lands in a URL."""
     secret = current_app.config["SETTINGS"].secret_key
-    args, saved, error = listing.from_form(request.form, secret, dict(session.get("phones") or {}))
+    args, saved, error = listing.from_form(request.form, secret, listing.saved_searches(get_engine()))
     if error:
         f = listing.from_args(args, {})
         data = pages.list_data(get_engine(), f, _page_size(), None, None, url_for)
         return render_template("dashboard/messages.html", f=f, data=data, statuses=listing.status_choices(),
                                phone_shown="", error=error, live_url=None,
                                csv_url=url_for("dashboard.messages_csv", **f.args()), cursor=False), 400
-    session["phones"] = saved
     return redirect(url_for("dashboard.messages", **args), code=303)
 
 

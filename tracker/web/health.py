@@ -20,8 +20,9 @@ bp = Blueprint("health", __name__)
 @bp.get("/healthz")
 def healthz():
     settings: Settings = current_app.config["SETTINGS"]
-    # Callbacks kept on disk during a database outage, not yet replayed.
-    spooled = spool.size(spool.directory(settings))
+    # Callbacks kept on disk during a database outage, not yet replayed: measured at most every
+    # few seconds (this URL is public; it must not make every caller read the spool).
+    spooled = spool.for_app(current_app).health()
     try:
         with db.get_engine().connect() as conn:
             conn.execute(text("SELECT 1"))

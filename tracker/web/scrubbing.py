@@ -3,8 +3,11 @@ what the webhook stores of a callback."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+import unicodedata
+from urllib.parse import unquote_plus
 
 # Vietnamese mobiles as they appear in our logs and URLs: 0901888484, 84901888484,
 # +84 90 188 8484, 090-188-8484, %2B84901888484. Letters or digits around the match
@@ -19,17 +22,40 @@ def mask_phones(value: str) -> str:
 
 # Someone may call the webhook (or any URL) with eSMS credentials in the query string, and the
 # access log would print them: blank them, the way the webhook blanks them in what it stores.
-CREDENTIAL_PARAM = re.compile(r"(?i)((?:api|secret)_?key=)[^&\s\"']*")
-CREDENTIAL_JSON = re.compile(r"""(?i)(["']?(?:api|secret)_?key["']?\s*:\s*)(?:"[^"]*"|'[^']*'|[^,}\s]*)""")
+# Names are judged as decoded (issue 12): ``Api%4Bey``, ``api+key``, ``"\u0041piKey"`` and
+# ``ＡｐｉＫｅｙ`` are all ApiKey; spelling them differently must not get a key through.
+_PAIR = re.compile(r"(?P<name>[^&?\s=;,\"'{}]+)=(?P<value>[^&\s\"']*)")
+_JSON_FIELD = re.compile(r"""(?P<name>"(?:[^"\\]|\\.)*"|'[^']*')(?P<sep>\s*:\s*)(?P<value>"(?:[^"\\]|\\.)*"|'[^']*'|[^,}\]\s]*)""")
+
+
+def is_credential_name(name: str) -> bool:
+    """Does a decoded parameter name mean an eSMS credential (ApiKey, secret_key, "API KEY", …)?"""
+    squeezed = re.sub(r"[^0-9a-z]", "", unicodedata.normalize("NFKC", name).casefold())
+    return squeezed.endswith(("apikey", "secretkey"))
+
+
+def _decoded_pair_name(raw: str) -> str:
+    return unquote_plus(raw, encoding="utf-8", errors="replace")
+
+
+def _decoded_json_name(raw: str) -> str:
+    if raw.startswith("'"):
+        return raw[1:-1]
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw[1:-1]
 
 
 def blank_credentials(value: str) -> str:
-    """``ApiKey=…``/``SecretKey=…`` as query or form parameters, or as JSON fields, blanked to ***."""
+    """Credential parameters (query or form pairs, JSON fields) blanked to ***, names judged decoded."""
     lower = value.lower()
-    if "key=" in lower:
-        value = CREDENTIAL_PARAM.sub(r"\1***", value)
-    if "key" in lower and ":" in value:
-        value = CREDENTIAL_JSON.sub(r'\1"***"', value)
+    if "=" in value and ("key" in lower or "%" in value or "+" in value):
+        value = _PAIR.sub(lambda m: f"{m['name']}=***" if is_credential_name(_decoded_pair_name(m["name"]))
+                          else m.group(), value)
+    if ":" in value and ("key" in lower or "\\u" in lower):
+        value = _JSON_FIELD.sub(lambda m: f'{m["name"]}{m["sep"]}"***"'
+                                if is_credential_name(_decoded_json_name(m["name"])) else m.group(), value)
     return value
 
 

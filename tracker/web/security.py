@@ -15,6 +15,7 @@ from flask import Flask, Request, Response, current_app, request
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from tracker import status as st
 from tracker import tokens
@@ -72,19 +73,24 @@ _STATUS_OF = text("SELECT status FROM messages WHERE id = :mid")
 def callback_message_id(settings: Settings, engine: Engine, token: str) -> int | None:
     """The message a per-message callback token names, or None (answered 404).
 
-    A token made with TRACKER_SECRET_KEY_OLD still works while its message is not
-    final: CallbackUrls handed to eSMS before a key rotation keep delivering their
-    statuses, and once the message is final nothing more is taken on the old key.
+    Tokens made with the current callback key are taken at once. Tokens handed to eSMS
+    earlier — made with TRACKER_SECRET_KEY_OLD, or "legacy" ones keyed with a secret itself
+    before per-purpose keys (issue 12) — still work while their message is not final, so
+    their statuses keep arriving; once it is final nothing more is taken on them. A
+    ``queued`` message was never handed to eSMS with such a URL, so none of them reaches it:
+    whoever held the old shared key (a forwarding receiver) cannot stop a send.
     """
     message_id = tokens.verify(token, (settings.secret_key,))
-    if message_id is not None or not settings.secret_key_old:
+    if message_id is not None:
         return message_id
-    message_id = tokens.verify(token, (settings.secret_key_old,))
+    olds = (settings.secret_key_old,) if settings.secret_key_old else ()
+    message_id = tokens.verify(token, olds) or tokens.verify_legacy(token, (settings.secret_key, *olds))
     if message_id is None:
         return None
     with engine.connect() as conn:
         status = conn.execute(_STATUS_OF, {"mid": message_id}).scalar()
-    return message_id if status is not None and not st.is_final(status) else None
+    usable = status is not None and status != st.QUEUED and not st.is_final(status)
+    return message_id if usable else None
 
 
 def _webhook_gate() -> None:
@@ -148,6 +154,31 @@ def _query_gate() -> Response | None:
     return None
 
 
+# -- path parameters --------------------------------------------------------------------------
+
+# The largest id a BIGINT holds: a bigger one is no row, and the driver could not even send it.
+MAX_ID = 2**63 - 1
+# Ids, order ids and tokens are all far shorter; a longer path parameter names nothing.
+MAX_PATH_PARAM = 512
+
+
+class AsciiInt(IntegerConverter):
+    """``<int:…>`` for every route: ASCII digits only (``\\d`` also matches '١'), at most a BIGINT."""
+
+    regex = r"[0-9]{1,19}"
+
+    def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002 - werkzeug's own name
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+def _path_gate() -> None:
+    """A path parameter beyond any real one is answered 404 before a view or the database sees it."""
+    for value in (request.view_args or {}).values():
+        if isinstance(value, str) and len(value) > MAX_PATH_PARAM:
+            raise JsonError(404, "not_found", "no such resource")
+
+
 # -- response headers -------------------------------------------------------------------------
 
 def _with_secure_flag(cookie: str) -> str:
@@ -194,7 +225,10 @@ def init_app(app: Flask) -> None:
     if settings.proxy_hops:
         # Only the hops we were told about are trusted; an X-Forwarded-For the client wrote itself is ignored.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)  # type: ignore[method-assign]
+    # Before any blueprint adds its rules, so every <int:…> is bounded.
+    app.url_map.converters["int"] = AsciiInt
     app.before_request(_webhook_gate)
+    app.before_request(_path_gate)
     app.before_request(_query_gate)
     app.after_request(_headers)
     scrubbing.install_log_masking()

@@ -107,11 +107,13 @@ class Attempt:
 
 
 def post(session: requests.Session, settings: Settings, row: ForwardDelivery) -> Attempt:
+    # config.load requires it with TRACKER_FORWARD_URL; never sign with an empty key.
+    assert settings.forward_secret, "TRACKER_FORWARD_SECRET is not set"
     now = utcnow()
     body = json.dumps(payload(row, now), ensure_ascii=False, separators=(",", ":")).encode()
     headers = {
         "Content-Type": "application/json",
-        SIGNATURE_HEADER: sign(settings.secret_key, body),
+        SIGNATURE_HEADER: sign(settings.forward_secret, body),
         TIMESTAMP_HEADER: str(int(now.timestamp())),
         DELIVERY_HEADER: str(row.delivery_id),
         "User-Agent": "journey-tracker/forwarder",
