@@ -1,5 +1,6 @@
 """Every table: Message (current status row), Event (append-only log with the raw payload),
-DailyCount (trigger-kept counters) and ForwardDelivery (the forwarding outbox).
+DailyCount (trigger-kept counters), ForwardDelivery (the forwarding outbox), SendPause (the
+circuit breaker), and the dashboard's sign-in state (LoginAttempt, DashboardSession, PhoneSearch).
 
 The code that uses the last two stays beside its job (``tracker.queries.counters``,
 ``tracker.worker.forwarding``); their rows are written by triggers on ``messages``
@@ -13,22 +14,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Boolean,
-    Date,
-    FetchedValue,
-    ForeignKey,
-    Index,
-    Integer,
-    Numeric,
-    SmallInteger,
-    String,
-    Text,
-    Uuid,
-    text,
-)
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, FetchedValue, ForeignKey, Index, Integer, Numeric,
+                        SmallInteger, String, Text, Uuid, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker import status as st

@@ -10,30 +10,19 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from tracker.callbacks import apply
 from tracker.callbacks.apply import Applied, TIMEOUT_CODE
 from tracker.db import utcnow
-from tracker.esms.callback import Callback, parse_callback
-from tracker.models import Message
 
 from tests.support import events, message
+from tests.callbacks.support import DELIVERED, FAILED, report
 
 SENT, WAITING, PENDING = 7, 2, 1  # eSMS SendStatus: at the operator, waiting, pending approval
 
 
-def report(smsid: str | None = "S1", send_status: int | str = 5, success: int = 0, failed: int = 0,
-           **extra: str) -> Callback:
-    params = {"SendStatus": str(send_status), "SendSuccess": str(success), "SendFailed": str(failed), **extra}
-    if smsid is not None:
-        params["SMSID"] = smsid
-    return parse_callback(params)
 
 
-DELIVERED = dict(send_status=5, success=1)
-FAILED = dict(send_status=5, failed=1)
 
 
 def test_a_report_updates_its_message_and_logs_an_event(engine, make_message):
@@ -167,42 +156,6 @@ def test_racing_reports_end_on_the_highest_status(engine, make_message):
         assert message(engine, mid).status == "delivered"
         outcomes = [e.outcome for e in events(engine, mid) if e.status == "delivered"]
         assert outcomes == ["applied"]
-
-
-# -- apply_by_smsid (the shared callback URL) -------------------------------------------------
-
-def test_by_smsid_finds_the_message(engine, make_message):
-    mid = make_message(smsid="S9")
-    assert apply.apply_by_smsid(engine, report("S9", **DELIVERED)) == Applied(mid, "applied")
-    assert message(engine, mid).status == "delivered"
-
-
-def test_by_smsid_an_unknown_smsid_becomes_an_external_message(engine):
-    cb = report("EXT", **DELIVERED, phonenumber="0901888484", oaid="OA1", tempid="T1")
-    got = apply.apply_by_smsid(engine, cb)
-    assert got.outcome == "applied"
-    m = message(engine, got.message_id)
-    assert (m.source, m.smsid, m.phone, m.recipient, m.oa_id, m.template_id, m.status) == (
-        "external", "EXT", "+84901888484", None, "OA1", "T1", "delivered")
-    # The next report for it lands on the same message.
-    assert apply.apply_by_smsid(engine, report("EXT", **DELIVERED)) == Applied(got.message_id, "duplicate")
-
-
-def test_by_smsid_a_zalo_user_id_is_kept_as_recipient(engine):
-    got = apply.apply_by_smsid(engine, report("EXT2", **DELIVERED, phonenumber="5308693166941955879"))
-    m = message(engine, got.message_id)
-    assert (m.phone, m.recipient) == (None, "5308693166941955879")
-
-
-def test_by_smsid_without_smsid_or_status_is_invalid(engine, make_message):
-    mid = make_message(smsid="S9")
-    assert apply.apply_by_smsid(engine, report(None, **DELIVERED)) == Applied(None, "invalid")
-    assert apply.apply_by_smsid(engine, report("S9", "banana")) == Applied(mid, "invalid")
-    assert apply.apply_by_smsid(engine, report("NOBODY", "banana")) == Applied(None, "invalid")
-    assert [(e.message_id, e.outcome) for e in events(engine)] == [(None, "invalid"), (mid, "invalid"),
-                                                                   (None, "invalid")]
-    with Session(engine) as s:
-        assert s.scalars(select(Message.smsid)).all() == ["S9"]  # no external message made
 
 
 # -- change_status (bulk changes, the same rule) -----------------------------------------------

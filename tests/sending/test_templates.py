@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from tracker import create_app
 from tracker.db import utcnow
 from tracker.esms import template_api
-from tracker.esms.templates import Template, Variable, parse_listing, violations
+from tracker.esms.templates import Template
 from tracker.models import Message
 from tracker.ops.cli import cli
 from tracker.sending import templates
@@ -28,43 +28,6 @@ from tracker.simulator import start_in_thread
 
 from tests.support import API_TOKEN, OAID, SECRET, make_settings
 from tests.simulator.support import configure, quiet_settings
-
-# The page's own sample answer, Limit and TempId as it shows them (numbers), plus one entry
-# with the strings its table documents and a variable listed twice.
-SAMPLE = {"CodeResult": "100", "ErrorMessage": "success", "ZNSTemplates": [
-    {"TempContent": "...", "TempId": 205644, "TempName": "Xác nhận đăng ký dịch vụ",
-     "ZNSTempDetail": [{"Limit": 10, "Param": "otp", "ParamLevel": 1, "RequireType": "type_text"}]},
-    {"TempContent": "...", "TempId": "300001", "TempName": "Nhắc thanh toán", "ZNSTempDetail": [
-        {"Limit": "10", "Param": "due_date", "ParamLevel": "3", "RequireType": "type_date"},
-        {"Limit": "30", "Param": "order_code", "ParamLevel": "1", "RequireType": "type_text"},
-        {"Limit": "12", "Param": "amount", "ParamLevel": "2", "RequireType": "type_number"},
-        {"Limit": "30", "Param": "order_code", "ParamLevel": "4", "RequireType": "type_text"}]},
-]}
-
-
-def test_the_documented_listing_is_read_in_param_level_order():
-    listing = parse_listing(SAMPLE)
-    assert listing["205644"] == Template("205644", "Xác nhận đăng ký dịch vụ", (Variable("otp", 10, "type_text"),))
-    assert [(v.name, v.limit, v.require_type) for v in listing["300001"].variables] == [
-        ("order_code", 30, "type_text"), ("amount", 12, "type_number"), ("due_date", 10, "type_date")]
-    assert parse_listing({"CodeResult": "101", "ErrorMessage": "Authorize Failed"}) is None
-    assert parse_listing({"CodeResult": "100"}) is None and parse_listing("<html>") is None
-
-
-@pytest.mark.parametrize("params,wanted", [
-    (["DH1", "150000", "28/02/2025"], {}),
-    (["DH1", "150000"], {}),  # fewer: eSMS documents nothing, so eSMS decides
-    (["x" * 31, "150000", "28/02/2025"], {"params[0]": "order_code: at most 30 characters, got 31"}),
-    (["DH1", "150.000", "28/02/2025"], {"params[1]": "amount: a number, digits 0-9 only (at most 12)"}),
-    (["DH1", "1234567890123", "1/2/2025"], {"params[1]": "amount: at most 12 characters, got 13"}),
-    (["DH1", "", "1/2/2025"], {"params[1]": "amount: a number, digits 0-9 only (at most 12)"}),
-    (["DH1", "1", "31/02/2025"], {"params[2]": "due_date: a date as dd/MM/yyyy"}),
-    (["DH1", "1", "2025-02-28"], {"params[2]": "due_date: a date as dd/MM/yyyy"}),
-    (["DH1", "1", "28/02/2025", "extra"],
-     {"params[3]": "template 300001 has 3 parameters: order_code, amount, due_date"}),
-])
-def test_each_rule_names_the_parameter(params, wanted):
-    assert violations(parse_listing(SAMPLE)["300001"], params) == wanted
 
 
 @pytest.fixture

@@ -48,7 +48,7 @@ def calls(monkeypatch):
 
     monkeypatch.setattr(background, "Forwarder", Forwarder)
     monkeypatch.setattr(background, "Reconciler", Reconciler)
-    monkeypatch.setattr(background.spool, "replay", lambda engine, settings: seen["spool"].append((engine, settings)) or 0)
+    monkeypatch.setattr(background.replay, "replay", lambda engine, settings: seen["spool"].append((engine, settings)) or 0)
     return seen
 
 

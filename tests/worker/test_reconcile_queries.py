@@ -13,15 +13,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy.orm import Session
 
 from tracker import tokens
 from tracker.db import utcnow
-from tracker.esms import lookups
 from tracker.esms.client import StatusAnswer, make_client
-from tracker.models import Event
 from tracker.simulator import SimSettings, start_in_thread
-from tracker.worker import recover
 from tracker.worker.reconcile import PASS_LIMIT, Reconciler
 
 from tests.support import OAID, SECRET, replace_settings
@@ -175,52 +171,6 @@ def test_an_smsid_lost_with_its_answer_is_found_and_the_message_reconciled(engin
         "reconcile", lost.smsid, "GetSmsSentData_V2", "smsid recovered")
     assert found.data["matched_by"] in ("request_id", "phone and time")
     assert asked.data["api"] == "GetCallback"
-
-
-def test_the_window_looked_in_starts_at_the_first_send_attempt(engine, make_message):
-    """A message may wait queued for hours (a paused account) before it is sent: its window runs
-    from its first send attempt to its acceptance, not from its creation."""
-    now = utcnow()
-    mid = make_message(smsid=None, created_at=now - timedelta(hours=3), sent_at=now - timedelta(minutes=2),
-                       updated_at=now - timedelta(minutes=2))
-    with Session(engine) as s:
-        for ago in (10, 5):
-            s.add(Event(message_id=mid, kind="send", outcome="retry", created_at=now - timedelta(minutes=ago)))
-        s.commit()
-    (lost,) = recover._due(engine, now, after=60)
-    assert lost.start == now - timedelta(minutes=10) - recover.SLACK
-    assert lost.end == now - timedelta(minutes=2) + recover.SLACK
-    assert recover._due(engine, now, after=60) == []  # asked: not again within the period
-
-
-def test_a_send_is_given_to_a_message_only_beyond_doubt():
-    """GetCallback's RequestId decides where eSMS kept one; else a send to the same phone in the
-    window is taken only when it is the message's one candidate and no other message's."""
-    at = utcnow()
-
-    def lost(mid: int, request_id: str) -> recover._Lost:
-        return recover._Lost(mid, "+84901000111", OAID, None, request_id, "accepted", at, at)
-
-    def sent(smsid: str) -> lookups.SentRecord:
-        return lookups.SentRecord(smsid, "0901000111", None, at, 5, "24")
-
-    a, b, c = lost(1, "ra"), lost(2, "rb"), lost(3, "rc")
-    s1, s2, s3 = sent("S1"), sent("S2"), sent("S3")
-    # Named by RequestId: taken, even among several candidates.
-    assert recover._choose([a, b], {1: [s1, s2], 2: [s1, s2]}, {"S1": "rb", "S2": "ra"}) == {
-        1: ("S2", "request_id"), 2: ("S1", "request_id")}
-    # No RequestIds kept: one candidate each, claimed by nobody else.
-    assert recover._choose([a], {1: [s1]}, {}) == {1: ("S1", "phone and time")}
-    # Two messages, two sends, nothing to tell them apart: neither is guessed.
-    assert recover._choose([a, b], {1: [s1, s2], 2: [s1, s2]}, {}) == {}
-    # A send eSMS names another RequestId for is not this message's.
-    assert recover._choose([c], {3: [s3]}, {"S3": "someone-else"}) == {}
-    # Named for one, the other send is the other's by elimination.
-    assert recover._choose([a, b], {1: [s1, s2], 2: [s1, s2]}, {"S1": "ra"}) == {
-        1: ("S1", "request_id"), 2: ("S2", "phone and time")}
-
-
-
 
 
 def test_phone_times_asked_per_pass_fit_one_interval_at_30_per_second(engine, settings):

@@ -17,6 +17,7 @@ from werkzeug.wrappers import Request
 
 from tracker import status as st
 from tracker.callbacks import apply
+from tracker.callbacks import external
 from tracker.config import Settings
 from tracker.esms.callback import parse_callback
 from tracker.web import security
@@ -132,7 +133,7 @@ def callback(settings: Settings, engine: Engine, req: Request, token: str,
     cb = parse_callback(params)
     result: apply.Applied | None
     if is_shared(settings, token):
-        result = apply.apply_by_smsid(engine, cb, raw=raw, extra=extra)
+        result = external.apply_by_smsid(engine, cb, raw=raw, extra=extra)
     else:
         # Current key, or TRACKER_SECRET_KEY_OLD while the message is not final.
         message_id = security.callback_message_id(settings, engine, token)

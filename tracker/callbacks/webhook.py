@@ -12,7 +12,7 @@ import uuid
 from flask import Blueprint, Flask, current_app, jsonify, request
 
 from tracker import status as st
-from tracker.callbacks import receive, spool
+from tracker.callbacks import receive, replay, spool
 from tracker.db import get_engine, utcnow
 from tracker.errors import error_response
 
@@ -43,7 +43,7 @@ def esms_callback(token: str):
     if received is None:
         # Maybe refused on the token alone, the database never asked: no sign that it is back.
         return error_response(404, "not_found", "unknown callback URL")
-    spool.for_app(current_app).replay_soon(get_engine(), settings)
+    replay.replay_soon(spool.for_app(current_app), get_engine(), settings)
     if received.outcome == st.INVALID:
         return jsonify(ok=False, outcome=received.outcome, problems=list(received.problems)), 400
     return jsonify(ok=True, outcome=received.outcome), 200

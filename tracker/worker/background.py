@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from sqlalchemy.engine import Engine
 
-from tracker.callbacks import spool
+from tracker.callbacks import replay, spool
 from tracker.config import Settings
 from tracker.esms.client import EsmsClient
 from tracker.worker.forwarding import Forwarder
@@ -49,7 +49,7 @@ def start(engine: Engine, settings: Settings, client: EsmsClient, stop: threadin
     forwarder = Forwarder(engine, settings)
     reconciler = Reconciler(engine, settings, client)
     return [
-        _loop("spool-replay", stop, SPOOL_EVERY, lambda: spool.replay(engine, settings)),
+        _loop("spool-replay", stop, SPOOL_EVERY, lambda: replay.replay(engine, settings)),
         _loop("forwarding", stop, FORWARD_IDLE, forwarder.run_once),
         # The pass itself reports no "busy": it always waits the full interval before the next.
         _loop("reconcile", stop, settings.reconcile_interval,
