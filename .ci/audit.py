@@ -47,8 +47,23 @@ def run_pip_audit() -> tuple[list[dict], list[str], str | None]:
         if done.returncode != 0:
             return [], [], f"installing {PIP_AUDIT} failed: {done.stderr.strip()[-400:]}"
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        done = subprocess.run([str(exe), "-r", str(CONSTRAINTS), "--no-deps", "--disable-pip", "--progress-spinner",
-                               "off", "-f", "json", "-o", out.name], capture_output=True, text=True)
+        done = subprocess.run(
+            [
+                str(exe),
+                "-r",
+                str(CONSTRAINTS),
+                "--no-deps",
+                "--disable-pip",
+                "--progress-spinner",
+                "off",
+                "-f",
+                "json",
+                "-o",
+                out.name,
+            ],
+            capture_output=True,
+            text=True,
+        )
         try:
             report = json.loads(Path(out.name).read_text() or "{}")
         except ValueError:
@@ -76,7 +91,9 @@ def main() -> int:
         skipped = list(pinned)
     for dep in vulnerable:
         for v in dep["vulns"]:
-            print(f"VULNERABLE {dep['name']}=={dep['version']}: {v['id']} (fixed in {', '.join(v.get('fix_versions', [])) or '-'})")
+            print(
+                f"VULNERABLE {dep['name']}=={dep['version']}: {v['id']} (fixed in {', '.join(v.get('fix_versions', [])) or '-'})"
+            )
     print(f"audit: pip-audit checked {len(pinned) - len(skipped)} of {len(pinned)} pins directly")
     unaudited, unreachable, fallback_vulns = [], [], 0
     for name in sorted(skipped):
@@ -92,11 +109,15 @@ def main() -> int:
             for v in feed.get("vulnerabilities") or []:
                 if not v.get("withdrawn"):
                     fallback_vulns += 1
-                    print(f"VULNERABLE {name}=={version}: {v.get('id')} (fixed in {', '.join(v.get('fixed_in') or []) or '-'})")
+                    print(
+                        f"VULNERABLE {name}=={version}: {v.get('id')} (fixed in {', '.join(v.get('fixed_in') or []) or '-'})"
+                    )
     audited_by_feed = len(skipped) - len(unaudited) - len(unreachable)
     print(f"audit: {audited_by_feed} pins checked against PyPI's project feed (pin = latest release)")
     if unaudited:
-        print(f"audit: NOT audited (older than the latest release; per-version feed unreachable): {', '.join(unaudited)}")
+        print(
+            f"audit: NOT audited (older than the latest release; per-version feed unreachable): {', '.join(unaudited)}"
+        )
     if unreachable:
         print(f"audit: BLOCKED, no vulnerability service reachable for: {', '.join(unreachable)}")
     found = len(vulnerable) + fallback_vulns

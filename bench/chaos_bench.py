@@ -33,23 +33,38 @@ from sqlalchemy import text
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from chaos_support import ForwardReceiver, Proc, Proxy, free_port, restart_postgres  # noqa: E402
 
-from tracker import config, status as st  # noqa: E402
-from tracker.ops import migrate
+from tracker import config  # noqa: E402
+from tracker import status as st
 from tracker.db import make_engine  # noqa: E402
+from tracker.ops import migrate
 
 SECRET = "chaos-secret-key-0123456789abcdef"
 TOKEN = "chaos-api-token"
 OAID = "4097311281936189049"
-FAULTS = {"drop_callback_rate": 0.05, "duplicate_callback_rate": 0.10, "reorder_rate": 0.10,
-          "send_5xx_rate": 0.025, "send_timeout_rate": 0.025, "early_callback_rate": 0.02,
-          "timeout_delay": 2.0,
-          # 1001 failures come after the template's timeout (7200 s x speed by default): 5 s here.
-          "template_timeout": 10.0}
+FAULTS = {
+    "drop_callback_rate": 0.05,
+    "duplicate_callback_rate": 0.10,
+    "reorder_rate": 0.10,
+    "send_5xx_rate": 0.025,
+    "send_timeout_rate": 0.025,
+    "early_callback_rate": 0.02,
+    "timeout_delay": 2.0,
+    # 1001 failures come after the template's timeout (7200 s x speed by default): 5 s here.
+    "template_timeout": 10.0,
+}
 # Tight timings so faults heal in seconds, not in production's minutes.
-WORKER_ENV = {"TRACKER_SEND_TIMEOUT": "1", "TRACKER_LEASE_SECONDS": "4", "TRACKER_BACKOFF_BASE": "0.2",
-              "TRACKER_BACKOFF_CAP": "2", "TRACKER_MAX_ATTEMPTS": "30", "TRACKER_RECONCILE_AFTER": "4",
-              "TRACKER_RECONCILE_INTERVAL": "2", "TRACKER_SEND_RATE": "100", "TRACKER_WORKER_THREADS": "8",
-              "TRACKER_FORWARD_MAX_ATTEMPTS": "30"}
+WORKER_ENV = {
+    "TRACKER_SEND_TIMEOUT": "1",
+    "TRACKER_LEASE_SECONDS": "4",
+    "TRACKER_BACKOFF_BASE": "0.2",
+    "TRACKER_BACKOFF_CAP": "2",
+    "TRACKER_MAX_ATTEMPTS": "30",
+    "TRACKER_RECONCILE_AFTER": "4",
+    "TRACKER_RECONCILE_INTERVAL": "2",
+    "TRACKER_SEND_RATE": "100",
+    "TRACKER_WORKER_THREADS": "8",
+    "TRACKER_FORWARD_MAX_ATTEMPTS": "30",
+}
 
 
 @dataclass
@@ -84,10 +99,21 @@ class Run:
 
     def env(self) -> dict[str, str]:
         db = self.proxy.url(self.opts.database_url) if self.proxy else self.opts.database_url
-        return {**os.environ, "DATABASE_URL": db, "TRACKER_SECRET_KEY": SECRET, "TRACKER_API_TOKENS": TOKEN,
-                "TRACKER_PUBLIC_URL": self.web_url, "TRACKER_SIMULATOR": "1", "TRACKER_SIMULATOR_URL": self.sim_url, "ESMS_OAID": OAID,
-                "TRACKER_INSTANCE_DIR": str(self.opts.workdir / "instance"), "TRACKER_FORWARD_URL": self.receiver.url,
-                "WEB_CONCURRENCY": "2", "PYTHONUNBUFFERED": "1", **WORKER_ENV}
+        return {
+            **os.environ,
+            "DATABASE_URL": db,
+            "TRACKER_SECRET_KEY": SECRET,
+            "TRACKER_API_TOKENS": TOKEN,
+            "TRACKER_PUBLIC_URL": self.web_url,
+            "TRACKER_SIMULATOR": "1",
+            "TRACKER_SIMULATOR_URL": self.sim_url,
+            "ESMS_OAID": OAID,
+            "TRACKER_INSTANCE_DIR": str(self.opts.workdir / "instance"),
+            "TRACKER_FORWARD_URL": self.receiver.url,
+            "WEB_CONCURRENCY": "2",
+            "PYTHONUNBUFFERED": "1",
+            **WORKER_ENV,
+        }
 
     def start(self, name: str, *cmd: str) -> None:
         self.procs[name] = Proc(name, list(cmd), self.env(), self.opts.workdir)
@@ -97,10 +123,28 @@ class Run:
 
     def up(self) -> None:
         py, port = sys.executable, self.sim_url.rsplit(":", 1)[1]
-        self.start("simulator", py, "-m", "tracker", "simulate", "--port", port, "--seed", str(self.opts.seed),
-                   "--speed", str(self.opts.speed))
-        self.start("web", str(Path(py).parent / "gunicorn"), "-c", "gunicorn.conf.py", "--bind",
-                   self.web_url.removeprefix("http://"), "wsgi:app")
+        self.start(
+            "simulator",
+            py,
+            "-m",
+            "tracker",
+            "simulate",
+            "--port",
+            port,
+            "--seed",
+            str(self.opts.seed),
+            "--speed",
+            str(self.opts.speed),
+        )
+        self.start(
+            "web",
+            str(Path(py).parent / "gunicorn"),
+            "-c",
+            "gunicorn.conf.py",
+            "--bind",
+            self.web_url.removeprefix("http://"),
+            "wsgi:app",
+        )
         _wait(lambda: requests.get(f"{self.sim_url}/_sim/stats", timeout=1).ok, 30)
         requests.post(f"{self.sim_url}/_sim/config", json=FAULTS, timeout=5).raise_for_status()
         _wait(lambda: requests.get(f"{self.web_url}/healthz", timeout=1).ok, 30)
@@ -122,8 +166,13 @@ class Run:
         session.headers["Authorization"] = f"Bearer {TOKEN}"
 
         def one(i: int) -> None:
-            body = {"phone": f"090{i:07d}", "template_id": "523194", "order_id": f"J{i // 3}",
-                    "params": ["Nguyễn Văn An", f"DH{i}", "đang giao"], "request_id": f"chaos-{i}"}
+            body = {
+                "phone": f"090{i:07d}",
+                "template_id": "523194",
+                "order_id": f"J{i // 3}",
+                "params": ["Nguyễn Văn An", f"DH{i}", "đang giao"],
+                "request_id": f"chaos-{i}",
+            }
             for _ in range(120):  # the API is down while the database is: retry, same request_id
                 try:
                     if session.post(f"{self.web_url}/api/messages", json=body, timeout=10).status_code < 500:
@@ -163,12 +212,17 @@ class Run:
         idle = requests.get(f"{self.sim_url}/_sim/idle", timeout=5).json()["idle"]
         spool = requests.get(f"{self.web_url}/healthz", timeout=5).json()["spool"]["lines"]
         with self.db.connect() as conn:
-            open_ = conn.execute(text("SELECT count(*) FROM messages WHERE status NOT IN "
-                                      "('delivered', 'failed', 'rejected')")).scalar()
+            open_ = conn.execute(
+                text("SELECT count(*) FROM messages WHERE status NOT IN ('delivered', 'failed', 'rejected')")
+            ).scalar()
             total = conn.execute(text("SELECT count(*) FROM messages")).scalar()
             outbox = conn.execute(text("SELECT count(*) FROM forward_outbox WHERE state = 'pending'")).scalar()
-        state = {"simulator idle": idle, "spool empty": not spool, "outbox empty": not outbox,
-                 "every message final": not open_ and total == self.opts.messages}
+        state = {
+            "simulator idle": idle,
+            "spool empty": not spool,
+            "outbox empty": not outbox,
+            "every message final": not open_ and total == self.opts.messages,
+        }
         for what, done in state.items():
             if done and what not in self.reached:
                 self.reached.add(what)
@@ -196,33 +250,52 @@ class Run:
         stats = requests.get(f"{self.sim_url}/_sim/stats", timeout=10).json()
         with self.db.connect() as conn:
             rows = conn.execute(text("SELECT id, request_id, status, error_code FROM messages")).all()
-            stored = dict(conn.execute(text(
-                "SELECT message_id, count(*) FROM events WHERE kind = 'callback' GROUP BY message_id")).all())
-            spooled = conn.execute(text(
-                """SELECT count(*) FROM events WHERE CAST(data AS TEXT) LIKE '%"spooled"%'""")).scalar()
-            reconciled = conn.execute(text(
-                "SELECT count(*) FROM events WHERE kind = 'reconcile' AND outcome = 'applied'")).scalar()
+            stored = dict(
+                conn.execute(
+                    text("SELECT message_id, count(*) FROM events WHERE kind = 'callback' GROUP BY message_id")
+                ).all()
+            )
+            spooled = conn.execute(
+                text("""SELECT count(*) FROM events WHERE CAST(data AS TEXT) LIKE '%"spooled"%'""")
+            ).scalar()
+            reconciled = conn.execute(
+                text("SELECT count(*) FROM events WHERE kind = 'reconcile' AND outcome = 'applied'")
+            ).scalar()
         problems = compare(truth, rows, stored, self.receiver.latest)
         problems["forward_bad_signatures"] = self.receiver.bad_signatures
         statuses: dict[str, int] = {}
         for row in rows:
             statuses[row.status] = statuses.get(row.status, 0) + 1
         return {
-            "messages": len(rows), "elapsed_s": round(time.monotonic() - self.started, 1),
-            "statuses": statuses, "simulator": stats, "database_outage_s": round(self.outage_seconds, 1),
+            "messages": len(rows),
+            "elapsed_s": round(time.monotonic() - self.started, 1),
+            "statuses": statuses,
+            "simulator": stats,
+            "database_outage_s": round(self.outage_seconds, 1),
             "database_outage": "postgresql restart" if self.proxy is None else "proxy cut",
-            "worker_kills": 2, "spooled_callbacks_replayed": spooled, "reconcile_applied": reconciled,
-            "forwarded_requests": self.receiver.received, "timeline": self.opts.log,
-            "problems": problems, "ok": not any(problems.values()),
+            "worker_kills": 2,
+            "spooled_callbacks_replayed": spooled,
+            "reconcile_applied": reconciled,
+            "forwarded_requests": self.receiver.received,
+            "timeline": self.opts.log,
+            "problems": problems,
+            "ok": not any(problems.values()),
         }
 
 
-def compare(truth: list[dict[str, Any]], rows: list[Any], stored: dict[int, int],
-            forwarded: dict[int, tuple[str, str]]) -> dict[str, Any]:
+def compare(
+    truth: list[dict[str, Any]], rows: list[Any], stored: dict[int, int], forwarded: dict[int, tuple[str, str]]
+) -> dict[str, Any]:
     """Every way the tracker's picture can differ from the simulator's truth (all empty when equal)."""
     by_request = {t["request_id"]: t for t in truth if t["request_id"]}
-    problems: dict[str, Any] = {"mismatches": [], "accepted_not_once": [], "lost_callbacks": [],
-                                "callback_5xx": 0, "forward_mismatches": [], "unknown_to_simulator": []}
+    problems: dict[str, Any] = {
+        "mismatches": [],
+        "accepted_not_once": [],
+        "lost_callbacks": [],
+        "callback_5xx": 0,
+        "forward_mismatches": [],
+        "unknown_to_simulator": [],
+    }
     for row in rows:
         t = by_request.get(row.request_id)
         if t is None:
@@ -230,8 +303,9 @@ def compare(truth: list[dict[str, Any]], rows: list[Any], stored: dict[int, int]
             continue
         want_code = None if t["outcome"] == st.DELIVERED else t["error_code"]
         if (row.status, row.error_code) != (t["outcome"], want_code):
-            problems["mismatches"].append({"id": row.id, "tracker": [row.status, row.error_code],
-                                           "truth": [t["outcome"], want_code]})
+            problems["mismatches"].append(
+                {"id": row.id, "tracker": [row.status, row.error_code], "truth": [t["outcome"], want_code]}
+            )
         if t["accept_count"] != 1:
             problems["accepted_not_once"].append({"id": row.id, "accept_count": t["accept_count"]})
         calls = t["callbacks"]
@@ -245,8 +319,9 @@ def compare(truth: list[dict[str, Any]], rows: list[Any], stored: dict[int, int]
         if seen is None or seen[1] != row.status:
             problems["forward_mismatches"].append({"id": row.id, "forwarded": seen and seen[1], "status": row.status})
     for name in ("mismatches", "accepted_not_once", "lost_callbacks", "forward_mismatches"):
-        problems[name] = problems[name][:20] + ([f"... {len(problems[name]) - 20} more"]
-                                                if len(problems[name]) > 20 else [])
+        problems[name] = problems[name][:20] + (
+            [f"... {len(problems[name]) - 20} more"] if len(problems[name]) > 20 else []
+        )
     return problems
 
 
@@ -272,8 +347,9 @@ def run(opts: Options) -> dict[str, Any]:
 
 
 def _fresh_database(url: str) -> None:
-    admin = make_engine(config.normalize_database_url(url).rsplit("/", 1)[0] + "/postgres",
-                        isolation_level="AUTOCOMMIT")
+    admin = make_engine(
+        config.normalize_database_url(url).rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT"
+    )
     name = url.rsplit("/", 1)[1].split("?")[0]
     with admin.connect() as conn:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -294,8 +370,16 @@ def main() -> None:
     url = args.database_url or base.rsplit("/", 1)[0] + "/" + base.rsplit("/", 1)[1] + "_chaos"
     _fresh_database(url)
     with tempfile.TemporaryDirectory(prefix="chaos-") as tmp:
-        report = run(Options(database_url=url, workdir=Path(tmp), messages=args.messages,
-                             restart_pg=args.restart_pg, rate=args.rate, deadline=args.deadline))
+        report = run(
+            Options(
+                database_url=url,
+                workdir=Path(tmp),
+                messages=args.messages,
+                restart_pg=args.restart_pg,
+                rate=args.rate,
+                deadline=args.deadline,
+            )
+        )
     print(json.dumps(report, indent=2, ensure_ascii=False))
     sys.exit(0 if report["ok"] else 1)
 

@@ -166,6 +166,10 @@ def restart_postgres() -> float:
     """Restart the local cluster (CI's own); returns how long it took."""
     version = sorted(os.listdir("/etc/postgresql"))[0]
     started = time.monotonic()
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     return time.monotonic() - started

@@ -39,7 +39,7 @@ def plain_pg(url: str) -> str:
     """A libpq URL (psycopg.connect) from a SQLAlchemy one."""
     for prefix in ("postgresql+psycopg://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql://" + url[len(prefix):]
+            return "postgresql://" + url[len(prefix) :]
     return url
 
 
@@ -57,8 +57,8 @@ def ensure_pg_database(url: str) -> None:
 
 def reset_database(url: str) -> None:
     """An empty, migrated database (PostgreSQL: a fresh public schema; SQLite: a new file)."""
-    from tracker.ops import migrate
     from tracker.config import normalize_database_url
+    from tracker.ops import migrate
 
     if url.startswith("sqlite"):
         path = Path(url.split("///", 1)[1])
@@ -124,13 +124,17 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30) -> "Server":
+    def start(self, timeout: float = 30) -> Server:
         out = open(self.log, "wb")
-        self.proc = subprocess.Popen(self.cmd, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.cmd, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
-            wait_until(lambda: self._alive() and requests.get(self.url + self.health, timeout=2).ok, timeout,
-                       f"{self.name} on {self.url}")
+            wait_until(
+                lambda: self._alive() and requests.get(self.url + self.health, timeout=2).ok,
+                timeout,
+                f"{self.name} on {self.url}",
+            )
         except RuntimeError:
             self.stop()
             raise RuntimeError(f"{self.name} did not start; log:\n{self.tail()}") from None
@@ -216,8 +220,9 @@ def pg_backends(url: str) -> list[int]:
     import psycopg
 
     with psycopg.connect(plain_pg(url), autocommit=True) as c:
-        rows = c.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                         "AND pid <> pg_backend_pid()").fetchall()
+        rows = c.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
     return [r[0] for r in rows]
 
 
@@ -225,10 +230,10 @@ class CpuMeter:
     """CPU used by a server's workers (and the database's backends) over a run: a figure that
     other load on a shared machine disturbs far less than requests per second."""
 
-    def __init__(self, server: "Server", db_url: str | None):
+    def __init__(self, server: Server, db_url: str | None):
         self.server, self.db_url = server, db_url
 
-    def __enter__(self) -> "CpuMeter":
+    def __enter__(self) -> CpuMeter:
         self.web_pids = self.server.pids()
         self.db_pids = pg_backends(self.db_url) if self.db_url else []
         self.web0, self.db0 = cpu_seconds(self.web_pids), cpu_seconds(self.db_pids)
@@ -271,8 +276,15 @@ def have_wrk() -> bool:
     return shutil.which("wrk") is not None
 
 
-def run_load(label: str, base_url: str, paths: list[str], concurrency: int, duration: float,
-             headers: dict[str, str] | None = None, tool: str = "auto") -> LoadResult:
+def run_load(
+    label: str,
+    base_url: str,
+    paths: list[str],
+    concurrency: int,
+    duration: float,
+    headers: dict[str, str] | None = None,
+    tool: str = "auto",
+) -> LoadResult:
     """Drive ``base_url`` with ``paths`` (cycled in order) from a separate process."""
     if tool == "auto":
         tool = "wrk" if have_wrk() else "python"
@@ -290,8 +302,7 @@ def run_load(label: str, base_url: str, paths: list[str], concurrency: int, dura
 def _run_wrk(label, base_url, paths_file, concurrency, duration, headers) -> LoadResult:
     # One wrk thread: it keeps the paths in order (a message's 2 -> 7 -> 5) and leaves the
     # second core to the servers; wrk itself needs a fraction of one core at these rates.
-    cmd = ["wrk", "-t1", f"-c{concurrency}", f"-d{max(1, round(duration))}s", "--timeout", "10s",
-           "-s", str(WRK_LUA)]
+    cmd = ["wrk", "-t1", f"-c{concurrency}", f"-d{max(1, round(duration))}s", "--timeout", "10s", "-s", str(WRK_LUA)]
     for k, v in headers.items():
         cmd += ["-H", f"{k}: {v}"]
     cmd += [base_url, paths_file]
@@ -299,23 +310,39 @@ def _run_wrk(label, base_url, paths_file, concurrency, duration, headers) -> Loa
     line = next((ln for ln in out.stdout.splitlines() if ln.startswith("WRKJSON ")), None)
     if line is None:
         raise RuntimeError(f"wrk gave no result:\n{out.stdout}\n{out.stderr}")
-    r = json.loads(line[len("WRKJSON "):])
+    r = json.loads(line[len("WRKJSON ") :])
     errors = r["errors_status"] + r["errors_connect"] + r["errors_read"] + r["errors_write"] + r["errors_timeout"]
-    return LoadResult(label, concurrency, r["requests"], r["duration_us"] / 1e6, r["p50_us"] / 1000,
-                      r["p99_us"] / 1000, errors,
-                      {k: v for k, v in r.items() if k.startswith("errors_") and v}, "wrk")
+    return LoadResult(
+        label,
+        concurrency,
+        r["requests"],
+        r["duration_us"] / 1e6,
+        r["p50_us"] / 1000,
+        r["p99_us"] / 1000,
+        errors,
+        {k: v for k, v in r.items() if k.startswith("errors_") and v},
+        "wrk",
+    )
 
 
 def _run_python(label, base_url, paths_file, concurrency, duration, headers) -> LoadResult:
-    cmd = [sys.executable, str(BENCH / "loadgen.py"), base_url, paths_file, str(concurrency), str(duration),
-           json.dumps(headers)]
+    cmd = [
+        sys.executable,
+        str(BENCH / "loadgen.py"),
+        base_url,
+        paths_file,
+        str(concurrency),
+        str(duration),
+        json.dumps(headers),
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 120)
     line = next((ln for ln in out.stdout.splitlines() if ln.startswith("LOADJSON ")), None)
     if line is None:
         raise RuntimeError(f"loadgen gave no result:\n{out.stdout}\n{out.stderr}")
-    r = json.loads(line[len("LOADJSON "):])
-    return LoadResult(label, concurrency, r["requests"], r["seconds"], r["p50_ms"], r["p99_ms"], r["errors"],
-                      r["statuses"], "python")
+    r = json.loads(line[len("LOADJSON ") :])
+    return LoadResult(
+        label, concurrency, r["requests"], r["seconds"], r["p50_ms"], r["p99_ms"], r["errors"], r["statuses"], "python"
+    )
 
 
 # -- output ---------------------------------------------------------------------------
@@ -323,20 +350,34 @@ def _run_python(label, base_url, paths_file, concurrency, duration, headers) -> 
 
 def machine_line() -> str:
     load = os.getloadavg()
-    return (f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
-            f"load average before the run {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    return (
+        f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
+        f"load average before the run {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+    )
 
 
 def print_table(results: list[LoadResult]) -> None:
-    print(f"{'run':<36} {'c':>3} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'requests':>8} "
-          f"{'web CPU ms/req':>14} {'db CPU ms/req':>13}")
+    print(
+        f"{'run':<36} {'c':>3} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'requests':>8} "
+        f"{'web CPU ms/req':>14} {'db CPU ms/req':>13}"
+    )
     for r in results:
-        print(f"{r.label:<36} {r.concurrency:>3} {r.rps:>7.0f} {r.p50_ms:>7.1f} {r.p99_ms:>7.1f} "
-              f"{r.errors:>6} {r.requests:>8} {r.web_cpu_ms:>14.2f} {r.db_cpu_ms:>13.2f}")
+        print(
+            f"{r.label:<36} {r.concurrency:>3} {r.rps:>7.0f} {r.p50_ms:>7.1f} {r.p99_ms:>7.1f} "
+            f"{r.errors:>6} {r.requests:>8} {r.web_cpu_ms:>14.2f} {r.db_cpu_ms:>13.2f}"
+        )
 
 
-def measured(label: str, server: "Server", db_url: str | None, paths: list[str], concurrency: int,
-             duration: float, headers: dict[str, str] | None = None, tool: str = "auto") -> LoadResult:
+def measured(
+    label: str,
+    server: Server,
+    db_url: str | None,
+    paths: list[str],
+    concurrency: int,
+    duration: float,
+    headers: dict[str, str] | None = None,
+    tool: str = "auto",
+) -> LoadResult:
     """run_load, plus the CPU the server's workers and the database spent per request."""
     with CpuMeter(server, db_url) as cpu:
         r = run_load(label, server.url, paths, concurrency, duration, headers, tool)

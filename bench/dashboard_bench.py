@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +34,8 @@ import psycopg  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from tracker import config, create_app  # noqa: E402
-from tracker.ops import migrate
 from tracker.db import make_engine  # noqa: E402
+from tracker.ops import migrate
 
 TARGET_MS = 300.0
 PAGES = {
@@ -49,14 +49,32 @@ PAGES = {
     "list, failed only": "/messages?status=failed",
 }
 KEY_PAGES = ("overview (24 h)", "list, first page")
-COPY_COLUMNS = ("source", "status", "smsid", "request_id", "phone", "template_id", "oa_id", "params",
-                "order_id", "campaign_id", "sandbox", "error_code", "error_message", "price", "telco",
-                "attempts", "created_at", "updated_at", "sent_at", "final_at")
+COPY_COLUMNS = (
+    "source",
+    "status",
+    "smsid",
+    "request_id",
+    "phone",
+    "template_id",
+    "oa_id",
+    "params",
+    "order_id",
+    "campaign_id",
+    "sandbox",
+    "error_code",
+    "error_message",
+    "price",
+    "telco",
+    "attempts",
+    "created_at",
+    "updated_at",
+    "sent_at",
+    "final_at",
+)
 TEMPLATES = [f"52319{i}" for i in range(8)]
 OAS = ["4097311281936189049", "4097311281936189050"]
 CAMPAIGNS = [None] * 5 + [f"KM-{i:02d}" for i in range(20)]
-FAILURES = [("-114", "User is inactive or rejected the message"), ("-118", None), ("1001", None),
-            ("send_failed", None)]
+FAILURES = [("-114", "User is inactive or rejected the message"), ("-118", None), ("1001", None), ("send_failed", None)]
 REJECTIONS = [("789", "Template not configured"), ("791", None), ("108", None)]
 
 
@@ -112,12 +130,28 @@ def rows(n: int, start: datetime, end: datetime, first_id: int, rng: random.Rand
         if final_at and final_at > end:
             status, final_at, code, message, price = "sent", None, None, None, None
         seq = first_id + i
-        yield ("api", status, f"SIM{seq:09d}" if status not in ("queued", "sending") else None, f"rq{seq}",
-               f"+8490{seq % 10_000_000:07d}", TEMPLATES[seq % len(TEMPLATES)], OAS[seq % 7 == 0],
-               json.dumps(["Nguyễn Văn An", f"DH{seq // 3}"], ensure_ascii=False), f"DH{seq // 3}",
-               CAMPAIGNS[seq % len(CAMPAIGNS)], False, code, message, price,
-               "Viettel" if price else None, 1, created, final_at or sent, sent if status != "queued" else None,
-               final_at)
+        yield (
+            "api",
+            status,
+            f"SIM{seq:09d}" if status not in ("queued", "sending") else None,
+            f"rq{seq}",
+            f"+8490{seq % 10_000_000:07d}",
+            TEMPLATES[seq % len(TEMPLATES)],
+            OAS[seq % 7 == 0],
+            json.dumps(["Nguyễn Văn An", f"DH{seq // 3}"], ensure_ascii=False),
+            f"DH{seq // 3}",
+            CAMPAIGNS[seq % len(CAMPAIGNS)],
+            False,
+            code,
+            message,
+            price,
+            "Viettel" if price else None,
+            1,
+            created,
+            final_at or sent,
+            sent if status != "queued" else None,
+            final_at,
+        )
 
 
 def seed(url: str, n: int, start: datetime, end: datetime, first_id: int) -> float:
@@ -150,8 +184,14 @@ def measure(client, path: str, repeat: int) -> list[float]:
 
 def make_app(url: str):
     instance = Path(tempfile.mkdtemp(prefix="tracker-bench-"))
-    settings = config.load({"DATABASE_URL": url, "TRACKER_SIMULATOR": "1", "TRACKER_SECRET_KEY": "bench-secret-key-0123456789",
-                            "TRACKER_INSTANCE_DIR": str(instance)})
+    settings = config.load(
+        {
+            "DATABASE_URL": url,
+            "TRACKER_SIMULATOR": "1",
+            "TRACKER_SECRET_KEY": "bench-secret-key-0123456789",
+            "TRACKER_INSTANCE_DIR": str(instance),
+        }
+    )
     app = create_app(settings)
     app.add_url_rule("/bench-empty", "bench_empty", lambda: "")
     return app
@@ -186,25 +226,32 @@ def csv_export(app, since: datetime, until: datetime) -> None:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     resp.close()
-    print(f"\n== CSV export: {lines - 1:,} rows, {size / 1e6:.1f} MB in {elapsed:.1f} s, "
-          f"peak Python memory {peak / 1e6:.1f} MB (streamed)")
+    print(
+        f"\n== CSV export: {lines - 1:,} rows, {size / 1e6:.1f} MB in {elapsed:.1f} s, "
+        f"peak Python memory {peak / 1e6:.1f} MB (streamed)"
+    )
 
 
 def explain(url: str) -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     since = now - timedelta(hours=24)
     queries: dict[str, tuple[str, dict[str, Any]]] = {
         "counters for the range's days": (
             "SELECT day, status, sum(n), sum(price) FROM daily_counts WHERE day >= %(d0)s AND day <= %(d1)s "
-            "GROUP BY day, status", {"d0": since.date(), "d1": now.date()}),
+            "GROUP BY day, status",
+            {"d0": since.date(), "d1": now.date()},
+        ),
         "a partial day, counted from the rows": (
             "SELECT status, count(*), sum(price) FROM messages WHERE status IN ('queued','sending','accepted',"
             "'pending_approval','waiting','sent','delivered','failed','rejected') AND created_at >= %(a)s "
             "AND created_at < %(b)s GROUP BY status",
-            {"a": since, "b": datetime.combine(now.date(), datetime.min.time(), tzinfo=timezone.utc)}),
+            {"a": since, "b": datetime.combine(now.date(), datetime.min.time(), tzinfo=UTC)},
+        ),
         "breakdowns (template, OA, campaign)": (
             "SELECT template_id, oa_id, campaign_id, status, count(*), sum(price) FROM messages "
-            "WHERE created_at >= %(a)s AND created_at < %(b)s GROUP BY 1, 2, 3, 4", {"a": since, "b": now}),
+            "WHERE created_at >= %(a)s AND created_at < %(b)s GROUP BY 1, 2, 3, 4",
+            {"a": since, "b": now},
+        ),
         "list, first page": ("SELECT * FROM messages ORDER BY id DESC LIMIT 51", {}),
         "list, failed only": ("SELECT * FROM messages WHERE status IN ('failed') ORDER BY id DESC LIMIT 51", {}),
     }
@@ -235,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     reset(url)
     print(f"database {url.rsplit('@', 1)[-1]}; {args.messages:,} messages over {args.days} days")
 
-    end = datetime.now(timezone.utc)
+    end = datetime.now(UTC)
     start = end - timedelta(days=args.days)
     # Both stages cover the whole span, so the small run is the same traffic, thinner.
     small = min(args.small, args.messages)
@@ -245,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     results = {small: run_pages(app, args.repeat, f"{small:,} messages")}
     rest = args.messages - small
     if rest > 0:
-        took = seed(url, rest, start, datetime.now(timezone.utc), first_id=small + 1)
+        took = seed(url, rest, start, datetime.now(UTC), first_id=small + 1)
         print(f"\nseeded {rest:,} more messages in {took:.1f} s ({rest / took:,.0f}/s)")
         results[args.messages] = run_pages(app, args.repeat, f"{args.messages:,} messages")
     csv_export(app, end - timedelta(days=3), end)
@@ -253,8 +300,10 @@ def main(argv: list[str] | None = None) -> int:
         explain(url)
     largest = results[max(results)]
     slow = {k: v for k, v in largest.items() if k in KEY_PAGES and v > TARGET_MS}
-    print(f"\ntarget: {', '.join(KEY_PAGES)} under {TARGET_MS:.0f} ms at {max(results):,} messages: "
-          f"{'MISSED ' + str(slow) if slow else 'met'}")
+    print(
+        f"\ntarget: {', '.join(KEY_PAGES)} under {TARGET_MS:.0f} ms at {max(results):,} messages: "
+        f"{'MISSED ' + str(slow) if slow else 'met'}"
+    )
     return 1 if slow else 0
 
 

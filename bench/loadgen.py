@@ -29,7 +29,7 @@ async def _client(host, port, paths, cursor, deadline, headers, lat, statuses, e
             data = await asyncio.wait_for(reader.read(), 10)
             writer.close()
             status = data[9:12].decode() if data.startswith(b"HTTP/") else "???"
-        except (OSError, asyncio.TimeoutError):
+        except (TimeoutError, OSError):
             errors[0] += 1
             continue
         lat.append(time.perf_counter() - t0)
@@ -44,8 +44,12 @@ async def _main(url, paths, n, offset, stride, seconds, headers):
     start = time.monotonic()
     deadline = start + seconds
     cursor = [offset, stride]
-    await asyncio.gather(*(_client(parts.hostname, parts.port, paths, cursor, deadline, headers, lat, statuses,
-                                   errors) for _ in range(n)))
+    await asyncio.gather(
+        *(
+            _client(parts.hostname, parts.port, paths, cursor, deadline, headers, lat, statuses, errors)
+            for _ in range(n)
+        )
+    )
     return lat, statuses, errors[0], time.monotonic() - start
 
 
@@ -72,8 +76,19 @@ def main() -> None:
     def pct(q: float) -> float:
         return lat[min(len(lat) - 1, int(q * len(lat)))] * 1000 if lat else float("nan")
 
-    print("LOADJSON " + json.dumps({"requests": len(lat), "seconds": elapsed, "p50_ms": pct(0.50),
-                                    "p99_ms": pct(0.99), "errors": errors, "statuses": statuses}))
+    print(
+        "LOADJSON "
+        + json.dumps(
+            {
+                "requests": len(lat),
+                "seconds": elapsed,
+                "p50_ms": pct(0.50),
+                "p99_ms": pct(0.99),
+                "errors": errors,
+                "statuses": statuses,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

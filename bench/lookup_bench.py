@@ -26,8 +26,19 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from common import (API_TOKEN, LoadResult, base_env, gunicorn, machine_line, measured, plain_pg, pg_url,
-                    print_table, ratio_line, reset_database)
+from common import (
+    API_TOKEN,
+    LoadResult,
+    base_env,
+    gunicorn,
+    machine_line,
+    measured,
+    pg_url,
+    plain_pg,
+    print_table,
+    ratio_line,
+    reset_database,
+)
 from seed import order_for, seed, smsid_for
 
 LOOKUPS = ("message", "smsid", "journey")
@@ -75,10 +86,12 @@ def explain(url: str, first: int, n: int, env: dict[str, str]) -> list[str]:
     auth = {"Authorization": f"Bearer {API_TOKEN}"}
     mid = first + n // 2
     out: list[str] = []
-    probes = [("GET /api/messages/<id>", f"/api/messages/{mid}"),
-              ("GET /api/messages?smsid=", f"/api/messages?smsid={smsid_for(mid)}"),
-              ("GET /api/journeys/<order_id>", f"/api/journeys/{order_for(mid)}"),
-              ("GET /metrics (queue depth, reconcile lag)", "/metrics")]
+    probes = [
+        ("GET /api/messages/<id>", f"/api/messages/{mid}"),
+        ("GET /api/messages?smsid=", f"/api/messages?smsid={smsid_for(mid)}"),
+        ("GET /api/journeys/<order_id>", f"/api/journeys/{order_for(mid)}"),
+        ("GET /metrics (queue depth, reconcile lag)", "/metrics"),
+    ]
     with psycopg.connect(plain_pg(url)) as pg:
         for label, path in probes:
             captured.clear()
@@ -89,8 +102,9 @@ def explain(url: str, first: int, n: int, env: dict[str, str]) -> list[str]:
                     continue
                 out.append(f"EXPLAIN {label}:")
                 out.append("  " + " ".join(statement.split())[:300])
-                plan = pg.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) " + statement,
-                                  params).fetchall()
+                plan = pg.execute(
+                    "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) " + statement, params
+                ).fetchall()
                 out += ["    " + row[0] for row in plan]
             pg.rollback()
     engine.dispose()
@@ -99,14 +113,19 @@ def explain(url: str, first: int, n: int, env: dict[str, str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--database-url", help="PostgreSQL (default: BENCH_DATABASE_URL, TEST_DATABASE_URL, or "
-                                          "tracker_bench on 127.0.0.1)")
+    p.add_argument(
+        "--database-url",
+        help="PostgreSQL (default: BENCH_DATABASE_URL, TEST_DATABASE_URL, or tracker_bench on 127.0.0.1)",
+    )
     p.add_argument("--messages", type=int, default=1_000_000)
     p.add_argument("--duration", type=float, default=8.0)
     p.add_argument("--concurrency", type=int, default=16)
     p.add_argument("--repeat", type=int, default=2, help="measured runs of each server (best kept)")
-    p.add_argument("--reuse", action="store_true", help="keep the database of the previous run if it has "
-                                                         "the same number of messages")
+    p.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the database of the previous run if it has the same number of messages",
+    )
     p.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
     p.add_argument("--smoke", action="store_true", help="seconds, not minutes: proves the bench still runs")
     args = p.parse_args(argv)
@@ -124,8 +143,10 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         # Oldest first, over the last 30 days: ids grow with time, as they do in production.
         first, took = seed(url, args.messages, spread=timedelta(days=30), events=True)
-        lines.append(f"seeded {args.messages} messages + {2 * args.messages} events with COPY in {took:.1f} s "
-                     f"(with ANALYZE: {time.perf_counter() - t0:.1f} s)")
+        lines.append(
+            f"seeded {args.messages} messages + {2 * args.messages} events with COPY in {took:.1f} s "
+            f"(with ANALYZE: {time.perf_counter() - t0:.1f} s)"
+        )
         first = 1
 
     results: list[LoadResult] = []
@@ -142,18 +163,23 @@ def main(argv: list[str] | None = None) -> int:
             ref.start()
             for s in (ours, ref):  # warm both: connections, prepared statements, the page cache
                 for kind in LOOKUPS:
-                    measured("warm-up", s, None, lookup_paths(kind, first, args.messages, 500, 0),
-                             args.concurrency, 1, auth, args.loadgen)
+                    measured(
+                        "warm-up",
+                        s,
+                        None,
+                        lookup_paths(kind, first, args.messages, 500, 0),
+                        args.concurrency,
+                        1,
+                        auth,
+                        args.loadgen,
+                    )
             c = args.concurrency
-            results.append(measured("noop (bare Flask)", ref, None, ["/noop"], c, args.duration,
-                                    tool=args.loadgen))
+            results.append(measured("noop (bare Flask)", ref, None, ["/noop"], c, args.duration, tool=args.loadgen))
             for kind in LOOKUPS:
                 for rep in range(args.repeat):
                     paths = lookup_paths(kind, first, args.messages, count, seed_=rep + 1)
-                    results.append(measured(f"reference {kind}", ref, url, paths, c, args.duration, auth,
-                                            args.loadgen))
-                    results.append(measured(f"ours {kind}", ours, url, paths, c, args.duration, auth,
-                                            args.loadgen))
+                    results.append(measured(f"reference {kind}", ref, url, paths, c, args.duration, auth, args.loadgen))
+                    results.append(measured(f"ours {kind}", ours, url, paths, c, args.duration, auth, args.loadgen))
             rss = {s.name: s.worker_rss_mb() for s in (ours, ref)}
         finally:
             ours.stop()

@@ -28,13 +28,24 @@ SQLITE = DATABASE_URL.startswith("sqlite")
 TOKENS = [t.strip().encode() for t in os.environ.get("TRACKER_API_TOKENS", "").split(",") if t.strip()]
 
 # Status words by rank, and what each incoming one may replace (the tracker's rule, inlined).
-RANK = {"queued": 0, "sending": 1, "accepted": 2, "pending_approval": 3, "waiting": 4, "sent": 5,
-        "delivered": 6, "failed": 6, "rejected": 6}
+RANK = {
+    "queued": 0,
+    "sending": 1,
+    "accepted": 2,
+    "pending_approval": 3,
+    "waiting": 4,
+    "sent": 5,
+    "delivered": 6,
+    "failed": 6,
+    "rejected": 6,
+}
 LOWER = {s: tuple(o for o, r in RANK.items() if r < RANK[s]) for s in RANK}
 
-MESSAGE_COLS = ("id, status, smsid, phone, template_id, oa_id, params, order_id, campaign_id, request_id, "
-                "sandbox, source, error_code, error_message, price, telco, created_at, sent_at, final_at, "
-                "updated_at")
+MESSAGE_COLS = (
+    "id, status, smsid, phone, template_id, oa_id, params, order_id, campaign_id, request_id, "
+    "sandbox, source, error_code, error_message, price, telco, created_at, sent_at, final_at, "
+    "updated_at"
+)
 EVENT_COLS = "id, created_at, kind, outcome, status, smsid, error_code, error_message, data, raw"
 
 _conn = None  # one connection per worker process, made after the fork
@@ -96,19 +107,27 @@ def webhook(token: str):
     lower = LOWER[status]
     if SQLITE:
         marks = ", ".join("?" * len(lower))
-        hit = c.execute(f"UPDATE messages SET status = ?, updated_at = datetime('now') "
-                        f"WHERE smsid = ? AND status IN ({marks})", (status, smsid, *lower)).rowcount
-        c.execute("INSERT INTO events (kind, outcome, status, smsid, data, raw, created_at) "
-                  "VALUES ('callback', ?, ?, ?, '{}', ?, datetime('now'))",
-                  ("applied" if hit else "stale", status, smsid, raw))
+        hit = c.execute(
+            f"UPDATE messages SET status = ?, updated_at = datetime('now') WHERE smsid = ? AND status IN ({marks})",
+            (status, smsid, *lower),
+        ).rowcount
+        c.execute(
+            "INSERT INTO events (kind, outcome, status, smsid, data, raw, created_at) "
+            "VALUES ('callback', ?, ?, ?, '{}', ?, datetime('now'))",
+            ("applied" if hit else "stale", status, smsid, raw),
+        )
     else:
         cur = c.cursor()
-        cur.execute("UPDATE messages SET status = %s, updated_at = now() WHERE smsid = %s AND status = ANY(%s)",
-                    (status, smsid, list(lower)))
+        cur.execute(
+            "UPDATE messages SET status = %s, updated_at = now() WHERE smsid = %s AND status = ANY(%s)",
+            (status, smsid, list(lower)),
+        )
         hit = cur.rowcount
-        cur.execute("INSERT INTO events (kind, outcome, status, smsid, data, raw, created_at) "
-                    "VALUES ('callback', %s, %s, %s, '{}', %s, now())",
-                    ("applied" if hit else "stale", status, smsid, raw))
+        cur.execute(
+            "INSERT INTO events (kind, outcome, status, smsid, data, raw, created_at) "
+            "VALUES ('callback', %s, %s, %s, '{}', %s, now())",
+            ("applied" if hit else "stale", status, smsid, raw),
+        )
     c.commit()
     return {"ok": True, "outcome": "applied" if hit else "stale"}
 
@@ -159,8 +178,10 @@ def get_message(message_id: int):
         return _unauthorized()
     mcols = [c.strip() for c in MESSAGE_COLS.split(",")]
     ecols = [c.strip() for c in EVENT_COLS.split(",")]
-    sql = (f"SELECT {', '.join('m.' + c for c in mcols)}, {', '.join('e.' + c for c in ecols)} "
-           "FROM messages m LEFT JOIN events e ON e.message_id = m.id WHERE m.id = %s ORDER BY e.id")
+    sql = (
+        f"SELECT {', '.join('m.' + c for c in mcols)}, {', '.join('e.' + c for c in ecols)} "
+        "FROM messages m LEFT JOIN events e ON e.message_id = m.id WHERE m.id = %s ORDER BY e.id"
+    )
     _, rows = _rows(sql, (message_id,))
     if not rows:
         return _json({"error": {"code": "not_found"}}, 404)
@@ -174,8 +195,10 @@ def get_message(message_id: int):
 def list_messages():
     if not _authorized():
         return _unauthorized()
-    names, rows = _rows(f"SELECT {MESSAGE_COLS} FROM messages WHERE smsid = %s ORDER BY id DESC LIMIT 51",
-                        (request.args.get("smsid", ""),))
+    names, rows = _rows(
+        f"SELECT {MESSAGE_COLS} FROM messages WHERE smsid = %s ORDER BY id DESC LIMIT 51",
+        (request.args.get("smsid", ""),),
+    )
     return _json({"items": [dict(zip(names, r)) for r in rows[:50]], "next_cursor": None})
 
 
@@ -183,8 +206,7 @@ def list_messages():
 def get_journey(order_id: str):
     if not _authorized():
         return _unauthorized()
-    names, rows = _rows(f"SELECT {MESSAGE_COLS} FROM messages WHERE order_id = %s ORDER BY created_at, id",
-                        (order_id,))
+    names, rows = _rows(f"SELECT {MESSAGE_COLS} FROM messages WHERE order_id = %s ORDER BY created_at, id", (order_id,))
     if not rows:
         return _json({"error": {"code": "not_found"}}, 404)
     return _json({"order_id": order_id, "messages": [dict(zip(names, r)) for r in rows]})

@@ -19,11 +19,24 @@ import random
 import sqlite3
 import sys
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from common import (SECRET, LoadResult, Server, base_env, gunicorn, machine_line, measured, plain_pg, pg_url,
-                    print_table, ratio_line, reset_database, run_load)
+from common import (
+    SECRET,
+    LoadResult,
+    Server,
+    base_env,
+    gunicorn,
+    machine_line,
+    measured,
+    pg_url,
+    plain_pg,
+    print_table,
+    ratio_line,
+    reset_database,
+    run_load,
+)
 from seed import phone_for, seed, smsid_for
 
 from tracker import tokens
@@ -43,10 +56,20 @@ def callback_paths(first_id: int, n: int, seed_: int) -> list[str]:
     for k in range(n):
         mid = first_id + k
         ctx = planning.Context(
-            smsid=smsid_for(mid), request_id=f"req-{mid}", phone="0" + phone_for(mid)[3:], type_id=27,
-            telco_id=2, oa_id="4097311281936189049", template_id="523194", price=220.0,
-            partner_id=wire.new_partner_id(rng), user_id=wire.new_zalo_user_id(rng), echo_request_id=rng.random() < .5,
-            form=wire.ERROR_INFO_FORMS[k % len(wire.ERROR_INFO_FORMS)], accepted_at=datetime.now(timezone.utc))
+            smsid=smsid_for(mid),
+            request_id=f"req-{mid}",
+            phone="0" + phone_for(mid)[3:],
+            type_id=27,
+            telco_id=2,
+            oa_id="4097311281936189049",
+            template_id="523194",
+            price=220.0,
+            partner_id=wire.new_partner_id(rng),
+            user_id=wire.new_zalo_user_id(rng),
+            echo_request_id=rng.random() < 0.5,
+            form=wire.ERROR_INFO_FORMS[k % len(wire.ERROR_INFO_FORMS)],
+            accepted_at=datetime.now(UTC),
+        )
         outcome = "delivered" if rng.random() < 0.9 else "failed"
         steps = planning.build_steps(rng, sim, ctx, outcome, 0 if outcome == "delivered" else -114)
         base = f"/webhooks/esms/{tokens.make(SECRET, mid)}?"
@@ -69,8 +92,10 @@ def callback_paths(first_id: int, n: int, seed_: int) -> list[str]:
 
 def outcomes(url: str, first_id: int, n: int) -> dict[str, int]:
     """Events stored for a block of messages, by outcome (reference events carry only the SMSID)."""
-    sql = ("SELECT e.outcome, count(*) FROM events e JOIN messages m ON m.smsid = e.smsid "
-           "WHERE m.id BETWEEN {p} AND {p} AND e.kind = 'callback' GROUP BY e.outcome")
+    sql = (
+        "SELECT e.outcome, count(*) FROM events e JOIN messages m ON m.smsid = e.smsid "
+        "WHERE m.id BETWEEN {p} AND {p} AND e.kind = 'callback' GROUP BY e.outcome"
+    )
     if url.startswith("sqlite"):
         with sqlite3.connect(url.split("///", 1)[1]) as c:
             rows = c.execute(sql.format(p="?"), (first_id, first_id + n - 1)).fetchall()
@@ -86,8 +111,10 @@ def bench_database(label: str, url: str, args, tmp: Path) -> tuple[list[LoadResu
     """Every run on one database; returns the results and the report lines."""
     variants = [("ours", {})]
     if not args.smoke:
-        variants += [("ours, metrics off", {"TRACKER_METRICS": "0"}),
-                     ("ours, request log off", {"TRACKER_LOG_LEVEL": "WARNING"})]
+        variants += [
+            ("ours, metrics off", {"TRACKER_METRICS": "0"}),
+            ("ours, request log off", {"TRACKER_LOG_LEVEL": "WARNING"}),
+        ]
     runs: list[tuple[str, int]] = []
     for c in args.concurrency:
         runs += [("noop", c)]
@@ -108,8 +135,9 @@ def bench_database(label: str, url: str, args, tmp: Path) -> tuple[list[LoadResu
         "reference": gunicorn(f"{label}-reference", "bench.reference_app:app", env, tmp),
     }
     for name, extra in variants:
-        servers[name] = gunicorn(f"{label}-{name.replace(' ', '_').replace(',', '')}", "wsgi:app",
-                                 {**env, **extra}, tmp)
+        servers[name] = gunicorn(
+            f"{label}-{name.replace(' ', '_').replace(',', '')}", "wsgi:app", {**env, **extra}, tmp
+        )
     results: list[LoadResult] = []
     try:
         for s in servers.values():
@@ -119,13 +147,21 @@ def bench_database(label: str, url: str, args, tmp: Path) -> tuple[list[LoadResu
             run_load("warm-up", s.url, warm, 8, 1 if args.smoke else 2, tool=args.loadgen)
         for name, c in runs:
             if name == "noop":
-                r = measured("noop (bare Flask)", servers["reference"], None, ["/noop"], c, args.duration,
-                             tool=args.loadgen)
+                r = measured(
+                    "noop (bare Flask)", servers["reference"], None, ["/noop"], c, args.duration, tool=args.loadgen
+                )
             else:
                 block = next(blocks)
                 server = servers[name]
-                r = measured(name, server, url, callback_paths(block, per_block, seed_=block), c,
-                             args.duration, tool=args.loadgen)
+                r = measured(
+                    name,
+                    server,
+                    url,
+                    callback_paths(block, per_block, seed_=block),
+                    c,
+                    args.duration,
+                    tool=args.loadgen,
+                )
                 mix = outcomes(url, block, per_block)
                 wrapped = " (paths wrapped: later ones repeat)" if r.requests > per_block * 3.3 else ""
                 lines.append(f"{label} {name} c={c}: outcomes stored {mix}{wrapped}")
@@ -146,8 +182,9 @@ def bench_database(label: str, url: str, args, tmp: Path) -> tuple[list[LoadResu
         key = (r.label.split(" ", 1)[1], r.concurrency)
         if key not in by or r.rps > by[key].rps:
             by[key] = r
-    results[:] = sorted(by.values(), key=lambda r: (r.concurrency, list(by).index((r.label.split(" ", 1)[1],
-                                                                                       r.concurrency))))
+    results[:] = sorted(
+        by.values(), key=lambda r: (r.concurrency, list(by).index((r.label.split(" ", 1)[1], r.concurrency)))
+    )
     for c in args.concurrency:
         ours, ref, noop = by[("ours", c)], by[("reference", c)], by[("noop (bare Flask)", c)]
         lines.append(ratio_line(f"{label} webhook c={c} ours/reference", ours, ref, 0.70))
@@ -164,8 +201,10 @@ def bench_database(label: str, url: str, args, tmp: Path) -> tuple[list[LoadResu
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--database-url", help="PostgreSQL to bench on (default: BENCH_DATABASE_URL, "
-                                          "TEST_DATABASE_URL, or tracker_bench on 127.0.0.1)")
+    p.add_argument(
+        "--database-url",
+        help="PostgreSQL to bench on (default: BENCH_DATABASE_URL, TEST_DATABASE_URL, or tracker_bench on 127.0.0.1)",
+    )
     p.add_argument("--duration", type=float, default=5.0, help="seconds per measured run")
     p.add_argument("--concurrency", default="16,64")
     p.add_argument("--messages", type=int, help="messages per run (default: 1,200 x duration)")

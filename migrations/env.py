@@ -26,8 +26,9 @@ MIGRATION_LOCK_KEY = 0x6A747261636B6572
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=database_url(config), target_metadata=target_metadata,
-                      literal_binds=True, render_as_batch=True)
+    context.configure(
+        url=database_url(config), target_metadata=target_metadata, literal_binds=True, render_as_batch=True
+    )
     with context.begin_transaction():
         context.run_migrations()
 
@@ -53,8 +54,9 @@ def _run(connection) -> None:
         connection.commit()
     try:
         # Batch mode lets the same migrations alter tables on SQLite.
-        context.configure(connection=connection, target_metadata=target_metadata,
-                          render_as_batch=True, compare_type=True)
+        context.configure(
+            connection=connection, target_metadata=target_metadata, render_as_batch=True, compare_type=True
+        )
         with context.begin_transaction():
             context.run_migrations()
     finally:

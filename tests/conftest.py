@@ -10,12 +10,10 @@ import uuid
 
 import pytest
 
-from tracker import config, create_app
-from tracker.ops import migrate
-from tracker.db import make_engine
-
 from tests.support import API_TOKEN, OAID, clear, make_settings, reset_postgres
-
+from tracker import config, create_app
+from tracker.db import make_engine
+from tracker.ops import migrate
 
 
 def pytest_report_header(config):
@@ -70,6 +68,7 @@ def engine(db_url):
 @pytest.fixture
 def make_message(engine):
     """Store a message directly (as if sent long ago) and return its id; fields override defaults."""
+
     def make(**fields) -> int:
         from sqlalchemy.orm import Session
 
@@ -77,15 +76,27 @@ def make_message(engine):
         from tracker.models import Message
 
         now = utcnow()
-        values = dict(source="api", status="accepted", phone="+84901888484", template_id="523194", oa_id=OAID,
-                      params=["a"], order_id="DH1", request_id=uuid.uuid4().hex, sandbox=False, attempts=1,
-                      created_at=now, updated_at=now)
+        values = dict(
+            source="api",
+            status="accepted",
+            phone="+84901888484",
+            template_id="523194",
+            oa_id=OAID,
+            params=["a"],
+            order_id="DH1",
+            request_id=uuid.uuid4().hex,
+            sandbox=False,
+            attempts=1,
+            created_at=now,
+            updated_at=now,
+        )
         values.update(fields)
         with Session(engine) as s:
             msg = Message(**values)
             s.add(msg)
             s.commit()
             return msg.id
+
     return make
 
 

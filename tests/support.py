@@ -84,14 +84,19 @@ def fresh_database(url: str, suffix: str):
 
 
 # What a journey callback carries besides its status (callback-samples.txt, TypeId 27).
-JOURNEY_FIELDS = {"TotalReceiver": 1, "TotalSent": 1, "RequestId": "", "TypeId": 27, "telcoid": 2,
-                  "phonenumber": "0901888484"}
+JOURNEY_FIELDS = {
+    "TotalReceiver": 1,
+    "TotalSent": 1,
+    "RequestId": "",
+    "TypeId": 27,
+    "telcoid": 2,
+    "phonenumber": "0901888484",
+}
 
 
 def callback_query(smsid: str, send_status: int, success: int = 0, failed: int = 0, **extra: object) -> str:
     """An eSMS delivery callback's query string (without the ``?``), as eSMS appends it to a CallbackUrl."""
-    return urlencode({"SMSID": smsid, "SendStatus": send_status, "SendSuccess": success, "SendFailed": failed,
-                      **extra})
+    return urlencode({"SMSID": smsid, "SendStatus": send_status, "SendSuccess": success, "SendFailed": failed, **extra})
 
 
 def message(engine, mid: int) -> Message:

@@ -7,11 +7,10 @@ import json
 
 import pytest
 
+from tests.support import API_TOKEN, OAID
 from tracker import create_app
 from tracker.config import ConfigError
 from tracker.web.logs import REQUEST_ID_HEADER
-
-from tests.support import API_TOKEN, OAID
 
 
 def rules(app) -> set[str]:
@@ -22,9 +21,21 @@ def test_every_blueprint_is_registered(app):
     assert {"api", "dashboard", "health", "webhooks"} <= set(app.blueprints)
 
 
-@pytest.mark.parametrize("rule", ["/api/messages", "/api/messages/<int:message_id>", "/api/openapi.json",
-                                  "/api/stats", "/webhooks/esms/<token>", "/healthz", "/metrics", "/",
-                                  "/login", "/dashboard/data/overview"])
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "/api/messages",
+        "/api/messages/<int:message_id>",
+        "/api/openapi.json",
+        "/api/stats",
+        "/webhooks/esms/<token>",
+        "/healthz",
+        "/metrics",
+        "/",
+        "/login",
+        "/dashboard/data/overview",
+    ],
+)
 def test_each_part_has_its_routes(app, rule):
     assert rule in rules(app)
 
@@ -39,9 +50,14 @@ def test_given_settings_and_engine_are_the_ones_used(app, settings, engine):
 
 def test_settings_come_from_the_environment_when_not_given(monkeypatch, tmp_path):
     url = f"sqlite:///{tmp_path / 'env.db'}"
-    for name, value in {"DATABASE_URL": url, "TRACKER_SECRET_KEY": "s" * 32, "TRACKER_SIMULATOR": "1",
-                        "TRACKER_INSTANCE_DIR": str(tmp_path / "inst"), "TRACKER_API_TOKENS": "env-token",
-                        "TRACKER_MAX_BODY": "2048"}.items():
+    for name, value in {
+        "DATABASE_URL": url,
+        "TRACKER_SECRET_KEY": "s" * 32,
+        "TRACKER_SIMULATOR": "1",
+        "TRACKER_INSTANCE_DIR": str(tmp_path / "inst"),
+        "TRACKER_API_TOKENS": "env-token",
+        "TRACKER_MAX_BODY": "2048",
+    }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("ESMS_API_KEY", raising=False)
     monkeypatch.delenv("ESMS_SECRET_KEY", raising=False)
@@ -73,8 +89,13 @@ def test_json_is_not_ascii_escaped_nor_sorted(app):
 
 
 def test_api_answers_keep_vietnamese_readable(client, auth):
-    body = {"phone": "0901888484", "template_id": "200001", "oa_id": OAID, "params": ["Nguyễn Văn An"],
-            "order_id": "DH1"}
+    body = {
+        "phone": "0901888484",
+        "template_id": "200001",
+        "oa_id": OAID,
+        "params": ["Nguyễn Văn An"],
+        "order_id": "DH1",
+    }
     resp = client.post("/api/messages", json=body, headers=auth)
     assert resp.status_code == 202, resp.json
     assert "Nguyễn Văn An".encode() in resp.data

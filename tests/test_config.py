@@ -4,8 +4,13 @@ import pytest
 
 from tracker.config import ConfigError, database_url_from, load, normalize_database_url
 
-REAL = {"ESMS_API_KEY": "k", "ESMS_SECRET_KEY": "s", "TRACKER_SECRET_KEY": "x" * 32,
-        "TRACKER_API_TOKENS": "t1", "TRACKER_DASHBOARD_PASSWORD": "pw"}
+REAL = {
+    "ESMS_API_KEY": "k",
+    "ESMS_SECRET_KEY": "s",
+    "TRACKER_SECRET_KEY": "x" * 32,
+    "TRACKER_API_TOKENS": "t1",
+    "TRACKER_DASHBOARD_PASSWORD": "pw",
+}
 
 
 SIM = {"TRACKER_SIMULATOR": "1"}
@@ -27,8 +32,11 @@ def test_defaults_are_the_embedded_simulator_setup(tmp_path):
 
 def test_missing_credentials_never_mean_simulator_mode(tmp_path):
     """A deploy that forgot ESMS_API_KEY stops, naming it and the explicit switch (issue 9)."""
-    for environment in ({}, {"DATABASE_URL": "postgresql://db/prod", "TRACKER_SECRET_KEY": "x" * 32},
-                        {"TRACKER_SIMULATOR": "0"}):
+    for environment in (
+        {},
+        {"DATABASE_URL": "postgresql://db/prod", "TRACKER_SECRET_KEY": "x" * 32},
+        {"TRACKER_SIMULATOR": "0"},
+    ):
         with pytest.raises(ConfigError) as exc:
             load(env(tmp_path, **environment))
         assert str(exc.value).startswith("ESMS_API_KEY is required") and "TRACKER_SIMULATOR=1" in str(exc.value)
@@ -54,32 +62,38 @@ def test_real_credentials_use_the_real_esms_hosts(tmp_path):
     assert s.esms_status_url == "https://status-sms.esms.vn"
 
 
-@pytest.mark.parametrize("url,want", [
-    ("postgres://u:p@h:5432/db", "postgresql+psycopg://u:p@h:5432/db"),
-    ("postgresql://u@h/db", "postgresql+psycopg://u@h/db"),
-    ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
-    ("sqlite:////tmp/x.db", "sqlite:////tmp/x.db"),
-])
+@pytest.mark.parametrize(
+    "url,want",
+    [
+        ("postgres://u:p@h:5432/db", "postgresql+psycopg://u:p@h:5432/db"),
+        ("postgresql://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("sqlite:////tmp/x.db", "sqlite:////tmp/x.db"),
+    ],
+)
 def test_database_url_mapping(url, want):
     assert normalize_database_url(url) == want
 
 
-@pytest.mark.parametrize("changes,variable", [
-    ({"ESMS_API_KEY": "k"}, "ESMS_SECRET_KEY"),
-    ({"ESMS_SECRET_KEY": "s"}, "ESMS_API_KEY"),
-    ({**REAL, "TRACKER_SECRET_KEY": ""}, "TRACKER_SECRET_KEY"),
-    ({**REAL, "TRACKER_SECRET_KEY": "short"}, "TRACKER_SECRET_KEY"),
-    ({**REAL, "TRACKER_API_TOKENS": ""}, "TRACKER_API_TOKENS"),
-    ({**REAL, "TRACKER_DASHBOARD_PASSWORD": ""}, "TRACKER_DASHBOARD_PASSWORD"),
-    ({**SIM, "TRACKER_RECONCILE_AFTER": "soon"}, "TRACKER_RECONCILE_AFTER"),
-    ({**SIM, "TRACKER_RECONCILE_AFTER": "0"}, "TRACKER_RECONCILE_AFTER"),
-    ({**SIM, "ESMS_SANDBOX": "maybe"}, "ESMS_SANDBOX"),
-    ({**SIM, "ESMS_BASE_URL": "rest.esms.vn"}, "ESMS_BASE_URL"),
-    ({**SIM, "TRACKER_PUBLIC_URL": "ftp://x"}, "TRACKER_PUBLIC_URL"),
-    ({**SIM, "DATABASE_URL": "mysql://x/y"}, "DATABASE_URL"),
-    ({"TRACKER_SIMULATOR": "yes please"}, "TRACKER_SIMULATOR"),
-    ({}, "ESMS_API_KEY"),
-])
+@pytest.mark.parametrize(
+    "changes,variable",
+    [
+        ({"ESMS_API_KEY": "k"}, "ESMS_SECRET_KEY"),
+        ({"ESMS_SECRET_KEY": "s"}, "ESMS_API_KEY"),
+        ({**REAL, "TRACKER_SECRET_KEY": ""}, "TRACKER_SECRET_KEY"),
+        ({**REAL, "TRACKER_SECRET_KEY": "short"}, "TRACKER_SECRET_KEY"),
+        ({**REAL, "TRACKER_API_TOKENS": ""}, "TRACKER_API_TOKENS"),
+        ({**REAL, "TRACKER_DASHBOARD_PASSWORD": ""}, "TRACKER_DASHBOARD_PASSWORD"),
+        ({**SIM, "TRACKER_RECONCILE_AFTER": "soon"}, "TRACKER_RECONCILE_AFTER"),
+        ({**SIM, "TRACKER_RECONCILE_AFTER": "0"}, "TRACKER_RECONCILE_AFTER"),
+        ({**SIM, "ESMS_SANDBOX": "maybe"}, "ESMS_SANDBOX"),
+        ({**SIM, "ESMS_BASE_URL": "rest.esms.vn"}, "ESMS_BASE_URL"),
+        ({**SIM, "TRACKER_PUBLIC_URL": "ftp://x"}, "TRACKER_PUBLIC_URL"),
+        ({**SIM, "DATABASE_URL": "mysql://x/y"}, "DATABASE_URL"),
+        ({"TRACKER_SIMULATOR": "yes please"}, "TRACKER_SIMULATOR"),
+        ({}, "ESMS_API_KEY"),
+    ],
+)
 def test_bad_settings_name_the_variable(tmp_path, changes, variable):
     with pytest.raises(ConfigError) as exc:
         load(env(tmp_path, **changes))
@@ -87,8 +101,9 @@ def test_bad_settings_name_the_variable(tmp_path, changes, variable):
 
 
 def test_allow_open_lifts_the_token_and_password_requirement(tmp_path):
-    s = load(env(tmp_path, **{**REAL, "TRACKER_API_TOKENS": "", "TRACKER_DASHBOARD_PASSWORD": "",
-                              "TRACKER_ALLOW_OPEN": "1"}))
+    s = load(
+        env(tmp_path, **{**REAL, "TRACKER_API_TOKENS": "", "TRACKER_DASHBOARD_PASSWORD": "", "TRACKER_ALLOW_OPEN": "1"})
+    )
     assert s.api_open
 
 
@@ -105,13 +120,16 @@ def test_language_and_time_zone_default_to_vietnam(tmp_path):
     assert (s.language, s.timezone) == ("en", "America/Sao_Paulo")
 
 
-@pytest.mark.parametrize("changes,variable", [
-    ({"TRACKER_TIMEZONE": "Asia/Hanoi"}, "TRACKER_TIMEZONE"),       # not an IANA name
-    ({"TRACKER_TIMEZONE": "+07:00"}, "TRACKER_TIMEZONE"),
-    ({"TRACKER_TIMEZONE": "../../etc/passwd"}, "TRACKER_TIMEZONE"),
-    ({"TRACKER_TIMEZONE": "zone.tab"}, "TRACKER_TIMEZONE"),         # a file of the database, not a zone
-    ({"TRACKER_LANGUAGE": "fr"}, "TRACKER_LANGUAGE"),
-])
+@pytest.mark.parametrize(
+    "changes,variable",
+    [
+        ({"TRACKER_TIMEZONE": "Asia/Hanoi"}, "TRACKER_TIMEZONE"),  # not an IANA name
+        ({"TRACKER_TIMEZONE": "+07:00"}, "TRACKER_TIMEZONE"),
+        ({"TRACKER_TIMEZONE": "../../etc/passwd"}, "TRACKER_TIMEZONE"),
+        ({"TRACKER_TIMEZONE": "zone.tab"}, "TRACKER_TIMEZONE"),  # a file of the database, not a zone
+        ({"TRACKER_LANGUAGE": "fr"}, "TRACKER_LANGUAGE"),
+    ],
+)
 def test_bad_language_or_time_zone_stops_the_start(tmp_path, changes, variable):
     with pytest.raises(ConfigError) as exc:
         load(env(tmp_path, **SIM, **changes))

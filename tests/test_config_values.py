@@ -44,8 +44,20 @@ def test_float_refuses_zero_negatives_and_words(raw):
         _float({"Y": raw}, "Y", 2.0)
 
 
-@pytest.mark.parametrize("raw, want", [("", False), ("0", False), ("no", False), ("off", False), ("false", False),
-                                       ("1", True), ("yes", True), ("ON", True), ("true", True)])
+@pytest.mark.parametrize(
+    "raw, want",
+    [
+        ("", False),
+        ("0", False),
+        ("no", False),
+        ("off", False),
+        ("false", False),
+        ("1", True),
+        ("yes", True),
+        ("ON", True),
+        ("true", True),
+    ],
+)
 def test_flag_table(raw, want):
     assert flag({"F": raw}, "F") is want
 
@@ -65,8 +77,11 @@ def test_url_strips_the_trailing_slash_and_needs_http():
 
 def test_networks_reads_a_cidr_list_and_bare_addresses():
     got = _networks({"N": "10.0.0.0/8, 192.0.2.7,2001:db8::/32"}, "N")
-    assert got == (ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("192.0.2.7/32"),
-                   ipaddress.ip_network("2001:db8::/32"))
+    assert got == (
+        ipaddress.ip_network("10.0.0.0/8"),
+        ipaddress.ip_network("192.0.2.7/32"),
+        ipaddress.ip_network("2001:db8::/32"),
+    )
     with pytest.raises(ConfigError, match="N must be a comma-separated list"):
         _networks({"N": "10.0.0.0/33"}, "N")
 

@@ -11,14 +11,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tests.support import OAID, make_settings, replace_settings
 from tracker import create_app
 from tracker import status as st
 from tracker.db import utcnow
 from tracker.models import Message
 from tracker.simulator import SimSettings, start_in_thread
 from tracker.worker.loop import Worker, make_client
-
-from tests.support import OAID, make_settings, replace_settings
 
 BURST = 200
 WARM_UP = BURST // 4  # sent before the steady part: by then the pool has grown to what sending needs
@@ -29,9 +28,26 @@ _BACKENDS = "SELECT pid, backend_start, query FROM pg_stat_activity WHERE applic
 def queue_burst(engine, n: int) -> None:
     now = utcnow()
     with Session(engine) as s:
-        s.add_all([Message(source="api", status=st.QUEUED, request_id=f"burst-{i}", phone="+84901888484",
-                           template_id="523194", oa_id=OAID, params=["x"], order_id=f"B{i}", sandbox=False,
-                           attempts=0, due_at=now, created_at=now, updated_at=now) for i in range(n)])
+        s.add_all(
+            [
+                Message(
+                    source="api",
+                    status=st.QUEUED,
+                    request_id=f"burst-{i}",
+                    phone="+84901888484",
+                    template_id="523194",
+                    oa_id=OAID,
+                    params=["x"],
+                    order_id=f"B{i}",
+                    sandbox=False,
+                    attempts=0,
+                    due_at=now,
+                    created_at=now,
+                    updated_at=now,
+                )
+                for i in range(n)
+            ]
+        )
         s.commit()
 
 
@@ -111,8 +127,10 @@ def test_a_worker_sending_at_full_speed_opens_no_new_connections(engine, db_url,
     seen = backends.seen()
     opened_steady = sorted(pid for pid, started in seen.items() if started > steady_from)
     closed = sorted(set(seen) - alive)
-    report = (f"pool size {pool_size}, {len(seen)} backends seen, {len(opened_steady)} opened after "
-              f"the warm-up, {len(closed)} closed during the burst")
+    report = (
+        f"pool size {pool_size}, {len(seen)} backends seen, {len(opened_steady)} opened after "
+        f"the warm-up, {len(closed)} closed during the burst"
+    )
     # Every backend the worker used stayed open: none was forked for one use and closed again...
     assert closed == [], report
     # ...and the pool, not its overflow, covered the work: the steady part opened no more than it holds.

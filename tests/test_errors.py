@@ -51,8 +51,13 @@ def app():
 
 def test_json_error_carries_its_parts():
     exc = JsonError(400, "invalid", "bad input", {"a": "b"}, {"H": "v"})
-    assert (exc.status, exc.code, exc.message, exc.fields, exc.headers) == (400, "invalid", "bad input",
-                                                                           {"a": "b"}, {"H": "v"})
+    assert (exc.status, exc.code, exc.message, exc.fields, exc.headers) == (
+        400,
+        "invalid",
+        "bad input",
+        {"a": "b"},
+        {"H": "v"},
+    )
     assert str(exc) == "bad input"
     bare = JsonError(404, "not_found", "no")
     assert bare.fields is None and bare.headers is None
@@ -62,7 +67,9 @@ def test_error_response_is_the_envelope(app):
     with app.app_context():
         resp = error_response(400, "invalid", "bad input", {"phone": "required"}, {"Retry-After": "3"})
         assert resp.status_code == 400
-        assert resp.get_json() == {"error": {"code": "invalid", "message": "bad input", "fields": {"phone": "required"}}}
+        assert resp.get_json() == {
+            "error": {"code": "invalid", "message": "bad input", "fields": {"phone": "required"}}
+        }
         assert resp.headers["Retry-After"] == "3"
         # No fields: no "fields" key at all.
         assert error_response(404, "not_found", "no").get_json() == {"error": {"code": "not_found", "message": "no"}}
@@ -118,19 +125,33 @@ def test_other_json_prefixes_get_the_envelope(app):
     assert resp.status_code == 503 and resp.json["error"]["code"] == "service_unavailable"
 
 
-@pytest.mark.parametrize("path, want", [
-    ("/api/messages", True), ("/webhooks/esms/x", True), ("/dashboard/data/overview", True),
-    ("/metrics", True), ("/healthz", True), ("/", False), ("/dashboard/", False), ("/apix", False),
-    ("/static/live.js", False),
-])
+@pytest.mark.parametrize(
+    "path, want",
+    [
+        ("/api/messages", True),
+        ("/webhooks/esms/x", True),
+        ("/dashboard/data/overview", True),
+        ("/metrics", True),
+        ("/healthz", True),
+        ("/", False),
+        ("/dashboard/", False),
+        ("/apix", False),
+        ("/static/live.js", False),
+    ],
+)
 def test_wants_json(path, want):
     assert wants_json(path) is want
 
 
-@pytest.mark.parametrize("exc, code", [
-    (NotFound(), "not_found"), (MethodNotAllowed(), "method_not_allowed"),
-    (RequestEntityTooLarge(), "request_entity_too_large"), (TooManyRequests(), "too_many_requests"),
-])
+@pytest.mark.parametrize(
+    "exc, code",
+    [
+        (NotFound(), "not_found"),
+        (MethodNotAllowed(), "method_not_allowed"),
+        (RequestEntityTooLarge(), "request_entity_too_large"),
+        (TooManyRequests(), "too_many_requests"),
+    ],
+)
 def test_code_of_is_werkzeugs_name_in_snake_case(exc, code):
     assert code_of(exc) == code
 
@@ -138,4 +159,5 @@ def test_code_of_is_werkzeugs_name_in_snake_case(exc, code):
 def test_code_of_drops_apostrophes():
     class Teapot(NotFound):
         name = "I'm a teapot"
+
     assert code_of(Teapot()) == "im_a_teapot"

@@ -15,6 +15,7 @@ from hypothesis import strategies as s
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tests.support import SECRET
 from tracker import status as st
 from tracker import tokens
 from tracker.db import utcnow
@@ -22,20 +23,30 @@ from tracker.esms.callback import parse_callback
 from tracker.esms.statuses import from_send_status
 from tracker.models import Event, Message
 
-from tests.support import SECRET
-
 # (SendStatus, SendSuccess, SendFailed, error_info): what eSMS may say about one message.
 PROGRESS = [(1, 0, 0, None), (2, 0, 0, None), (7, 0, 0, None), (5, 0, 0, None)]
-FINALS = [(5, 1, 0, '{"error":0,"message":"Success"}'), (5, 0, 1, None),
-          (5, 0, 1, '"{\\"error\\":-114,\\"message\\":\\"User is inactive\\"}"'), (4, 0, 0, None)]
+FINALS = [
+    (5, 1, 0, '{"error":0,"message":"Success"}'),
+    (5, 0, 1, None),
+    (5, 0, 1, '"{\\"error\\":-114,\\"message\\":\\"User is inactive\\"}"'),
+    (4, 0, 0, None),
+]
 
 # A message's callbacks: some progress reports, at most one outcome, some of them repeated.
 callback_sets = s.tuples(
     s.lists(s.sampled_from(PROGRESS), max_size=4, unique=True),
     s.lists(s.sampled_from(FINALS), max_size=1),
-).flatmap(lambda parts: s.lists(s.sampled_from(parts[0] + parts[1]), min_size=len(parts[0] + parts[1]),
-                                max_size=len(parts[0] + parts[1]) + 3)
-          .filter(lambda chosen: set(parts[0] + parts[1]) <= set(chosen)) if parts[0] + parts[1] else s.just([]))
+).flatmap(
+    lambda parts: (
+        s.lists(
+            s.sampled_from(parts[0] + parts[1]),
+            min_size=len(parts[0] + parts[1]),
+            max_size=len(parts[0] + parts[1]) + 3,
+        ).filter(lambda chosen: set(parts[0] + parts[1]) <= set(chosen))
+        if parts[0] + parts[1]
+        else s.just([])
+    )
+)
 
 
 def word(report: tuple) -> str:
@@ -78,8 +89,15 @@ def test_any_order_of_one_messages_callbacks_ends_the_same(start, reports, rnd):
 @given(s.lists(s.sampled_from(PROGRESS + FINALS), min_size=1, max_size=6))
 def test_the_parser_and_the_rules_agree_on_every_report(reports):
     for report in reports:
-        cb = parse_callback({"SMSID": "S", "SendStatus": str(report[0]), "SendSuccess": str(report[1]),
-                             "SendFailed": str(report[2]), **({"error_info": report[3]} if report[3] else {})})
+        cb = parse_callback(
+            {
+                "SMSID": "S",
+                "SendStatus": str(report[0]),
+                "SendSuccess": str(report[1]),
+                "SendFailed": str(report[2]),
+                **({"error_info": report[3]} if report[3] else {}),
+            }
+        )
         assert cb.status == word(report) and cb.status in st.ALL
         assert (cb.error_code is None) == (cb.status not in (st.FAILED, st.REJECTED))
 
@@ -91,8 +109,15 @@ _ids = itertools.count()
 
 
 def query(smsid: str, report: tuple) -> str:
-    params = {"SMSID": smsid, "SendStatus": report[0], "SendSuccess": report[1], "SendFailed": report[2],
-              "TotalPrice": "220.0000" if report[1] else "0.0000", "telcoid": 2, "phonenumber": "0901888484"}
+    params = {
+        "SMSID": smsid,
+        "SendStatus": report[0],
+        "SendSuccess": report[1],
+        "SendFailed": report[2],
+        "TotalPrice": "220.0000" if report[1] else "0.0000",
+        "telcoid": 2,
+        "phonenumber": "0901888484",
+    }
     if report[3]:
         params["error_info"] = report[3]
     return urlencode(params)
@@ -106,8 +131,12 @@ def end_state(engine, mid: int) -> tuple:
 
 @pytest.mark.parametrize("start", [st.SENDING, st.ACCEPTED])
 def test_the_webhook_ends_the_same_in_any_order(client, engine, start):
-    @settings(max_examples=DB_EXAMPLES, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @settings(
+        max_examples=DB_EXAMPLES,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
     @given(callback_sets.filter(bool), s.randoms(use_true_random=False))
     def check(reports, rnd):
         orders = [reports, reports[::-1], rnd.sample(reports, len(reports))]
@@ -115,9 +144,20 @@ def test_the_webhook_ends_the_same_in_any_order(client, engine, start):
         for order in orders:
             smsid = f"S{next(_ids)}"
             with Session(engine) as session:
-                msg = Message(source="api", status=start, phone="+84901888484", template_id="t", oa_id="1",
-                              params=["a"], order_id="o", sandbox=False, attempts=1, created_at=utcnow(),
-                              updated_at=utcnow(), smsid=smsid if start == st.ACCEPTED else None)
+                msg = Message(
+                    source="api",
+                    status=start,
+                    phone="+84901888484",
+                    template_id="t",
+                    oa_id="1",
+                    params=["a"],
+                    order_id="o",
+                    sandbox=False,
+                    attempts=1,
+                    created_at=utcnow(),
+                    updated_at=utcnow(),
+                    smsid=smsid if start == st.ACCEPTED else None,
+                )
                 session.add(msg)
                 session.commit()
                 mid = msg.id

@@ -6,26 +6,35 @@ Only the keys asserted here are checked: others may be added to the dicts."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
+from tests.support import events, message
 from tracker.models import Event, Message
 
-from tests.support import events, message
-
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
-WHEN = datetime(2026, 3, 1, 8, 30, 15, tzinfo=timezone.utc)
+WHEN = datetime(2026, 3, 1, 8, 30, 15, tzinfo=UTC)
 
 
 def test_message_to_dict_of_a_final_message(engine, make_message):
     # A non-UTC aware time is stored and shown as UTC.
     ict = timezone(timedelta(hours=7))
-    mid = make_message(status="failed", smsid="S-1", error_code="-114", error_message="User is inactive",
-                       price=Decimal("220.5"), telco="Mobifone", zalo_msg_id="z1", campaign_id="c1",
-                       created_at=WHEN, updated_at=WHEN, sent_at=WHEN.astimezone(ict),
-                       final_at=WHEN + timedelta(minutes=1))
+    mid = make_message(
+        status="failed",
+        smsid="S-1",
+        error_code="-114",
+        error_message="User is inactive",
+        price=Decimal("220.5"),
+        telco="Mobifone",
+        zalo_msg_id="z1",
+        campaign_id="c1",
+        created_at=WHEN,
+        updated_at=WHEN,
+        sent_at=WHEN.astimezone(ict),
+        final_at=WHEN + timedelta(minutes=1),
+    )
     d = message(engine, mid).to_dict()
     assert d["id"] == mid
     assert d["status"] == "failed" and d["final"] is True
@@ -63,9 +72,20 @@ def test_message_to_dict_is_json_ready(engine, make_message):
 def test_event_to_dict(engine, make_message):
     mid = make_message()
     with Session(engine) as s:
-        s.add(Event(message_id=mid, kind="callback", outcome="applied", status="delivered", smsid="S-2",
-                    error_code="0", error_message=None, data={"send_status": 5, "note": "Đã nhận"},
-                    raw="SMSID=S-2&SendStatus=5", created_at=WHEN))
+        s.add(
+            Event(
+                message_id=mid,
+                kind="callback",
+                outcome="applied",
+                status="delivered",
+                smsid="S-2",
+                error_code="0",
+                error_message=None,
+                data={"send_status": 5, "note": "Đã nhận"},
+                raw="SMSID=S-2&SendStatus=5",
+                created_at=WHEN,
+            )
+        )
         s.commit()
     (ev,) = events(engine, mid)
     d = ev.to_dict()

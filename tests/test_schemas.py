@@ -35,30 +35,33 @@ def test_usual_phone_forms_are_accepted(phone):
     assert NewMessage.model_validate({**GOOD, "phone": phone}).phone == "+84901888484"
 
 
-@pytest.mark.parametrize("changes, field, message", [
-    ({"phone": ...}, "phone", "Field required"),
-    ({"phone": "12"}, "phone", "not"),
-    ({"phone": "+14155550100"}, "phone", "not a Vietnamese number (+84)"),
-    ({"phone": 901888484}, "phone", "Input should be a valid string"),
-    ({"template_id": ""}, "template_id", "at least 1 character"),
-    ({"template_id": "x" * 65}, "template_id", "at most 64 characters"),
-    ({"template_id": 523194}, "template_id", "Input should be a valid string"),
-    ({"oa_id": "x" * 65}, "oa_id", "at most 64 characters"),
-    ({"order_id": ...}, "order_id", "Field required"),
-    ({"order_id": "x" * 129}, "order_id", "at most 128 characters"),
-    ({"campaign_id": "x" * 255}, "campaign_id", "at most 254 characters"),
-    ({"request_id": "x" * 51}, "request_id", "at most 50 characters"),
-    ({"request_id": ""}, "request_id", "at least 1 character"),
-    ({"sandbox": "yes"}, "sandbox", "Input should be a valid boolean"),
-    ({"sandbox": 1}, "sandbox", "Input should be a valid boolean"),
-    ({"params": "a"}, "params", "Input should be a valid list"),
-    ({"params": ["a"] * (MAX_PARAMS + 1)}, "params", f"at most {MAX_PARAMS} items"),
-    ({"params": ["a", 5]}, "params[1]", "Input should be a valid string"),
-    ({"params": ["x" * (MAX_PARAM_CHARS + 1)]}, "params[0]", f"at most {MAX_PARAM_CHARS} characters"),
-    ({"colour": "red"}, "colour", "unknown field"),
-    ({"order_id": "DH\0"}, "order_id", "must not contain NUL characters"),
-    ({"params": ["ok", "a\0b"]}, "params", "must not contain NUL characters"),
-])
+@pytest.mark.parametrize(
+    "changes, field, message",
+    [
+        ({"phone": ...}, "phone", "Field required"),
+        ({"phone": "12"}, "phone", "not"),
+        ({"phone": "+14155550100"}, "phone", "not a Vietnamese number (+84)"),
+        ({"phone": 901888484}, "phone", "Input should be a valid string"),
+        ({"template_id": ""}, "template_id", "at least 1 character"),
+        ({"template_id": "x" * 65}, "template_id", "at most 64 characters"),
+        ({"template_id": 523194}, "template_id", "Input should be a valid string"),
+        ({"oa_id": "x" * 65}, "oa_id", "at most 64 characters"),
+        ({"order_id": ...}, "order_id", "Field required"),
+        ({"order_id": "x" * 129}, "order_id", "at most 128 characters"),
+        ({"campaign_id": "x" * 255}, "campaign_id", "at most 254 characters"),
+        ({"request_id": "x" * 51}, "request_id", "at most 50 characters"),
+        ({"request_id": ""}, "request_id", "at least 1 character"),
+        ({"sandbox": "yes"}, "sandbox", "Input should be a valid boolean"),
+        ({"sandbox": 1}, "sandbox", "Input should be a valid boolean"),
+        ({"params": "a"}, "params", "Input should be a valid list"),
+        ({"params": ["a"] * (MAX_PARAMS + 1)}, "params", f"at most {MAX_PARAMS} items"),
+        ({"params": ["a", 5]}, "params[1]", "Input should be a valid string"),
+        ({"params": ["x" * (MAX_PARAM_CHARS + 1)]}, "params[0]", f"at most {MAX_PARAM_CHARS} characters"),
+        ({"colour": "red"}, "colour", "unknown field"),
+        ({"order_id": "DH\0"}, "order_id", "must not contain NUL characters"),
+        ({"params": ["ok", "a\0b"]}, "params", "must not contain NUL characters"),
+    ],
+)
 def test_each_bad_field_is_named_with_its_message(changes, field, message):
     errors = errors_of(**changes)
     assert field in errors, errors
@@ -66,8 +69,16 @@ def test_each_bad_field_is_named_with_its_message(changes, field, message):
 
 
 def test_limits_themselves_are_allowed():
-    NewMessage.model_validate({**GOOD, "params": ["x" * MAX_PARAM_CHARS] * MAX_PARAMS, "template_id": "x" * 64,
-                               "order_id": "x" * 128, "campaign_id": "x" * 254, "request_id": "x" * 50})
+    NewMessage.model_validate(
+        {
+            **GOOD,
+            "params": ["x" * MAX_PARAM_CHARS] * MAX_PARAMS,
+            "template_id": "x" * 64,
+            "order_id": "x" * 128,
+            "campaign_id": "x" * 254,
+            "request_id": "x" * 50,
+        }
+    )
 
 
 def test_field_errors_keeps_the_first_message_per_field_and_strips_value_error():

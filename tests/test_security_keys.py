@@ -15,12 +15,11 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy.orm import Session
 
+from tests.support import SECRET, make_settings
 from tracker import config, create_app, keys, tokens
 from tracker.config import ConfigError, load
 from tracker.models import Message
 from tracker.worker import forwarding
-
-from tests.support import SECRET, make_settings
 
 FORWARD_SECRET = "the-forwarding-receivers-own-key-0123456789"
 FAILED = urlencode({"SMSID": "S-FORGED", "SendStatus": "5", "SendSuccess": "0", "SendFailed": "1", "TotalPrice": "0"})
@@ -67,10 +66,12 @@ def test_session_and_search_keys_are_derived(app):
 def test_forwarding_needs_its_own_secret(tmp_path, db_url):
     for value in ("", "short", SECRET):
         with pytest.raises(ConfigError, match="TRACKER_FORWARD_SECRET"):
-            make_settings(db_url, tmp_path, TRACKER_FORWARD_URL="https://receiver.example/hook",
-                          TRACKER_FORWARD_SECRET=value)
-    s = make_settings(db_url, tmp_path, TRACKER_FORWARD_URL="https://receiver.example/hook",
-                      TRACKER_FORWARD_SECRET=FORWARD_SECRET)
+            make_settings(
+                db_url, tmp_path, TRACKER_FORWARD_URL="https://receiver.example/hook", TRACKER_FORWARD_SECRET=value
+            )
+    s = make_settings(
+        db_url, tmp_path, TRACKER_FORWARD_URL="https://receiver.example/hook", TRACKER_FORWARD_SECRET=FORWARD_SECRET
+    )
     assert s.forward_secret == FORWARD_SECRET and "the-forwarding" not in repr(s)
     assert forwarding.sign(FORWARD_SECRET, b"x") != forwarding.sign(SECRET, b"x")
 
@@ -87,6 +88,7 @@ def test_instance_dir_and_files_are_private(tmp_path):
     assert stat.S_IMODE((instance / "secret_key").stat().st_mode) == 0o600
     app = create_app(settings)
     from tracker.ops import migrate
+
     migrate.upgrade(settings.database_url)
     assert app and stat.S_IMODE((instance / "tracker.db").stat().st_mode) == 0o600
 

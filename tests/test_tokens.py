@@ -17,10 +17,18 @@ def test_old_secret_still_verifies_when_listed():
     assert tokens.verify(token, (SECRET, "old-secret-0123456789")) == 7
 
 
-@pytest.mark.parametrize("token", [
-    "", "42", "42.", ".abc", "x.abcdefghijklmnopqrstuv", "-1.abcdefghijklmnopqrstuv",
-    "1" * 19 + ".abcdefghijklmnopqrstuv",
-])
+@pytest.mark.parametrize(
+    "token",
+    [
+        "",
+        "42",
+        "42.",
+        ".abc",
+        "x.abcdefghijklmnopqrstuv",
+        "-1.abcdefghijklmnopqrstuv",
+        "1" * 19 + ".abcdefghijklmnopqrstuv",
+    ],
+)
 def test_malformed_tokens_are_refused(token):
     assert tokens.verify(token, (SECRET,)) is None
 

@@ -33,7 +33,8 @@ def extracted() -> dict[tuple[str | None, str], list[str]]:
         method_map, options_map = parse_mapping_cfg(f, str(ROOT / "babel.cfg"))
     found: dict[tuple[str | None, str], list[str]] = {}
     for filename, lineno, message, _comments, context in extract_from_dir(
-            str(ROOT), method_map, options_map, keywords=KEYWORDS):
+        str(ROOT), method_map, options_map, keywords=KEYWORDS
+    ):
         msgid = message[0] if isinstance(message, tuple) else message
         found.setdefault((context, msgid), []).append(f"{filename}:{lineno}")
     return found
@@ -52,8 +53,12 @@ def test_the_makefile_extracts_with_the_same_keywords():
 def test_extraction_finds_templates_flashes_and_errors():
     found = extracted()
     sources = {where.split(":")[0] for places in found.values() for where in places}
-    assert {"tracker/templates/dashboard/base.html", "tracker/templates/dashboard/login.html",
-            "tracker/dashboard/forward_panel.py", "tracker/dashboard/views.py"} <= sources
+    assert {
+        "tracker/templates/dashboard/base.html",
+        "tracker/templates/dashboard/login.html",
+        "tracker/dashboard/forward_panel.py",
+        "tracker/dashboard/views.py",
+    } <= sources
     assert (None, "Wrong password.") in found  # an error message
     assert (None, "%(count)s failed delivery put back in the queue.") in found  # a flash message
     # Code meanings are bilingual at their source (tracker/esms/codes.py), not catalog entries.
@@ -66,8 +71,11 @@ def test_every_dashboard_string_has_a_vietnamese_translation():
     problems = []
     for (context, msgid), where in sorted(extracted().items(), key=lambda kv: kv[1][0]):
         entry = vi.get(msgid, context=context)
-        strings = entry.string if entry is not None and isinstance(entry.string, tuple) else (
-            (entry.string,) if entry is not None else ())
+        strings = (
+            entry.string
+            if entry is not None and isinstance(entry.string, tuple)
+            else ((entry.string,) if entry is not None else ())
+        )
         if entry is None or not all(strings) or entry.fuzzy:
             problems.append(f"{where[0]}: {msgid!r} has no Vietnamese translation")
             continue

@@ -5,9 +5,9 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 # The readers of single variables live beside this module; their names stay importable from
 # here, where the rest of the tracker looks for its settings.
@@ -104,7 +104,7 @@ def normalize_database_url(url: str) -> str:
     """Map ``postgres://`` and bare ``postgresql://`` onto the installed psycopg 3 driver."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -143,22 +143,26 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
     simulator_mode = flag(env, "TRACKER_SIMULATOR")
     if simulator_mode:
         if api_key or secret:
-            raise ConfigError("TRACKER_SIMULATOR=1 sends nothing real: unset it, or unset ESMS_API_KEY and "
-                              "ESMS_SECRET_KEY")
+            raise ConfigError(
+                "TRACKER_SIMULATOR=1 sends nothing real: unset it, or unset ESMS_API_KEY and ESMS_SECRET_KEY"
+            )
         api_key, secret = SIMULATOR_CREDENTIALS
         sim = _url(env, "TRACKER_SIMULATOR_URL", DEFAULT_SIMULATOR_URL)
         base_default, status_default = f"{sim}/MainService.svc/json", sim
     else:
         if not api_key or not secret:
             missing = "ESMS_SECRET_KEY" if api_key else "ESMS_API_KEY"
-            raise ConfigError(f"{missing} is required (eSMS credentials; or set TRACKER_SIMULATOR=1 to use "
-                              "the built-in simulator)")
+            raise ConfigError(
+                f"{missing} is required (eSMS credentials; or set TRACKER_SIMULATOR=1 to use the built-in simulator)"
+            )
         base_default, status_default = DEFAULT_ESMS_BASE_URL, DEFAULT_ESMS_STATUS_URL
 
     tracker_secret = env.get("TRACKER_SECRET_KEY", "").strip()
     if not tracker_secret:
         if not simulator_mode:
-            raise ConfigError(f"TRACKER_SECRET_KEY is required outside simulator mode (at least {MIN_SECRET} characters)")
+            raise ConfigError(
+                f"TRACKER_SECRET_KEY is required outside simulator mode (at least {MIN_SECRET} characters)"
+            )
         tracker_secret = _instance_secret(instance_dir)
     elif len(tracker_secret) < MIN_SECRET:
         raise ConfigError(f"TRACKER_SECRET_KEY must be at least {MIN_SECRET} characters")

@@ -11,8 +11,8 @@ import ipaddress
 import os
 import secrets
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # The dashboard's readers are Vietnamese businesses (issue 13): their language and their clock.
@@ -104,8 +104,9 @@ def _timezone(env: Mapping[str, str]) -> str:
     try:
         ZoneInfo(raw)
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise ConfigError(f"TRACKER_TIMEZONE must be an IANA time zone name such as {DEFAULT_TIMEZONE}, "
-                          f"got {raw!r}") from None
+        raise ConfigError(
+            f"TRACKER_TIMEZONE must be an IANA time zone name such as {DEFAULT_TIMEZONE}, got {raw!r}"
+        ) from None
     return raw
 
 
@@ -147,8 +148,10 @@ def _instance_secret(instance_dir: Path) -> str:
                 break
             time.sleep(0.02)
         if len(key) < MIN_SECRET:
-            raise ConfigError(f"TRACKER_SECRET_KEY is unset and {path} holds no secret of at least {MIN_SECRET} "
-                              "characters: delete the file to have one generated, or set TRACKER_SECRET_KEY") from None
+            raise ConfigError(
+                f"TRACKER_SECRET_KEY is unset and {path} holds no secret of at least {MIN_SECRET} "
+                "characters: delete the file to have one generated, or set TRACKER_SECRET_KEY"
+            ) from None
         return key
     key = secrets.token_urlsafe(32)
     with os.fdopen(fd, "w") as fh:
@@ -166,6 +169,8 @@ def _forward_secret(env: Mapping[str, str], forward_url: str | None, secret: str
     if forward_url is None:
         return value
     if value is None or len(value) < MIN_SECRET or value in (secret, old):
-        raise ConfigError(f"TRACKER_FORWARD_SECRET is required with TRACKER_FORWARD_URL: at least {MIN_SECRET} "
-                          "characters, not TRACKER_SECRET_KEY (the receiver holds it)")
+        raise ConfigError(
+            f"TRACKER_FORWARD_SECRET is required with TRACKER_FORWARD_URL: at least {MIN_SECRET} "
+            "characters, not TRACKER_SECRET_KEY (the receiver holds it)"
+        )
     return value

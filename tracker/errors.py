@@ -23,8 +23,14 @@ JSON_PREFIXES = ("/api/", "/webhooks/", "/dashboard/data/", "/metrics", "/health
 class JsonError(Exception):
     """An answer that refuses the request: HTTP status, a stable code, a sentence, bad fields."""
 
-    def __init__(self, status: int, code: str, message: str, fields: Mapping[str, str] | None = None,
-                 headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        fields: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
         self.fields = dict(fields) if fields else None
@@ -34,8 +40,13 @@ class JsonError(Exception):
         return error_response(self.status, self.code, self.message, self.fields, self.headers)
 
 
-def error_response(status: int, code: str, message: str, fields: Mapping[str, str] | None = None,
-                   headers: Mapping[str, str] | None = None) -> Response:
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    fields: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
     """The envelope as a response; for ``before_request`` hooks that answer instead of raising."""
     body: dict[str, object] = {"code": code, "message": message}
     if fields:

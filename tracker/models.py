@@ -14,8 +14,22 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import (JSON, BigInteger, Boolean, Date, FetchedValue, ForeignKey, Index, Integer, Numeric,
-                        SmallInteger, String, Text, Uuid, text)
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    FetchedValue,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    SmallInteger,
+    String,
+    Text,
+    Uuid,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker import status as st
@@ -73,9 +87,7 @@ class Message(Base):
     # as events (issue 12: a leaked callback URL must not grow the event log without bound).
     duplicates: Mapped[int] = mapped_column(Integer, server_default=text("0"))
 
-    events: Mapped[list[Event]] = relationship(
-        back_populates="message", order_by="Event.id", lazy="raise_on_sql"
-    )
+    events: Mapped[list[Event]] = relationship(back_populates="message", order_by="Event.id", lazy="raise_on_sql")
 
     __table_args__ = (
         Index("ix_messages_status_created", "status", "created_at"),
@@ -86,11 +98,14 @@ class Message(Base):
         # The reconciler scans only accepted-but-not-final rows.
         Index("ix_messages_open", "updated_at", postgresql_where=text(_OPEN), sqlite_where=text(_OPEN)),
         # Sandbox rows are few: the counts read them through this to keep them apart.
-        Index("ix_messages_sandbox", "created_at", postgresql_where=text("sandbox"),
-              sqlite_where=text("sandbox")),
+        Index("ix_messages_sandbox", "created_at", postgresql_where=text("sandbox"), sqlite_where=text("sandbox")),
         # Delivered messages the reconciler still asks GetZaloMessageStatus about.
-        Index("ix_messages_phone_unknown", "created_at", postgresql_where=text(_PHONE_UNKNOWN),
-              sqlite_where=text(_PHONE_UNKNOWN)),
+        Index(
+            "ix_messages_phone_unknown",
+            "created_at",
+            postgresql_where=text(_PHONE_UNKNOWN),
+            sqlite_where=text(_PHONE_UNKNOWN),
+        ),
     )
 
     def to_dict(self) -> dict[str, Any]:
@@ -169,7 +184,6 @@ class Event(Base):
         }
 
 
-
 class DailyCount(Base):
     """How many messages created on ``day`` (UTC) have ``status`` now, and their summed price.
 
@@ -223,8 +237,12 @@ class ForwardDelivery(Base):
         Index("ix_forward_outbox_message", "message_id", "id"),
         Index("ix_forward_outbox_delivery_id", "delivery_id", unique=True),
         # The deliverer's claim scans only rows still waiting.
-        Index("ix_forward_outbox_due", "next_at",
-              postgresql_where=text("state = 'pending'"), sqlite_where=text("state = 'pending'")),
+        Index(
+            "ix_forward_outbox_due",
+            "next_at",
+            postgresql_where=text("state = 'pending'"),
+            sqlite_where=text("state = 'pending'"),
+        ),
     )
 
 

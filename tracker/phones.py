@@ -17,8 +17,7 @@ from phonenumbers import NumberParseException, PhoneNumberType
 _MOBILE = (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE)
 
 # The 2018 conversion: the old prefix (without the trunk 0) -> the new one, per network.
-VIETTEL = {"162": "32", "163": "33", "164": "34", "165": "35", "166": "36", "167": "37",
-           "168": "38", "169": "39"}
+VIETTEL = {"162": "32", "163": "33", "164": "34", "165": "35", "166": "36", "167": "37", "168": "38", "169": "39"}
 MOBIFONE = {"120": "70", "121": "79", "122": "77", "126": "76", "128": "78"}
 VINAPHONE = {"123": "83", "124": "84", "125": "85", "127": "81", "129": "82"}
 VIETNAMOBILE = {"186": "56", "188": "58"}
@@ -35,7 +34,7 @@ def _old_national(raw: str) -> str | None:
     text = _SEPARATORS.sub("", raw)
     for prefix, length in (("+84", 13), ("0084", 14), ("84", 12), ("0", 11), ("", 10)):
         if text.startswith(prefix) and len(text) == length:
-            rest = text[len(prefix):]
+            rest = text[len(prefix) :]
             if rest.isascii() and rest.isdigit() and rest[:3] in CONVERTED_PREFIXES:
                 return rest
     return None

@@ -42,6 +42,7 @@ CONFLICT = "conflict"
 INVALID = "invalid"
 OUTCOMES: tuple[str, ...] = (APPLIED, DUPLICATE, STALE, CONFLICT, INVALID)
 
+
 def rank(status: str) -> int:
     """Rank of a status word; raises KeyError for an unknown word."""
     return _RANKS[status]
@@ -68,4 +69,3 @@ def decide(current: str, incoming: str) -> str:
     if _RANKS[incoming] > _RANKS[current]:
         return APPLIED
     return STALE
-

@@ -10,16 +10,16 @@ transactions always lock counter rows in the same order and cannot deadlock,
 and rows whose counted columns did not change cost no upsert at all. SQLite,
 which runs one writer at a time, uses plain row-level triggers.
 """
-from typing import Sequence, Union
 
-from alembic import op
+from collections.abc import Sequence
+
 import sqlalchemy as sa
+from alembic import op
 
-
-revision: str = 'd1bf3ac21353'
-down_revision: Union[str, Sequence[str], None] = '7cc89f367fac'
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+revision: str = "d1bf3ac21353"
+down_revision: str | Sequence[str] | None = "7cc89f367fac"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 SHARDS = 8
 
@@ -113,13 +113,14 @@ _SQLITE_DAY = "date(created_at)"
 
 
 def upgrade() -> None:
-    op.create_table('daily_counts',
-    sa.Column('day', sa.Date(), nullable=False),
-    sa.Column('status', sa.String(length=20), nullable=False),
-    sa.Column('shard', sa.SmallInteger(), nullable=False),
-    sa.Column('n', sa.BigInteger(), nullable=False),
-    sa.Column('price', sa.Numeric(precision=18, scale=4), nullable=False),
-    sa.PrimaryKeyConstraint('day', 'status', 'shard')
+    op.create_table(
+        "daily_counts",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("shard", sa.SmallInteger(), nullable=False),
+        sa.Column("n", sa.BigInteger(), nullable=False),
+        sa.Column("price", sa.Numeric(precision=18, scale=4), nullable=False),
+        sa.PrimaryKeyConstraint("day", "status", "shard"),
     )
     postgres = op.get_bind().dialect.name == "postgresql"
     # Count what is already there, so an existing database starts out exact.
@@ -147,7 +148,11 @@ def downgrade() -> None:
         if postgres or name != "truncate":
             op.execute(f"DROP TRIGGER IF EXISTS messages_counts_{name}" + (" ON messages" if postgres else ""))
     if postgres:
-        for fn in ("tracker_daily_counts_insert", "tracker_daily_counts_delete", "tracker_daily_counts",
-                   "tracker_daily_counts_truncate"):
+        for fn in (
+            "tracker_daily_counts_insert",
+            "tracker_daily_counts_delete",
+            "tracker_daily_counts",
+            "tracker_daily_counts_truncate",
+        ):
             op.execute(f"DROP FUNCTION IF EXISTS {fn}()")
-    op.drop_table('daily_counts')
+    op.drop_table("daily_counts")

@@ -13,35 +13,47 @@ ix_messages_phone_unknown the delivered messages GetZaloMessageStatus is still t
 Plain ADD COLUMN on both databases: a batch rebuild on SQLite would drop the count and
 outbox triggers that live on messages.
 """
-from typing import Sequence, Union
 
-from alembic import op
+from collections.abc import Sequence
+
 import sqlalchemy as sa
+from alembic import op
+
 import tracker.db
 
-
-revision: str = '5e3c1a7d9b20'
-down_revision: Union[str, Sequence[str], None] = '8ae9335a6b53'
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+revision: str = "5e3c1a7d9b20"
+down_revision: str | Sequence[str] | None = "8ae9335a6b53"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 _SANDBOX = "sandbox"
 _PHONE_UNKNOWN = "status = 'delivered' AND delivered_to_phone_at IS NULL AND zalo_msg_id IS NOT NULL"
 
 
 def upgrade() -> None:
-    op.add_column('messages', sa.Column('sms_type', sa.String(length=4), nullable=True))
-    op.add_column('messages', sa.Column('delivered_to_phone_at', tracker.db.UTCDateTime(timezone=True),
-                                        nullable=True))
-    op.create_index('ix_messages_sandbox', 'messages', ['created_at'], unique=False,
-                    postgresql_where=sa.text(_SANDBOX), sqlite_where=sa.text(_SANDBOX))
-    op.create_index('ix_messages_phone_unknown', 'messages', ['created_at'], unique=False,
-                    postgresql_where=sa.text(_PHONE_UNKNOWN), sqlite_where=sa.text(_PHONE_UNKNOWN))
+    op.add_column("messages", sa.Column("sms_type", sa.String(length=4), nullable=True))
+    op.add_column("messages", sa.Column("delivered_to_phone_at", tracker.db.UTCDateTime(timezone=True), nullable=True))
+    op.create_index(
+        "ix_messages_sandbox",
+        "messages",
+        ["created_at"],
+        unique=False,
+        postgresql_where=sa.text(_SANDBOX),
+        sqlite_where=sa.text(_SANDBOX),
+    )
+    op.create_index(
+        "ix_messages_phone_unknown",
+        "messages",
+        ["created_at"],
+        unique=False,
+        postgresql_where=sa.text(_PHONE_UNKNOWN),
+        sqlite_where=sa.text(_PHONE_UNKNOWN),
+    )
 
 
 def downgrade() -> None:
-    op.drop_index('ix_messages_phone_unknown', table_name='messages')
-    op.drop_index('ix_messages_sandbox', table_name='messages')
+    op.drop_index("ix_messages_phone_unknown", table_name="messages")
+    op.drop_index("ix_messages_sandbox", table_name="messages")
     # Plain DDL (SQLite 3.35+ has DROP COLUMN): no rebuild, so no trigger is touched.
     op.execute("ALTER TABLE messages DROP COLUMN delivered_to_phone_at")
     op.execute("ALTER TABLE messages DROP COLUMN sms_type")

@@ -10,16 +10,16 @@ again, so a receiver dropping repeats by that id lost real status changes. The n
 column's database default makes a random version 4 UUID for every row the
 messages_forward trigger inserts, on both databases; rows already waiting get one each.
 """
-from typing import Sequence, Union
 
-from alembic import op
+from collections.abc import Sequence
+
 import sqlalchemy as sa
+from alembic import op
 
-
-revision: str = 'db5d6a5ab1ce'
-down_revision: Union[str, Sequence[str], None] = '955626b20dbc'
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+revision: str = "db5d6a5ab1ce"
+down_revision: str | Sequence[str] | None = "955626b20dbc"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 _INDEX = "ix_forward_outbox_delivery_id"
 _PG_UUID = "gen_random_uuid()"  # core since PostgreSQL 13
@@ -33,10 +33,14 @@ _SQLITE_UUID = (
 
 # messages_forward exactly as revision 955626b20dbc made it (the default fills delivery_id);
 # SQLite needs it re-created around the rebuild of forward_outbox below.
-_COLUMNS = ("message_id, order_id, request_id, smsid, status, error_code, error_message, "
-            "sent_at, final_at, changed_at, state, attempts, next_at")
-_VALUES = ("NEW.id, NEW.order_id, NEW.request_id, NEW.smsid, NEW.status, NEW.error_code, NEW.error_message, "
-           "NEW.sent_at, NEW.final_at, NEW.updated_at, 'pending', 0, NEW.updated_at")
+_COLUMNS = (
+    "message_id, order_id, request_id, smsid, status, error_code, error_message, "
+    "sent_at, final_at, changed_at, state, attempts, next_at"
+)
+_VALUES = (
+    "NEW.id, NEW.order_id, NEW.request_id, NEW.smsid, NEW.status, NEW.error_code, NEW.error_message, "
+    "NEW.sent_at, NEW.final_at, NEW.updated_at, 'pending', 0, NEW.updated_at"
+)
 _SQLITE_TRIGGER = (
     "CREATE TRIGGER messages_forward AFTER UPDATE OF status ON messages "
     "WHEN OLD.status IS NOT NEW.status AND NEW.status NOT IN ('queued', 'sending') "
@@ -47,22 +51,24 @@ _SQLITE_TRIGGER = (
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         # A volatile default is evaluated per existing row, so each gets its own id.
-        op.add_column('forward_outbox', sa.Column('delivery_id', sa.Uuid(), nullable=False,
-                                                  server_default=sa.text(_PG_UUID)))
+        op.add_column(
+            "forward_outbox", sa.Column("delivery_id", sa.Uuid(), nullable=False, server_default=sa.text(_PG_UUID))
+        )
     else:
         # SQLite's ADD COLUMN refuses a non-constant default, so the table is rebuilt (the
         # copy leaves delivery_id out, and the default gives each row its own). The trigger
         # lives on messages but names forward_outbox, so it is dropped while the table is
         # swapped and made again after, rather than trusting SQLite's RENAME to carry it.
         op.execute("DROP TRIGGER IF EXISTS messages_forward")
-        with op.batch_alter_table('forward_outbox', recreate='always') as batch_op:
-            batch_op.add_column(sa.Column('delivery_id', sa.Uuid(), nullable=False,
-                                          server_default=sa.text(_SQLITE_UUID)))
+        with op.batch_alter_table("forward_outbox", recreate="always") as batch_op:
+            batch_op.add_column(
+                sa.Column("delivery_id", sa.Uuid(), nullable=False, server_default=sa.text(_SQLITE_UUID))
+            )
         op.execute(_SQLITE_TRIGGER)
-    op.create_index(_INDEX, 'forward_outbox', ['delivery_id'], unique=True)
+    op.create_index(_INDEX, "forward_outbox", ["delivery_id"], unique=True)
 
 
 def downgrade() -> None:
-    op.drop_index(_INDEX, table_name='forward_outbox')
+    op.drop_index(_INDEX, table_name="forward_outbox")
     # Plain DDL (SQLite 3.35+ has DROP COLUMN): no rebuild, so no trigger is touched.
     op.execute("ALTER TABLE forward_outbox DROP COLUMN delivery_id")

@@ -5,8 +5,9 @@ from __future__ import annotations
 from tracker.esms.callback import Callback, parse_callback
 
 
-def report(smsid: str | None = "S1", send_status: int | str = 5, success: int = 0, failed: int = 0,
-           **extra: str) -> Callback:
+def report(
+    smsid: str | None = "S1", send_status: int | str = 5, success: int = 0, failed: int = 0, **extra: str
+) -> Callback:
     params = {"SendStatus": str(send_status), "SendSuccess": str(success), "SendFailed": str(failed), **extra}
     if smsid is not None:
         params["SMSID"] = smsid

@@ -11,18 +11,13 @@ from datetime import timedelta
 
 import pytest
 
+from tests.callbacks.support import DELIVERED, FAILED, report
+from tests.support import events, message
 from tracker.callbacks import apply
-from tracker.callbacks.apply import Applied, TIMEOUT_CODE
+from tracker.callbacks.apply import TIMEOUT_CODE, Applied
 from tracker.db import utcnow
 
-from tests.support import events, message
-from tests.callbacks.support import DELIVERED, FAILED, report
-
 SENT, WAITING, PENDING = 7, 2, 1  # eSMS SendStatus: at the operator, waiting, pending approval
-
-
-
-
 
 
 def test_a_report_updates_its_message_and_logs_an_event(engine, make_message):
@@ -31,7 +26,13 @@ def test_a_report_updates_its_message_and_logs_an_event(engine, make_message):
     got = apply.apply_to_message(engine, mid, cb, raw="SMSID=S1", extra={"arrival": "a1"})
     assert got == Applied(mid, "applied")
     m = message(engine, mid)
-    assert (m.status, m.smsid, str(m.price), m.telco, m.zalo_msg_id) == ("delivered", "S1", "220.0000", "Zalo UID", "z-1")
+    assert (m.status, m.smsid, str(m.price), m.telco, m.zalo_msg_id) == (
+        "delivered",
+        "S1",
+        "220.0000",
+        "Zalo UID",
+        "z-1",
+    )
     assert m.final_at is not None and m.sent_at is not None and m.due_at is None
     (ev,) = events(engine, mid)
     assert (ev.kind, ev.outcome, ev.status, ev.smsid, ev.raw) == ("callback", "applied", "delivered", "S1", "SMSID=S1")
@@ -62,17 +63,20 @@ def test_a_failure_keeps_its_error_code_as_text(engine, make_message):
     assert "inactive" in m.error_message
 
 
-@pytest.mark.parametrize("first, then, outcome, final", [
-    (DELIVERED, dict(send_status=SENT), "stale", "delivered"),      # never regresses
-    (dict(send_status=SENT), dict(send_status=WAITING), "stale", "sent"),
-    (dict(send_status=SENT), dict(send_status=PENDING), "stale", "sent"),
-    (DELIVERED, FAILED, "stale", "delivered"),                      # a final never replaces a final
-    (FAILED, DELIVERED, "stale", "failed"),
-    (DELIVERED, DELIVERED, "duplicate", "delivered"),
-    (dict(send_status=SENT), dict(send_status=SENT), "duplicate", "sent"),
-    (dict(send_status=WAITING), dict(send_status=SENT), "applied", "sent"),
-    (dict(send_status=SENT), FAILED, "applied", "failed"),
-])
+@pytest.mark.parametrize(
+    "first, then, outcome, final",
+    [
+        (DELIVERED, dict(send_status=SENT), "stale", "delivered"),  # never regresses
+        (dict(send_status=SENT), dict(send_status=WAITING), "stale", "sent"),
+        (dict(send_status=SENT), dict(send_status=PENDING), "stale", "sent"),
+        (DELIVERED, FAILED, "stale", "delivered"),  # a final never replaces a final
+        (FAILED, DELIVERED, "stale", "failed"),
+        (DELIVERED, DELIVERED, "duplicate", "delivered"),
+        (dict(send_status=SENT), dict(send_status=SENT), "duplicate", "sent"),
+        (dict(send_status=WAITING), dict(send_status=SENT), "applied", "sent"),
+        (dict(send_status=SENT), FAILED, "applied", "failed"),
+    ],
+)
 def test_the_status_rule(engine, make_message, first, then, outcome, final):
     mid = make_message(smsid="S1")
     assert apply.apply_to_message(engine, mid, report("S1", **first)).outcome == "applied"
@@ -87,8 +91,12 @@ def test_a_stale_report_changes_nothing_on_the_row(engine, make_message):
     before = message(engine, mid)
     apply.apply_to_message(engine, mid, report("S1", SENT, TotalPrice="999"))
     after = message(engine, mid)
-    assert (after.status, after.price, after.updated_at, after.final_at) == (before.status, before.price,
-                                                                            before.updated_at, before.final_at)
+    assert (after.status, after.price, after.updated_at, after.final_at) == (
+        before.status,
+        before.price,
+        before.updated_at,
+        before.final_at,
+    )
 
 
 def test_the_reconcilers_timeout_guess_gives_way_to_a_real_final(engine, make_message):
@@ -136,8 +144,14 @@ def test_no_such_message_is_none_and_stores_nothing(engine, cb):
 def test_racing_reports_end_on_the_highest_status(engine, make_message):
     """The rule sits in the UPDATE itself, so reports racing on one row still never regress it."""
     mids = [make_message(smsid=f"R{i}") for i in range(3)]
-    order = [dict(send_status=PENDING), dict(send_status=WAITING), dict(send_status=SENT), DELIVERED,
-             dict(send_status=SENT), dict(send_status=WAITING)]
+    order = [
+        dict(send_status=PENDING),
+        dict(send_status=WAITING),
+        dict(send_status=SENT),
+        DELIVERED,
+        dict(send_status=SENT),
+        dict(send_status=WAITING),
+    ]
     errors: list[BaseException] = []
 
     def send(mid, i, kw):
@@ -159,6 +173,7 @@ def test_racing_reports_end_on_the_highest_status(engine, make_message):
 
 
 # -- change_status (bulk changes, the same rule) -----------------------------------------------
+
 
 def test_change_status_moves_only_what_the_rule_allows(engine, make_message):
     open_ = make_message(status="sent", smsid="A")

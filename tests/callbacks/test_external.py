@@ -3,17 +3,17 @@ a message of source external (both databases)."""
 
 from __future__ import annotations
 
-from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+from tests.callbacks.support import DELIVERED, report
+from tests.support import events, message
 from tracker.callbacks import external
 from tracker.callbacks.apply import Applied
 from tracker.models import Message
-from tests.support import events, message
-from tests.callbacks.support import DELIVERED, report
-
 
 # -- apply_by_smsid (the shared callback URL) -------------------------------------------------
+
 
 def test_by_smsid_finds_the_message(engine, make_message):
     mid = make_message(smsid="S9")
@@ -27,7 +27,14 @@ def test_by_smsid_an_unknown_smsid_becomes_an_external_message(engine):
     assert got.outcome == "applied"
     m = message(engine, got.message_id)
     assert (m.source, m.smsid, m.phone, m.recipient, m.oa_id, m.template_id, m.status) == (
-        "external", "EXT", "+84901888484", None, "OA1", "T1", "delivered")
+        "external",
+        "EXT",
+        "+84901888484",
+        None,
+        "OA1",
+        "T1",
+        "delivered",
+    )
     # The next report for it lands on the same message.
     assert external.apply_by_smsid(engine, report("EXT", **DELIVERED)) == Applied(got.message_id, "duplicate")
 
@@ -43,9 +50,10 @@ def test_by_smsid_without_smsid_or_status_is_invalid(engine, make_message):
     assert external.apply_by_smsid(engine, report(None, **DELIVERED)) == Applied(None, "invalid")
     assert external.apply_by_smsid(engine, report("S9", "banana")) == Applied(mid, "invalid")
     assert external.apply_by_smsid(engine, report("NOBODY", "banana")) == Applied(None, "invalid")
-    assert [(e.message_id, e.outcome) for e in events(engine)] == [(None, "invalid"), (mid, "invalid"),
-                                                                   (None, "invalid")]
+    assert [(e.message_id, e.outcome) for e in events(engine)] == [
+        (None, "invalid"),
+        (mid, "invalid"),
+        (None, "invalid"),
+    ]
     with Session(engine) as s:
         assert s.scalars(select(Message.smsid)).all() == ["S9"]  # no external message made
-
-

@@ -16,21 +16,67 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tests.support import CALLBACK_SAMPLES, SECRET, WEBHOOK_TOKEN
 from tracker import tokens
 from tracker.db import utcnow
 from tracker.models import Event, Message
 
-from tests.support import CALLBACK_SAMPLES, SECRET, WEBHOOK_TOKEN
-
-SAMPLES = [line.split("?", 1)[1] for line in
-           CALLBACK_SAMPLES.read_text().splitlines() if "?" in line]
+SAMPLES = [line.split("?", 1)[1] for line in CALLBACK_SAMPLES.read_text().splitlines() if "?" in line]
 SEED = int(os.environ.get("TRACKER_FUZZ_SEED", "6"))
-JUNK = ["", "0", "-1", "5", "5.0", "1e309", "NaN", "-0.0", "٥", "²", "9" * 400, "null", "true", "[]", "{}",
-        "%", "%%", "%zz", "%00", "%C0%80", "%ED%A0%80", "%FF%FE", "%F0%9F%98%80", "+", "&", "=", "==", ";",
-        "<script>alert(1)</script>", "' OR 1=1 --", "\"", "\\", "'", "${jndi:x}", "{{7*7}}", "../../etc/passwd",
-        "%25252525", '"{\\"error\\":-114}"', '{"error":', '{"error":"x"}', '{"error":-999999999999999999999}',
-        "____24/04/2024 16:58:01", "x" * 5000, "Nguyễn Văn An", "\u202e", "%E2%80%AE", "y" * 65, "1" * 100,
-        "99999999999.9999", "9999999999", "0901888484", "+84901888484"]
+JUNK = [
+    "",
+    "0",
+    "-1",
+    "5",
+    "5.0",
+    "1e309",
+    "NaN",
+    "-0.0",
+    "٥",
+    "²",
+    "9" * 400,
+    "null",
+    "true",
+    "[]",
+    "{}",
+    "%",
+    "%%",
+    "%zz",
+    "%00",
+    "%C0%80",
+    "%ED%A0%80",
+    "%FF%FE",
+    "%F0%9F%98%80",
+    "+",
+    "&",
+    "=",
+    "==",
+    ";",
+    "<script>alert(1)</script>",
+    "' OR 1=1 --",
+    '"',
+    "\\",
+    "'",
+    "${jndi:x}",
+    "{{7*7}}",
+    "../../etc/passwd",
+    "%25252525",
+    '"{\\"error\\":-114}"',
+    '{"error":',
+    '{"error":"x"}',
+    '{"error":-999999999999999999999}',
+    "____24/04/2024 16:58:01",
+    "x" * 5000,
+    "Nguyễn Văn An",
+    "\u202e",
+    "%E2%80%AE",
+    "y" * 65,
+    "1" * 100,
+    "99999999999.9999",
+    "9999999999",
+    "0901888484",
+    "+84901888484",
+]
 
 
 def mutate(rnd: random.Random, query: str) -> str:
@@ -82,8 +128,10 @@ def random_json(rnd: random.Random, depth: int):
         return rnd.choice(JUNK)
     if kind == 4:
         return [random_json(rnd, depth - 1) for _ in range(rnd.randint(0, 3))]
-    return {rnd.choice(["error", "message", "data", rnd.choice(JUNK)]): random_json(rnd, depth - 1)
-            for _ in range(rnd.randint(0, 3))}
+    return {
+        rnd.choice(["error", "message", "data", rnd.choice(JUNK)]): random_json(rnd, depth - 1)
+        for _ in range(rnd.randint(0, 3))
+    }
 
 
 def random_query(rnd: random.Random) -> str:
@@ -101,9 +149,22 @@ def fuzz_count(engine) -> int:
 def test_webhook_fuzz_never_answers_5xx(client, engine):
     rnd = random.Random(SEED)
     with Session(engine) as session:
-        messages = [Message(source="api", status=rnd.choice(["accepted", "sending", "sent", "delivered"]),
-                            phone="+84901888484", template_id="t", oa_id="1", params=["a"], order_id="o",
-                            sandbox=False, attempts=1, created_at=utcnow(), updated_at=utcnow()) for _ in range(20)]
+        messages = [
+            Message(
+                source="api",
+                status=rnd.choice(["accepted", "sending", "sent", "delivered"]),
+                phone="+84901888484",
+                template_id="t",
+                oa_id="1",
+                params=["a"],
+                order_id="o",
+                sandbox=False,
+                attempts=1,
+                created_at=utcnow(),
+                updated_at=utcnow(),
+            )
+            for _ in range(20)
+        ]
         session.add_all(messages)
         session.commit()
         urls = [f"/webhooks/esms/{tokens.make(SECRET, m.id)}" for m in messages]
@@ -133,8 +194,10 @@ def test_webhook_fuzz_never_answers_5xx(client, engine):
         events = session.scalar(select(func.count()).select_from(Event))
         # Past a final's quota of events, reports are counted on the message instead (issue 12).
         counted = session.scalar(select(func.sum(Message.duplicates))) or 0
-    print(f"webhook fuzz on {engine.dialect.name}: {n} requests, statuses {dict(sorted(statuses.items()))}, "
-          f"{counted} counted past a final's quota")
+    print(
+        f"webhook fuzz on {engine.dialect.name}: {n} requests, statuses {dict(sorted(statuses.items()))}, "
+        f"{counted} counted past a final's quota"
+    )
     # Every answer that says "kept" kept exactly one event or one count; nothing else was stored.
     assert events + counted == stored_answers
     assert statuses[200] and statuses[400]
@@ -142,9 +205,16 @@ def test_webhook_fuzz_never_answers_5xx(client, engine):
 
 def test_values_wider_than_their_columns_are_never_a_5xx(client, engine):
     """SQLite ignores VARCHAR widths; PostgreSQL refuses the row. Each field at the edge, on the shared URL."""
-    wide = {"SMSID": "s" * 65, "partnerids": "p" * 65, "tempid": "t" * 65, "oaid": "o" * 65,
-            "phonenumber": "9" * 5000, "TotalPrice": "99999999999.9999", "telcoid": "9" * 13,
-            "error_info": '{"error": -9999999999999, "message": "x"}'}
+    wide = {
+        "SMSID": "s" * 65,
+        "partnerids": "p" * 65,
+        "tempid": "t" * 65,
+        "oaid": "o" * 65,
+        "phonenumber": "9" * 5000,
+        "TotalPrice": "99999999999.9999",
+        "telcoid": "9" * 13,
+        "error_info": '{"error": -9999999999999, "message": "x"}',
+    }
     for name, value in wide.items():
         # A new SMSID each time: the first callback of an unknown SMSID creates its message.
         base = {"SMSID": f"S-{name}", "SendStatus": "5", "SendSuccess": "1", "SendFailed": "0"}

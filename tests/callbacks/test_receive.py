@@ -10,11 +10,10 @@ import pytest
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
+from tests.support import SECRET, WEBHOOK_TOKEN, callback_query, events, message, replace_settings
 from tracker import tokens
 from tracker.callbacks import receive
 from tracker.callbacks.receive import Received
-
-from tests.support import SECRET, WEBHOOK_TOKEN, callback_query, events, message, replace_settings
 
 
 def request(query: str = "", method: str = "GET", **body) -> Request:
@@ -63,11 +62,14 @@ def test_shared_token_is_not_a_message_token_without_a_webhook_token(settings, e
     assert receive.callback(no_shared, engine, request(delivered("S7")), WEBHOOK_TOKEN) is None
 
 
-@pytest.mark.parametrize("query", [
-    "smsid=S1&sendstatus=5&sendsuccess=1&sendfailed=0&totalprice=220",
-    "SMSID=S1&SENDSTATUS=5&SENDSUCCESS=1&SENDFAILED=0&TOTALPRICE=220",
-    "SmsId=S1&sendStatus=5&SendSuccess=1&sendfailed=0&TotalPrice=220",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "smsid=S1&sendstatus=5&sendsuccess=1&sendfailed=0&totalprice=220",
+        "SMSID=S1&SENDSTATUS=5&SENDSUCCESS=1&SENDFAILED=0&TOTALPRICE=220",
+        "SmsId=S1&sendStatus=5&SendSuccess=1&sendfailed=0&TotalPrice=220",
+    ],
+)
 def test_parameter_names_match_whatever_their_case(settings, engine, make_message, query):
     mid = make_message(smsid="S1")
     assert receive.callback(settings, engine, request(query), tokens.make(SECRET, mid)) == Received("applied")
@@ -114,8 +116,11 @@ def test_credentials_in_a_json_body_are_never_stored(settings, engine, make_mess
 def test_nul_in_the_raw_text_is_kept_visible_escaped(settings, engine, make_message):
     """A literal NUL in a POST body: PostgreSQL text refuses it, so it is stored as ``\\x00``."""
     mid = make_message(smsid="S1")
-    req = request(method="POST", data="SMSID=S1&SendStatus=5&SendSuccess=1&note=a\0b",
-                  content_type="application/x-www-form-urlencoded")
+    req = request(
+        method="POST",
+        data="SMSID=S1&SendStatus=5&SendSuccess=1&note=a\0b",
+        content_type="application/x-www-form-urlencoded",
+    )
     assert receive.callback(settings, engine, req, tokens.make(SECRET, mid)) == Received("applied")
     (ev,) = events(engine, mid)
     assert "\0" not in ev.raw

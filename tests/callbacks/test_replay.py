@@ -13,12 +13,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from tests.support import ROOT, SECRET, events
+from tests.support import callback_query as cb
 from tracker import create_app, tokens
 from tracker.callbacks import apply, replay, spool
 from tracker.db import make_engine, utcnow
 from tracker.models import Event, Message
-
-from tests.support import callback_query as cb, events, ROOT, SECRET
 
 # Nothing listens on port 1: every connection is refused, like a database that is down.
 DOWN_URL = "postgresql+psycopg://postgres@127.0.0.1:1/tracker"
@@ -38,10 +38,6 @@ def url(mid: int) -> str:
     return f"/webhooks/esms/{tokens.make(SECRET, mid)}"
 
 
-
-
-
-
 def status(engine, mid: int) -> str:
     with Session(engine) as s:
         return s.get(Message, mid).status
@@ -49,7 +45,8 @@ def status(engine, mid: int) -> str:
 
 @pytest.mark.parametrize("crash", ["after_apply", "before_apply"])
 def test_a_replay_that_dies_mid_way_resumes_without_losing_or_doubling(
-        down_app, engine, settings, make_message, monkeypatch, crash):
+    down_app, engine, settings, make_message, monkeypatch, crash
+):
     mids = [make_message(smsid=f"C{i}", request_id=f"c{i}") for i in range(5)]
     down = down_app.test_client()
     for mid in mids:
@@ -82,8 +79,18 @@ def test_a_replay_that_dies_mid_way_resumes_without_losing_or_doubling(
 
 def test_a_torn_last_line_is_skipped(tmp_path, engine, settings, make_message):
     mid = make_message(smsid="T1")
-    good = {"id": "g", "at": utcnow().isoformat(), "pid": 1, "seq": 1, "method": "GET", "shared": False,
-            "token": tokens.make(SECRET, mid), "query": cb("T1", 7), "body": "", "content_type": None}
+    good = {
+        "id": "g",
+        "at": utcnow().isoformat(),
+        "pid": 1,
+        "seq": 1,
+        "method": "GET",
+        "shared": False,
+        "token": tokens.make(SECRET, mid),
+        "query": cb("T1", 7),
+        "body": "",
+        "content_type": None,
+    }
     directory = spool.directory(settings)
     directory.mkdir(parents=True)
     (directory / "spool-1-dead.jsonl").write_text(json.dumps(good) + "\n" + '{"id": "torn", "at"')
@@ -94,8 +101,18 @@ def test_a_torn_last_line_is_skipped(tmp_path, engine, settings, make_message):
 def test_a_web_process_replays_its_own_spool_once_the_database_is_back(engine, settings, make_message):
     mid = make_message(smsid="W1")
     box = spool.Spool(spool.directory(settings))
-    box.write({"id": "w", "at": utcnow().isoformat(), "method": "GET", "shared": False,
-               "token": tokens.make(SECRET, mid), "query": cb("W1", 5, 1, 0), "body": "", "content_type": None})
+    box.write(
+        {
+            "id": "w",
+            "at": utcnow().isoformat(),
+            "method": "GET",
+            "shared": False,
+            "token": tokens.make(SECRET, mid),
+            "query": cb("W1", 5, 1, 0),
+            "body": "",
+            "content_type": None,
+        }
+    )
     replay.replay_soon(box, engine, settings)
     deadline = time.monotonic() + 10
     while box.dirty and time.monotonic() < deadline:
@@ -105,8 +122,9 @@ def test_a_web_process_replays_its_own_spool_once_the_database_is_back(engine, s
         assert s.scalar(select(func.count()).select_from(Event)) == 1
 
 
-def test_a_commit_whose_answer_the_outage_swallowed_is_not_stored_twice(app, engine, settings, make_message,
-                                                                        monkeypatch):
+def test_a_commit_whose_answer_the_outage_swallowed_is_not_stored_twice(
+    app, engine, settings, make_message, monkeypatch
+):
     mid = make_message(smsid="L1")
     real = apply.apply_to_message
 
@@ -124,8 +142,10 @@ def test_a_commit_whose_answer_the_outage_swallowed_is_not_stored_twice(app, eng
 
 def test_the_spool_reaches_the_receiving_code_without_the_view():
     """No cycle: the spool's replay goes through tracker.callbacks.receive and never imports the webhook view."""
-    code = ("import sys, tracker.callbacks.replay; "
-            "assert 'tracker.callbacks.receive' in sys.modules; "
-            "assert 'tracker.callbacks.webhook' not in sys.modules, 'the spool imports the view'")
+    code = (
+        "import sys, tracker.callbacks.replay; "
+        "assert 'tracker.callbacks.receive' in sys.modules; "
+        "assert 'tracker.callbacks.webhook' not in sys.modules, 'the spool imports the view'"
+    )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tests.support import SECRET, WEBHOOK_TOKEN, events, replace_settings
+from tests.support import callback_query as cb
 from tracker import create_app, tokens
 from tracker.callbacks import replay, spool
 from tracker.db import make_engine
 from tracker.models import Message
-
-from tests.support import callback_query as cb, events, replace_settings, SECRET, WEBHOOK_TOKEN
 
 # Nothing listens on port 1: every connection is refused, like a database that is down.
 DOWN_URL = "postgresql+psycopg://postgres@127.0.0.1:1/tracker"
@@ -35,17 +35,14 @@ def url(mid: int) -> str:
     return f"/webhooks/esms/{tokens.make(SECRET, mid)}"
 
 
-
-
-
-
 def status(engine, mid: int) -> str:
     with Session(engine) as s:
         return s.get(Message, mid).status
 
 
 def test_outage_callbacks_are_spooled_answered_200_and_replayed_once_in_order(
-        down_app, app, engine, settings, make_message):
+    down_app, app, engine, settings, make_message
+):
     a = make_message(smsid="SA", request_id="ra")
     b = make_message(smsid=None, status="sending", request_id="rb")
     c = make_message(smsid="SC", request_id="rc")
@@ -53,11 +50,11 @@ def test_outage_callbacks_are_spooled_answered_200_and_replayed_once_in_order(
     sent = [
         down.get(f"{url(a)}?{cb('SA', 7)}"),
         down.get(f"{url(a)}?{cb('SA', 5, 1, 0)}"),
-        down.get(f"{url(a)}?{cb('SA', 2)}"),                                  # late: stale after replay
-        down.post(url(b), data={"SMSID": "SB", "SendStatus": "2"}),          # a form post
+        down.get(f"{url(a)}?{cb('SA', 2)}"),  # late: stale after replay
+        down.post(url(b), data={"SMSID": "SB", "SendStatus": "2"}),  # a form post
         down.post(url(c), json={"SMSID": "SC", "SendStatus": 5, "SendSuccess": 0, "SendFailed": 1}),
         down.get(f"/webhooks/esms/{WEBHOOK_TOKEN}?{cb('SHARED', 5, 1, 0)}"),  # external SMSID
-        down.get(f"{url(a)}?SMSID=SA&SendStatus=banana"),                     # garbage is kept too
+        down.get(f"{url(a)}?SMSID=SA&SendStatus=banana"),  # garbage is kept too
     ]
     assert [(r.status_code, r.json["outcome"]) for r in sent] == [(200, "spooled")] * len(sent)
     forged = down.get(f"/webhooks/esms/1.AAAAAAAAAAAAAAAAAAAAAA?{cb('SA', 5, 1, 0)}")
@@ -91,8 +88,6 @@ def test_without_the_spool_an_outage_is_a_5xx(settings, make_message):
     assert spool.size(spool.directory(off))["lines"] == 0
 
 
-
-
 def test_a_writer_keeps_writing_after_a_replayer_claimed_its_file(tmp_path):
     box = spool.Spool(tmp_path)
     box.write({"id": "one", "at": "2026-01-01T00:00:00"})
@@ -109,8 +104,10 @@ def test_a_writer_keeps_writing_after_a_replayer_claimed_its_file(tmp_path):
 
 def test_threads_and_forked_children_never_mix_lines(tmp_path):
     box = spool.Spool(tmp_path)
-    threads = [threading.Thread(target=lambda i=i: [box.write({"id": f"t{i}-{k}", "at": "x" * 500})
-                                                    for k in range(50)]) for i in range(4)]
+    threads = [
+        threading.Thread(target=lambda i=i: [box.write({"id": f"t{i}-{k}", "at": "x" * 500}) for k in range(50)])
+        for i in range(4)
+    ]
     for t in threads:
         t.start()
     for t in threads:

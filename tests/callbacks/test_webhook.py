@@ -8,10 +8,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tests.support import CALLBACK_SAMPLES, JOURNEY_FIELDS, SECRET, WEBHOOK_TOKEN, callback_query, events, message
 from tracker import tokens
 from tracker.models import Message
-
-from tests.support import callback_query, CALLBACK_SAMPLES, events, JOURNEY_FIELDS, message, SECRET, WEBHOOK_TOKEN
 
 SAMPLES = CALLBACK_SAMPLES.read_text().splitlines()
 
@@ -23,10 +22,6 @@ def url_for(message_id: int) -> str:
 def cb(smsid: str, send_status: int, success: int = 0, failed: int = 0, **extra) -> str:
     price = "220.0000" if success else "0.0000"
     return callback_query(smsid, send_status, success, failed, **{"TotalPrice": price, **JOURNEY_FIELDS, **extra})
-
-
-
-
 
 
 def test_sample_callbacks_each_apply_to_their_message(client, engine, make_message):
@@ -65,8 +60,10 @@ def test_zalo_message_id_and_telco_kept(client, engine, make_message):
 
 def test_realistic_sequence_then_duplicate(client, engine, make_message):
     mid = make_message(smsid="S1")
-    outcomes = [client.get(f"{url_for(mid)}?{cb('S1', s, *sf)}").json["outcome"]
-                for s, *sf in [(2,), (7,), (5, 1, 0), (5, 1, 0)]]
+    outcomes = [
+        client.get(f"{url_for(mid)}?{cb('S1', s, *sf)}").json["outcome"]
+        for s, *sf in [(2,), (7,), (5, 1, 0), (5, 1, 0)]
+    ]
     assert outcomes == ["applied", "applied", "applied", "duplicate"]
     assert message(engine, mid).status == "delivered"
     assert [e.outcome for e in events(engine, mid)] == outcomes
@@ -74,8 +71,10 @@ def test_realistic_sequence_then_duplicate(client, engine, make_message):
 
 def test_out_of_order_never_regresses(client, engine, make_message):
     mid = make_message(smsid="S2")
-    outcomes = [client.get(f"{url_for(mid)}?{cb('S2', s, *sf)}").json["outcome"]
-                for s, *sf in [(7,), (2,), (5, 1, 0), (7,), (1,)]]
+    outcomes = [
+        client.get(f"{url_for(mid)}?{cb('S2', s, *sf)}").json["outcome"]
+        for s, *sf in [(7,), (2,), (5, 1, 0), (7,), (1,)]
+    ]
     assert outcomes == ["applied", "stale", "applied", "stale", "stale"]
     assert message(engine, mid).status == "delivered"
 
@@ -92,11 +91,14 @@ def test_final_is_never_replaced_and_keeps_its_time_and_code(client, engine, mak
     assert after.error_message == "User is inactive"
 
 
-@pytest.mark.parametrize("query", [
-    "smsid=S4&sendstatus=5&sendsuccess=1&sendfailed=0",
-    "SMSID=S4&SENDSTATUS=5&SENDSUCCESS=1&SENDFAILED=0",
-    "SmsId=S4&SendStatus=5&SendSuccess=1&SendFailed=0",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "smsid=S4&sendstatus=5&sendsuccess=1&sendfailed=0",
+        "SMSID=S4&SENDSTATUS=5&SENDSUCCESS=1&SENDFAILED=0",
+        "SmsId=S4&SendStatus=5&SendSuccess=1&SendFailed=0",
+    ],
+)
 def test_parameters_are_read_case_insensitively(client, engine, make_message, query):
     mid = make_message(smsid="S4")
     assert client.get(f"{url_for(mid)}?{query}").status_code == 200
@@ -111,12 +113,15 @@ def test_post_form_and_json_are_accepted(client, engine, make_message):
     assert message(engine, a).status == "sent" and message(engine, b).status == "delivered"
 
 
-@pytest.mark.parametrize("mangle", [
-    lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),  # forged signature
-    lambda t: t[:-3],  # truncated
-    lambda t: "999999." + t.split(".")[1],  # another message's id with this signature
-    lambda t: "nonsense",
-])
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),  # forged signature
+        lambda t: t[:-3],  # truncated
+        lambda t: "999999." + t.split(".")[1],  # another message's id with this signature
+        lambda t: "nonsense",
+    ],
+)
 def test_forged_or_unknown_token_is_404_and_stores_nothing(client, engine, make_message, mangle):
     mid = make_message(smsid="S5")
     resp = client.get(f"/webhooks/esms/{mangle(tokens.make(SECRET, mid))}?{cb('S5', 5, 1, 0)}")
@@ -150,13 +155,16 @@ def test_smsid_different_from_the_messages_own_is_a_conflict(client, engine, mak
     assert message(engine, mid).status == "accepted"
 
 
-@pytest.mark.parametrize("query", [
-    "SMSID=G1&SendStatus=banana",
-    "SMSID=G1&SendStatus=3",
-    "SMSID=G1",
-    "SendStatus=99999999999999999999999",
-    "%ff%fe=%00&SendStatus=",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SMSID=G1&SendStatus=banana",
+        "SMSID=G1&SendStatus=3",
+        "SMSID=G1",
+        "SendStatus=99999999999999999999999",
+        "%ff%fe=%00&SendStatus=",
+    ],
+)
 def test_garbage_is_stored_as_invalid_with_a_4xx(client, engine, make_message, query):
     mid = make_message(smsid="G1")
     resp = client.get(f"{url_for(mid)}?{query}")

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tests.support import SECRET, WEBHOOK_TOKEN, callback_query, make_settings
 from tracker import create_app, tokens
-from tracker.web import security
 from tracker.models import Event, Message
-
-from tests.support import callback_query, make_settings, SECRET, WEBHOOK_TOKEN
+from tracker.web import security
 
 OLD_SECRET = "the-previous-secret-key-0123"
 
@@ -32,18 +30,19 @@ def status_of(engine, mid: int) -> str:
 
 # -- tokens -------------------------------------------------------------------------------------
 
+
 def test_forged_truncated_and_borrowed_tokens_get_a_bare_404(client, engine, make_message):
     a, b = make_message(smsid="S-A"), make_message(smsid="S-B")
     good_a = tokens.make(SECRET, a)
     sig_a = good_a.split(".")[1]
     flipped = sig_a[:-1] + ("A" if sig_a[-1] != "A" else "B")
     attempts = [
-        f"{a}.{flipped}",                 # forged signature
-        good_a[:-1],                      # truncated
-        good_a + "A",                     # stretched
-        f"{b}.{sig_a}",                   # a's signature replayed for b
+        f"{a}.{flipped}",  # forged signature
+        good_a[:-1],  # truncated
+        good_a + "A",  # stretched
+        f"{b}.{sig_a}",  # a's signature replayed for b
         tokens.make("another-secret-0123456789", a),  # made with a key we never had
-        WEBHOOK_TOKEN[:-1],               # nearly the shared token
+        WEBHOOK_TOKEN[:-1],  # nearly the shared token
         good_a.upper(),
     ]
     before = counts(engine)
@@ -97,15 +96,25 @@ def test_old_key_must_be_long_and_different(db_url, tmp_path):
 
 # -- address allow-list -------------------------------------------------------------------------
 
+
 def allow_listed(db_url, engine, tmp_path, **env):
     settings = make_settings(db_url, tmp_path, TRACKER_WEBHOOK_ALLOWED_IPS="203.0.113.0/24, 2001:db8::/32", **env)
     return create_app(settings, engine=engine).test_client()
 
 
-@pytest.mark.parametrize("peer,allowed", [
-    ("203.0.113.7", True), ("::ffff:203.0.113.7", True), ("2001:db8::1", True),
-    ("198.51.100.7", False), ("127.0.0.1", False), ("2001:db9::1", False), ("", False), ("garbage", False),
-])
+@pytest.mark.parametrize(
+    "peer,allowed",
+    [
+        ("203.0.113.7", True),
+        ("::ffff:203.0.113.7", True),
+        ("2001:db8::1", True),
+        ("198.51.100.7", False),
+        ("127.0.0.1", False),
+        ("2001:db9::1", False),
+        ("", False),
+        ("garbage", False),
+    ],
+)
 def test_allow_list_by_peer_address(db_url, engine, tmp_path, make_message, peer, allowed):
     c = allow_listed(db_url, engine, tmp_path)
     mid = make_message(smsid="S-IP")
@@ -124,22 +133,31 @@ def test_allow_list_by_peer_address(db_url, engine, tmp_path, make_message, peer
 def test_forwarded_for_is_ignored_without_proxy_hops(db_url, engine, tmp_path, make_message):
     c = allow_listed(db_url, engine, tmp_path)
     mid = make_message(smsid="S-X")
-    resp = c.get(f"/webhooks/esms/{tokens.make(SECRET, mid)}?{cb('S-X', 2)}",
-                 headers={"X-Forwarded-For": "203.0.113.7"}, environ_base={"REMOTE_ADDR": "198.51.100.1"})
+    resp = c.get(
+        f"/webhooks/esms/{tokens.make(SECRET, mid)}?{cb('S-X', 2)}",
+        headers={"X-Forwarded-For": "203.0.113.7"},
+        environ_base={"REMOTE_ADDR": "198.51.100.1"},
+    )
     assert resp.status_code == 403
 
 
-@pytest.mark.parametrize("forwarded,allowed", [
-    ("203.0.113.7", True),
-    ("203.0.113.7, 198.51.100.9", False),   # the proxy appended the real caller last
-    ("198.51.100.9, 203.0.113.7", True),    # a spoofed first entry is not trusted
-    ("not-an-address", False),
-])
+@pytest.mark.parametrize(
+    "forwarded,allowed",
+    [
+        ("203.0.113.7", True),
+        ("203.0.113.7, 198.51.100.9", False),  # the proxy appended the real caller last
+        ("198.51.100.9, 203.0.113.7", True),  # a spoofed first entry is not trusted
+        ("not-an-address", False),
+    ],
+)
 def test_proxy_hops_take_the_address_the_proxy_saw(db_url, engine, tmp_path, make_message, forwarded, allowed):
     c = allow_listed(db_url, engine, tmp_path, TRACKER_PROXY_HOPS="1")
     mid = make_message(smsid="S-P")
-    resp = c.get(f"/webhooks/esms/{tokens.make(SECRET, mid)}?{cb('S-P', 2)}",
-                 headers={"X-Forwarded-For": forwarded}, environ_base={"REMOTE_ADDR": "10.0.0.2"})
+    resp = c.get(
+        f"/webhooks/esms/{tokens.make(SECRET, mid)}?{cb('S-P', 2)}",
+        headers={"X-Forwarded-For": forwarded},
+        environ_base={"REMOTE_ADDR": "10.0.0.2"},
+    )
     assert resp.status_code == (200 if allowed else 403)
 
 
@@ -147,9 +165,14 @@ def test_two_hops(db_url, engine, tmp_path, make_message):
     c = allow_listed(db_url, engine, tmp_path, TRACKER_PROXY_HOPS="2")
     mid = make_message(smsid="S-2")
     url = f"/webhooks/esms/{tokens.make(SECRET, mid)}?{cb('S-2', 2)}"
-    ok = c.get(url, headers={"X-Forwarded-For": "1.1.1.1, 203.0.113.7, 10.0.0.9"}, environ_base={"REMOTE_ADDR": "10.0.0.2"})
-    spoofed = c.get(url, headers={"X-Forwarded-For": "203.0.113.7, 198.51.100.1, 10.0.0.9"},
-                    environ_base={"REMOTE_ADDR": "10.0.0.2"})
+    ok = c.get(
+        url, headers={"X-Forwarded-For": "1.1.1.1, 203.0.113.7, 10.0.0.9"}, environ_base={"REMOTE_ADDR": "10.0.0.2"}
+    )
+    spoofed = c.get(
+        url,
+        headers={"X-Forwarded-For": "203.0.113.7, 198.51.100.1, 10.0.0.9"},
+        environ_base={"REMOTE_ADDR": "10.0.0.2"},
+    )
     assert (ok.status_code, spoofed.status_code) == (200, 403)
 
 
@@ -167,6 +190,7 @@ def test_bad_allow_list_stops_the_start(db_url, tmp_path):
 
 
 # -- oversize input -----------------------------------------------------------------------------
+
 
 def test_overlong_query_string_is_414_and_not_stored(client, engine, make_message):
     mid = make_message(smsid="S-L")
@@ -190,13 +214,16 @@ def test_oversize_post_body_is_413_and_not_stored(client, engine, make_message, 
         import io
 
         # What gunicorn hands over for a chunked body: no length, a stream that ends by itself.
-        resp = client.post(f"/webhooks/esms/{tokens.make(SECRET, mid)}", input_stream=io.BytesIO(body),
-                           headers={"Transfer-Encoding": "chunked",
-                                    "Content-Type": "application/x-www-form-urlencoded"},
-                           environ_base={"wsgi.input_terminated": True})
+        resp = client.post(
+            f"/webhooks/esms/{tokens.make(SECRET, mid)}",
+            input_stream=io.BytesIO(body),
+            headers={"Transfer-Encoding": "chunked", "Content-Type": "application/x-www-form-urlencoded"},
+            environ_base={"wsgi.input_terminated": True},
+        )
     else:
-        resp = client.post(f"/webhooks/esms/{tokens.make(SECRET, mid)}", data=body,
-                           content_type="application/x-www-form-urlencoded")
+        resp = client.post(
+            f"/webhooks/esms/{tokens.make(SECRET, mid)}", data=body, content_type="application/x-www-form-urlencoded"
+        )
     assert resp.status_code == 413
     assert counts(engine) == before
 
@@ -213,8 +240,7 @@ def test_many_parameters_are_capped_not_fatal(client, engine, make_message):
 
 def test_deeply_nested_json_is_stored_as_invalid_not_a_500(client, engine, make_message):
     mid = make_message(smsid="S-J")
-    resp = client.post(f"/webhooks/esms/{tokens.make(SECRET, mid)}", data="[" * 20000,
-                       content_type="application/json")
+    resp = client.post(f"/webhooks/esms/{tokens.make(SECRET, mid)}", data="[" * 20000, content_type="application/json")
     assert resp.status_code == 400 and resp.json["outcome"] == "invalid"
     with Session(engine) as s:
         assert s.scalars(select(Event.outcome).where(Event.message_id == mid)).all() == ["invalid"]

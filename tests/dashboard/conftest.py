@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tracker import create_app
 from tests.dashboard.support import PASSWORD, english
 from tests.support import make_settings, replace_settings
+from tracker import create_app
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from tracker.config import DEFAULT_TIMEZONE
 from tracker.db import utcnow
 from tracker.models import Message
 
-
 PASSWORD = "mật-khẩu đúng 123"
 ENGLISH = {"HTTP_ACCEPT_LANGUAGE": "en"}
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -32,9 +31,18 @@ def add(engine, n: int = 1, *, created_at: datetime | None = None, **fields: Any
     with Session(engine) as s:
         for i in range(n):
             values: dict[str, Any] = dict(
-                source="api", status="queued", phone="+84901888484", template_id="523194",
-                oa_id="4097311281936189049", params=["Nguyễn Văn An", f"DH{i}"], order_id="DH1",
-                sandbox=False, attempts=0, created_at=now, updated_at=now)
+                source="api",
+                status="queued",
+                phone="+84901888484",
+                template_id="523194",
+                oa_id="4097311281936189049",
+                params=["Nguyễn Văn An", f"DH{i}"],
+                order_id="DH1",
+                sandbox=False,
+                attempts=0,
+                created_at=now,
+                updated_at=now,
+            )
             values.update(fields)
             if isinstance(values.get("price"), (str, int)):
                 values["price"] = Decimal(str(values["price"]))
@@ -59,8 +67,6 @@ def english(client):
     """The same test client, asking for the dashboard in English on every request."""
     client.environ_base.update(ENGLISH)
     return client
-
-
 
 
 def csrf(client, path: str = "/messages") -> str:

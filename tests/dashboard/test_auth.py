@@ -8,9 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from tracker.dashboard import auth
-
 from tests.dashboard.support import PASSWORD, add, csrf, login
+from tracker.dashboard import auth
 
 PROTECTED = ("/", "/messages", "/messages.csv", "/messages/1", "/journeys/DH1")
 
@@ -23,8 +22,15 @@ def test_pages_need_a_sign_in(locked, engine, path):
     assert resp.headers["Location"].startswith("/login?next=")
 
 
-@pytest.mark.parametrize("path", ["/dashboard/data/overview", "/dashboard/data/messages",
-                                  "/dashboard/data/messages/1", "/dashboard/data/journeys/DH1"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/dashboard/data/overview",
+        "/dashboard/data/messages",
+        "/dashboard/data/messages/1",
+        "/dashboard/data/journeys/DH1",
+    ],
+)
 def test_live_endpoints_answer_401_without_a_session(locked, path):
     resp = locked.get(path)
     assert resp.status_code == 401 and resp.json["error"]["code"] == "unauthorized"
@@ -57,10 +63,25 @@ def test_cookie_is_secure_over_https(locked_app):
 
 # Issue 12, attack 1: browsers drop tabs and newlines inside a URL and read "\\" as "/", so each
 # of these became "//evil.example" (another host) or, with CR/LF, a 500.
-HOSTILE_NEXT = ["//evil.example/", "https://evil.example/", "/\\evil.example", "/\t/evil.example",
-                "/\n/evil.example", "/\r\n/evil.example", "/\x00/evil.example", "\t//evil.example",
-                "/\\/evil.example", "javascript:alert(1)", "/%09/evil.example\r\nX-Evil: 1", "http:/evil.example",
-                "/\u2028/evil.example", "/\u00a0/evil.example", "/\x7f/evil", "/x" * 2000, "evil.example"]
+HOSTILE_NEXT = [
+    "//evil.example/",
+    "https://evil.example/",
+    "/\\evil.example",
+    "/\t/evil.example",
+    "/\n/evil.example",
+    "/\r\n/evil.example",
+    "/\x00/evil.example",
+    "\t//evil.example",
+    "/\\/evil.example",
+    "javascript:alert(1)",
+    "/%09/evil.example\r\nX-Evil: 1",
+    "http:/evil.example",
+    "/\u2028/evil.example",
+    "/\u00a0/evil.example",
+    "/\x7f/evil",
+    "/x" * 2000,
+    "evil.example",
+]
 
 
 @pytest.mark.parametrize("target", HOSTILE_NEXT)
@@ -92,11 +113,14 @@ def test_sign_out_ends_the_session(locked):
     assert locked.get("/").status_code == 302
 
 
-@pytest.mark.parametrize("path, form", [
-    ("/login", {"password": PASSWORD}),
-    ("/logout", {}),
-    ("/messages", {"status": "failed"}),
-])
+@pytest.mark.parametrize(
+    "path, form",
+    [
+        ("/login", {"password": PASSWORD}),
+        ("/logout", {}),
+        ("/messages", {"status": "failed"}),
+    ],
+)
 def test_every_form_needs_its_csrf_token(locked, path, form):
     if path != "/login":
         login(locked)
@@ -143,6 +167,7 @@ def test_password_guessing_is_throttled(locked):
 
 # -- issue 12, attack 4: a copied cookie after sign-out ------------------------------------------
 
+
 def _copy_of_the_cookie(client) -> str:
     return client.get_cookie("tracker_session").value
 
@@ -177,6 +202,7 @@ def test_signing_in_again_does_not_revive_a_signed_out_copy(locked_app, locked):
 
 
 # -- issue 12, attack 6: phone searches in the cookie --------------------------------------------
+
 
 def _cookie_payload(app, client) -> str:
     serializer = app.session_interface.get_signing_serializer(app)

@@ -7,9 +7,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tracker.dashboard import auth, blueprint
-
 from tests.dashboard.support import add, csrf, login
+from tracker.dashboard import auth, blueprint
 
 HEADERS = {
     "Content-Security-Policy": blueprint.CSP,
@@ -44,10 +43,17 @@ def test_csp_allows_only_the_apps_own_assets():
     assert "unsafe-inline" not in blueprint.CSP
 
 
-@pytest.mark.parametrize("path, next_path", [
-    ("/", "/"), ("/messages", "/messages"), ("/messages?status=failed", "/messages?status=failed"),
-    ("/messages/1", "/messages/1"), ("/journeys/DH1", "/journeys/DH1"), ("/messages.csv", "/messages.csv"),
-])
+@pytest.mark.parametrize(
+    "path, next_path",
+    [
+        ("/", "/"),
+        ("/messages", "/messages"),
+        ("/messages?status=failed", "/messages?status=failed"),
+        ("/messages/1", "/messages/1"),
+        ("/journeys/DH1", "/journeys/DH1"),
+        ("/messages.csv", "/messages.csv"),
+    ],
+)
 def test_pages_redirect_to_the_sign_in_form_with_the_way_back(locked, path, next_path):
     resp = locked.get(path)
     assert resp.status_code == 302
@@ -57,9 +63,16 @@ def test_pages_redirect_to_the_sign_in_form_with_the_way_back(locked, path, next
     assert_hardened(resp)
 
 
-@pytest.mark.parametrize("path", ["/dashboard/data/overview", "/dashboard/data/overview/details",
-                                  "/dashboard/data/messages", "/dashboard/data/messages/1",
-                                  "/dashboard/data/journeys/DH1"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/dashboard/data/overview",
+        "/dashboard/data/overview/details",
+        "/dashboard/data/messages",
+        "/dashboard/data/messages/1",
+        "/dashboard/data/journeys/DH1",
+    ],
+)
 def test_data_urls_answer_401_in_the_json_envelope(locked, path):
     resp = locked.get(path)
     assert resp.status_code == 401 and resp.is_json
@@ -87,9 +100,14 @@ def test_an_open_dashboard_needs_no_sign_in(client):
     assert client.get("/").status_code == 200
 
 
-@pytest.mark.parametrize("path, data", [
-    ("/messages", {"status": "failed"}), ("/logout", {}), ("/forwarding/retry", {}),
-])
+@pytest.mark.parametrize(
+    "path, data",
+    [
+        ("/messages", {"status": "failed"}),
+        ("/logout", {}),
+        ("/forwarding/retry", {}),
+    ],
+)
 @pytest.mark.parametrize("token", [None, "", "forged"])
 def test_a_post_without_a_good_csrf_token_is_refused(client, path, data, token):
     if token is not None:
@@ -117,8 +135,18 @@ def test_the_refusal_is_in_vietnamese_by_default(reader):
     assert resp.status_code == 403 and "Form expired" not in resp.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("path", ["/", "/messages", "/login", "/messages/999999", "/dashboard/data/overview",
-                                  "/dashboard/data/messages/999999", "/messages.csv"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/messages",
+        "/login",
+        "/messages/999999",
+        "/dashboard/data/overview",
+        "/dashboard/data/messages/999999",
+        "/messages.csv",
+    ],
+)
 def test_every_answer_carries_the_security_headers(client, path):
     assert_hardened(client.get(path))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -18,16 +18,21 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
+from tests.dashboard.support import PASSWORD, add
+from tests.support import API_TOKEN, ROOT, SECRET, make_settings, replace_settings
 from tracker import create_app, tokens
 from tracker.ops import migrate
 
-from tests.support import API_TOKEN, ROOT, SECRET, make_settings, replace_settings
-from tests.dashboard.support import PASSWORD, add
-
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 WAIT_MS = 15_000
 
 
@@ -82,18 +87,37 @@ def browser():
 
 
 def send(base: str, order_id: str, name: str) -> int:
-    resp = requests.post(f"{base}/api/messages", headers={"Authorization": f"Bearer {API_TOKEN}"}, timeout=10,
-                         json={"phone": "0901888484", "template_id": "523194", "order_id": order_id,
-                               "params": [name, order_id, "đang giao hàng"]})
+    resp = requests.post(
+        f"{base}/api/messages",
+        headers={"Authorization": f"Bearer {API_TOKEN}"},
+        timeout=10,
+        json={
+            "phone": "0901888484",
+            "template_id": "523194",
+            "order_id": order_id,
+            "params": [name, order_id, "đang giao hàng"],
+        },
+    )
     assert resp.status_code == 202, resp.text
     return resp.json()["id"]
 
 
 def report(base: str, mid: int, send_status: int, success: int = 0) -> None:
     """eSMS calling the message's own CallbackUrl, over HTTP."""
-    query = urlencode({"SMSID": f"SIM-{mid}", "SendStatus": send_status, "SendSuccess": success,
-                       "SendFailed": 0, "TotalPrice": "220" if success else "0", "TotalReceiver": 1,
-                       "TotalSent": 1, "TypeId": 27, "telcoid": 2, "phonenumber": "0901888484"})
+    query = urlencode(
+        {
+            "SMSID": f"SIM-{mid}",
+            "SendStatus": send_status,
+            "SendSuccess": success,
+            "SendFailed": 0,
+            "TotalPrice": "220" if success else "0",
+            "TotalReceiver": 1,
+            "TotalSent": 1,
+            "TypeId": 27,
+            "telcoid": 2,
+            "phonenumber": "0901888484",
+        }
+    )
     resp = requests.get(f"{base}/webhooks/esms/{tokens.make(SECRET, mid)}?{query}", timeout=10)
     assert resp.status_code == 200 and resp.json()["outcome"] == "applied", resp.text
 
@@ -101,24 +125,40 @@ def report(base: str, mid: int, send_status: int, success: int = 0) -> None:
 def wait_text(page, selector: str, text: str) -> None:
     page.wait_for_function(
         "([sel, want]) => { const el = document.querySelector(sel); return el && el.textContent.trim() === want; }",
-        arg=[selector, text], timeout=WAIT_MS)
+        arg=[selector, text],
+        timeout=WAIT_MS,
+    )
 
 
 # What the main flow reads on the pages, in each language (Accept-Language or the switch chose it).
 WORDS = {
-    "vi": {"messages": "Tin nhắn", "rate": "33,3%", "queued": "Trong hàng đợi", "waiting": "Đang chờ",
-           "delivered": "Đã nhận", "live": "Trực tiếp · cập nhật lúc ", "today": "Hôm nay",
-           "journey": "2 tin nhắn, 2 tin đã có trạng thái cuối, 2 tin đã nhận"},
-    "en": {"messages": "Messages", "rate": "33.3%", "queued": "queued", "waiting": "waiting",
-           "delivered": "delivered", "live": "Live · updated ", "today": "Today",
-           "journey": "2 messages, 2 with a final status, 2 delivered"},
+    "vi": {
+        "messages": "Tin nhắn",
+        "rate": "33,3%",
+        "queued": "Trong hàng đợi",
+        "waiting": "Đang chờ",
+        "delivered": "Đã nhận",
+        "live": "Trực tiếp · cập nhật lúc ",
+        "today": "Hôm nay",
+        "journey": "2 tin nhắn, 2 tin đã có trạng thái cuối, 2 tin đã nhận",
+    },
+    "en": {
+        "messages": "Messages",
+        "rate": "33.3%",
+        "queued": "queued",
+        "waiting": "waiting",
+        "delivered": "delivered",
+        "live": "Live · updated ",
+        "today": "Today",
+        "journey": "2 messages, 2 with a final status, 2 delivered",
+    },
 }
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def local(day: date, hh: int, mm: int) -> datetime:
     """A wall-clock time in Ho Chi Minh City (the default TRACKER_TIMEZONE), as UTC."""
-    return datetime.combine(day, time(hh, mm), tzinfo=HCM).astimezone(timezone.utc)
+    return datetime.combine(day, time(hh, mm), tzinfo=HCM).astimezone(UTC)
 
 
 @pytest.mark.parametrize("lang", ["vi", "en"])
@@ -129,8 +169,8 @@ def test_live_dashboard_in_chromium(server, browser, shots, lang, tmp_path, monk
 
     engine = make_engine(f"sqlite:///{tmp_path / 'browser.db'}")
     # Two messages that ended badly earlier, so the overview has failure reasons to explain.
-    add(engine, status="failed", error_code="-114", order_id="DH-2026-000", final_at=datetime.now(timezone.utc))
-    add(engine, status="rejected", error_code="789", order_id="DH-2025-999", final_at=datetime.now(timezone.utc))
+    add(engine, status="failed", error_code="-114", order_id="DH-2026-000", final_at=datetime.now(UTC))
+    add(engine, status="rejected", error_code="789", order_id="DH-2025-999", final_at=datetime.now(UTC))
     first = send(server, "DH-2026-001", "Nguyễn Văn An")
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
     page = context.new_page()
@@ -191,8 +231,9 @@ def test_live_dashboard_in_chromium(server, browser, shots, lang, tmp_path, monk
     wait_text(page, "[data-text=f-status]", words["waiting"])
     report(server, second, 5, success=1)
     wait_text(page, "[data-text=f-status]", words["delivered"])
-    page.wait_for_function("() => document.querySelectorAll('table[data-table=events] tbody tr').length === 2",
-                           timeout=WAIT_MS)
+    page.wait_for_function(
+        "() => document.querySelectorAll('table[data-table=events] tbody tr').length === 2", timeout=WAIT_MS
+    )
     assert page.evaluate("() => window.__stillHere") == "again" and len(navigations) == before
     assert page.get_attribute("[data-text=f-status]", "class") == "badge s-delivered"
     page.screenshot(path=str(shots / f"message-{lang}.png"), full_page=True)
@@ -205,8 +246,12 @@ def test_live_dashboard_in_chromium(server, browser, shots, lang, tmp_path, monk
     page.screenshot(path=str(shots / f"journey-{lang}.png"), full_page=True)
 
     # A phone-sized screen.
-    phone = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, locale="vi-VN",
-                                storage_state=context.storage_state())
+    phone = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        locale="vi-VN",
+        storage_state=context.storage_state(),
+    )
     small = phone.new_page()
     small.goto(f"{server}/")
     wait_text(small, "[data-text=n-delivered]", "2")
@@ -218,7 +263,7 @@ def test_live_dashboard_in_chromium(server, browser, shots, lang, tmp_path, monk
     # (17:00 UTC the day before), so a message of 23:30 counts and one of 23:30 the day before not.
     from tracker.dashboard import ranges
 
-    day = (datetime.now(timezone.utc).astimezone(HCM) - timedelta(days=2)).date()
+    day = (datetime.now(UTC).astimezone(HCM) - timedelta(days=2)).date()
     add(engine, status="delivered", created_at=local(day, 23, 30))
     add(engine, status="failed", created_at=local(day, 0, 10))
     add(engine, status="rejected", created_at=local(day - timedelta(days=1), 23, 30))
@@ -275,10 +320,13 @@ def test_upload_progress_updates_live(server, browser, shots, tmp_path):
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{server}/upload")
-    csv_text = ("phone,order_id,param1,param2\n0901888484,DH-1,Nguyễn Văn An,đang giao hàng\n"
-                "0901888485,DH-2,Trần Thị Bích,đã giao\n0901888486,DH-3,Lê Văn Cường,đang giao hàng\n")
-    page.set_input_files("input[name=file]", files=[{"name": "đơn hàng.csv", "mimeType": "text/csv",
-                                                    "buffer": csv_text.encode()}])
+    csv_text = (
+        "phone,order_id,param1,param2\n0901888484,DH-1,Nguyễn Văn An,đang giao hàng\n"
+        "0901888485,DH-2,Trần Thị Bích,đã giao\n0901888486,DH-3,Lê Văn Cường,đang giao hàng\n"
+    )
+    page.set_input_files(
+        "input[name=file]", files=[{"name": "đơn hàng.csv", "mimeType": "text/csv", "buffer": csv_text.encode()}]
+    )
     page.fill("input[name=template_id]", "2056446")
     page.click("form.upload-form button[type=submit]")
     page.wait_for_url(f"{server}/upload/*")

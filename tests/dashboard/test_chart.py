@@ -2,21 +2,37 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tracker.dashboard import chart
 
-T0 = datetime(2024, 6, 5, 16, 0, tzinfo=timezone.utc)  # 23:00 in Ho Chi Minh City
+T0 = datetime(2024, 6, 5, 16, 0, tzinfo=UTC)  # 23:00 in Ho Chi Minh City
 PLOT_H = chart.HEIGHT - chart.TOP - chart.BOTTOM
 PLOT_W = chart.WIDTH - chart.LEFT - chart.RIGHT
 
 
-@pytest.mark.parametrize("value, ceiling", [
-    (-3, 1), (0, 1), (1, 1), (2, 2), (3, 5), (5, 5), (6, 10), (10, 10), (11, 20), (21, 50), (51, 100),
-    (100, 100), (101, 200), (999, 1000), (1234, 2000),
-])
+@pytest.mark.parametrize(
+    "value, ceiling",
+    [
+        (-3, 1),
+        (0, 1),
+        (1, 1),
+        (2, 2),
+        (3, 5),
+        (5, 5),
+        (6, 10),
+        (10, 10),
+        (11, 20),
+        (21, 50),
+        (51, 100),
+        (100, 100),
+        (101, 200),
+        (999, 1000),
+        (1234, 2000),
+    ],
+)
 def test_nice_ceiling_is_the_smallest_1_2_or_5_step_at_least_the_value(value, ceiling):
     assert chart.nice_ceiling(value) == ceiling
 
@@ -67,7 +83,10 @@ def test_bars_share_the_width_with_gaps_and_scale_to_the_tallest():
 def test_grid_has_bottom_middle_and_top_lines_for_an_even_scale():
     out = chart.build([(T0, {"delivered": 7})], "Hm")
     assert [(g["y"], g["t"]) for g in out["grid"]] == [
-        (chart.TOP + PLOT_H, "0"), (round(chart.TOP + PLOT_H / 2, 2), "5"), (chart.TOP, "10")]
+        (chart.TOP + PLOT_H, "0"),
+        (round(chart.TOP + PLOT_H / 2, 2), "5"),
+        (chart.TOP, "10"),
+    ]
 
 
 def test_bars_are_at_least_one_unit_wide():

@@ -49,5 +49,6 @@ def test_init_app_on_a_bare_app(settings):
     bare.config["SETTINGS"] = settings
     dashboard.init_app(bare)
     assert "dashboard" in bare.blueprints and "babel" in bare.extensions and "login_limiter" in bare.extensions
-    assert {"dashboard.index", "dashboard.upload", "dashboard.forwarding_retry", "dashboard.set_language"} \
-        <= set(bare.view_functions)
+    assert {"dashboard.index", "dashboard.upload", "dashboard.forwarding_retry", "dashboard.set_language"} <= set(
+        bare.view_functions
+    )

@@ -5,27 +5,43 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.dashboard.support import add
 from tracker.dashboard import export, listing, reasons
 
-from tests.dashboard.support import add
-
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
-T = datetime(2024, 6, 5, 16, 30, 12, tzinfo=timezone.utc)  # 23:30:12 local
+T = datetime(2024, 6, 5, 16, 30, 12, tzinfo=UTC)  # 23:30:12 local
 
 
-@pytest.mark.parametrize("value, safe", [
-    ("=1+1", "'=1+1"), ("+cmd", "'+cmd"), ("-2+3", "'-2+3"), ("@SUM(A1)", "'@SUM(A1)"), ("\tx", "'\tx"),
-    ("\rx", "'\rx"), ("-", "'-"), ("=", "'="),
-    # Numbers, signed codes and phone numbers stay as they are.
-    ("+84901888484", "+84901888484"), ("-114", "-114"), ("220.00", "220.00"), ("-1.5", "-1.5"),
-    ("Nguyễn Văn An", "Nguyễn Văn An"), ("1+1", "1+1"), ("a=b", "a=b"), ("", ""),
-    (None, None), (12, 12), (True, True),
-])
+@pytest.mark.parametrize(
+    "value, safe",
+    [
+        ("=1+1", "'=1+1"),
+        ("+cmd", "'+cmd"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("-", "'-"),
+        ("=", "'="),
+        # Numbers, signed codes and phone numbers stay as they are.
+        ("+84901888484", "+84901888484"),
+        ("-114", "-114"),
+        ("220.00", "220.00"),
+        ("-1.5", "-1.5"),
+        ("Nguyễn Văn An", "Nguyễn Văn An"),
+        ("1+1", "1+1"),
+        ("a=b", "a=b"),
+        ("", ""),
+        (None, None),
+        (12, 12),
+        (True, True),
+    ],
+)
 def test_formula_guard(value, safe):
     assert export._safe(value, HCM) == safe
 
@@ -49,8 +65,16 @@ def test_header_bom_and_columns(app, engine):
 
 
 def test_a_row_has_iso_times_local_time_meaning_and_guarded_text(app, engine):
-    (mid,) = add(engine, status="failed", created_at=T, error_code="-114", error_message="=HYPERLINK(\"x\")",
-                 campaign_id="@camp", price="220", phone="+84901888484")
+    (mid,) = add(
+        engine,
+        status="failed",
+        created_at=T,
+        error_code="-114",
+        error_message='=HYPERLINK("x")',
+        campaign_id="@camp",
+        price="220",
+        phone="+84901888484",
+    )
     _, rows = rows_of(app, engine)
     (row,) = rows
     assert row["id"] == str(mid)
@@ -58,7 +82,7 @@ def test_a_row_has_iso_times_local_time_meaning_and_guarded_text(app, engine):
     assert row["created_local"] == "05/06/2024 23:30:12"
     assert row["status"] == "failed"  # the API's word, whatever the language
     assert row["phone"] == "+84901888484" and row["error_code"] == "-114"
-    assert row["error_message"] == "'=HYPERLINK(\"x\")" and row["campaign_id"] == "'@camp"
+    assert row["error_message"] == '\'=HYPERLINK("x")' and row["campaign_id"] == "'@camp"
     assert row["price"] in ("220", "220.00", "220.0000")
     assert row["sent_at"] == ""
 

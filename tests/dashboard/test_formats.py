@@ -8,17 +8,17 @@ touches the database.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
+from tests.support import make_settings
 from tracker import create_app
 from tracker.dashboard import formats
 from tracker.db import make_engine
-from tests.support import make_settings
 
-T = datetime(2024, 6, 5, 16, 30, 12, tzinfo=timezone.utc)  # 23:30:12 in Ho Chi Minh City
+T = datetime(2024, 6, 5, 16, 30, 12, tzinfo=UTC)  # 23:30:12 in Ho Chi Minh City
 
 
 @pytest.fixture(scope="module")
@@ -29,40 +29,74 @@ def speak(sqlite_url, tmp_path_factory):
     def in_language(lang: str):
         with app.test_request_context("/", headers={"Accept-Language": lang}):
             yield
+
     return in_language
 
 
-@pytest.mark.parametrize("lang, n, shown", [
-    ("vi", 1234567, "1.234.567"), ("en", 1234567, "1,234,567"), ("vi", 0, "0"), ("en", 12.5, "12.5"),
-    ("vi", 12.5, "12,5"), ("vi", None, "—"), ("en", None, "—"),
-])
+@pytest.mark.parametrize(
+    "lang, n, shown",
+    [
+        ("vi", 1234567, "1.234.567"),
+        ("en", 1234567, "1,234,567"),
+        ("vi", 0, "0"),
+        ("en", 12.5, "12.5"),
+        ("vi", 12.5, "12,5"),
+        ("vi", None, "—"),
+        ("en", None, "—"),
+    ],
+)
 def test_number(speak, lang, n, shown):
     with speak(lang):
         assert formats.number(n) == shown
 
 
-@pytest.mark.parametrize("lang, value, shown", [
-    ("vi", 1234567, "1.234.567 ₫"), ("en", 1234567, "₫1,234,567"), ("vi", Decimal("220.00"), "220 ₫"),
-    ("en", Decimal("220.00"), "₫220"), ("vi", 1.5, "1,5 ₫"), ("en", Decimal("0.25"), "₫0.25"), ("vi", None, "—"),
-])
+@pytest.mark.parametrize(
+    "lang, value, shown",
+    [
+        ("vi", 1234567, "1.234.567 ₫"),
+        ("en", 1234567, "₫1,234,567"),
+        ("vi", Decimal("220.00"), "220 ₫"),
+        ("en", Decimal("220.00"), "₫220"),
+        ("vi", 1.5, "1,5 ₫"),
+        ("en", Decimal("0.25"), "₫0.25"),
+        ("vi", None, "—"),
+    ],
+)
 def test_money_in_dong_keeps_fractions_and_drops_zero_decimals(speak, lang, value, shown):
     with speak(lang):
         assert formats.money(value).replace("\xa0", " ") == shown
 
 
-@pytest.mark.parametrize("lang, part, whole, shown", [
-    ("vi", 4, 7, "57,1%"), ("en", 4, 7, "57.1%"), ("en", 1, 1, "100.0%"), ("en", 0, 3, "0.0%"), ("vi", 3, 0, "—"),
-])
+@pytest.mark.parametrize(
+    "lang, part, whole, shown",
+    [
+        ("vi", 4, 7, "57,1%"),
+        ("en", 4, 7, "57.1%"),
+        ("en", 1, 1, "100.0%"),
+        ("en", 0, 3, "0.0%"),
+        ("vi", 3, 0, "—"),
+    ],
+)
 def test_percent_has_one_decimal_and_a_dash_for_nothing(speak, lang, part, whole, shown):
     with speak(lang):
         assert formats.percent(part, whole).replace("\xa0", "") == shown
 
 
-@pytest.mark.parametrize("lang, seconds, shown", [
-    ("en", 10, "10.0s"), ("vi", 10, "10,0 giây"), ("en", 0.4, "0.4s"), ("en", 184, "3m 4s"),
-    ("vi", 184, "3 phút 4 giây"), ("en", 3 * 3600 + 60, "3h 1m"), ("vi", 3 * 3600 + 60, "3 tiếng 1 phút"),
-    ("en", 50 * 3600, "2d 2h"), ("vi", 50 * 3600, "2 ngày 2 tiếng"), ("en", None, "—"),
-])
+@pytest.mark.parametrize(
+    "lang, seconds, shown",
+    [
+        ("en", 10, "10.0s"),
+        ("vi", 10, "10,0 giây"),
+        ("en", 0.4, "0.4s"),
+        ("en", 184, "3m 4s"),
+        ("vi", 184, "3 phút 4 giây"),
+        ("en", 3 * 3600 + 60, "3h 1m"),
+        ("vi", 3 * 3600 + 60, "3 tiếng 1 phút"),
+        ("en", 50 * 3600, "2d 2h"),
+        ("vi", 50 * 3600, "2 ngày 2 tiếng"),
+        ("en", None, "—"),
+    ],
+)
 def test_duration_in_narrow_units(speak, lang, seconds, shown):
     with speak(lang):
         assert formats.duration(seconds).replace("\xa0", " ") == shown
@@ -106,15 +140,20 @@ def test_zone_label(speak):
         assert formats.zone_label(T) == ("Asia/Ho_Chi_Minh", "GMT+07:00")
 
 
-@pytest.mark.parametrize("raw, utc", [
-    ("05/06/2024 23:30", datetime(2024, 6, 5, 16, 30, tzinfo=timezone.utc)),
-    ("05/06/2024 23:30:12", T),
-    ("  05/06/2024 23:30  ", datetime(2024, 6, 5, 16, 30, tzinfo=timezone.utc)),
-    ("2024-06-05T23:30", datetime(2024, 6, 5, 16, 30, tzinfo=timezone.utc)),
-    ("2024-06-05T16:30:12Z", T),
-    ("2024-06-05T18:30:12+02:00", T),
-    ("", None), ("   ", None), (None, None),
-])
+@pytest.mark.parametrize(
+    "raw, utc",
+    [
+        ("05/06/2024 23:30", datetime(2024, 6, 5, 16, 30, tzinfo=UTC)),
+        ("05/06/2024 23:30:12", T),
+        ("  05/06/2024 23:30  ", datetime(2024, 6, 5, 16, 30, tzinfo=UTC)),
+        ("2024-06-05T23:30", datetime(2024, 6, 5, 16, 30, tzinfo=UTC)),
+        ("2024-06-05T16:30:12Z", T),
+        ("2024-06-05T18:30:12+02:00", T),
+        ("", None),
+        ("   ", None),
+        (None, None),
+    ],
+)
 @pytest.mark.parametrize("lang", ["vi", "en"])
 def test_parse_local_reads_shown_and_iso_times(speak, lang, raw, utc):
     with speak(lang):

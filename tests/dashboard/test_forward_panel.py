@@ -3,25 +3,30 @@ the latest error, hidden when forwarding is off) and its retry button."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.dashboard.support import csrf, english
+from tests.support import replace_settings
 from tracker import create_app
 from tracker.dashboard import forward_panel
 from tracker.worker import forwarding
 
-from tests.dashboard.support import csrf, english
-from tests.support import replace_settings
-
-NOW = datetime(2024, 6, 5, 16, 30, tzinfo=timezone.utc)
+NOW = datetime(2024, 6, 5, 16, 30, tzinfo=UTC)
 URL = "http://receiver.test/hook"
 
 
 def fake_stats(pending=0, failed=0, oldest=None, error=None):
     def stats(engine, settings):
-        return forwarding.ForwardStats(enabled=True, pending=pending, failed=failed,
-                                       oldest_pending_at=oldest.isoformat() if oldest else None, last_error=error)
+        return forwarding.ForwardStats(
+            enabled=True,
+            pending=pending,
+            failed=failed,
+            oldest_pending_at=oldest.isoformat() if oldest else None,
+            last_error=error,
+        )
+
     return stats
 
 
@@ -45,6 +50,7 @@ def panel(app, engine, settings, lang="en"):
 def test_no_panel_and_no_query_when_forwarding_is_off(app, engine, settings, monkeypatch):
     def boom(*a):
         raise AssertionError("the outbox was queried")
+
     monkeypatch.setattr(forwarding, "stats", boom)
     assert panel(app, engine, settings) == {}
 
@@ -52,7 +58,11 @@ def test_no_panel_and_no_query_when_forwarding_is_off(app, engine, settings, mon
 def test_a_quiet_outbox(fwd_app, engine, fwd_settings, monkeypatch):
     monkeypatch.setattr(forwarding, "stats", fake_stats())
     assert panel(fwd_app, engine, fwd_settings) == {
-        "fwd-pending": "0", "fwd-failed": {"t": "0"}, "fwd-oldest": "none pending", "fwd-error": "none"}
+        "fwd-pending": "0",
+        "fwd-failed": {"t": "0"},
+        "fwd-oldest": "none pending",
+        "fwd-error": "none",
+    }
 
 
 def test_counts_oldest_and_latest_error(fwd_app, engine, fwd_settings, monkeypatch):

@@ -10,30 +10,95 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.dashboard.support import add, ago, csrf, english, login
+from tests.support import make_settings, replace_settings
 from tracker import create_app
 from tracker.dashboard import overview, ranges
 from tracker.db import utcnow
 from tracker.esms import codes
 
-from tests.support import make_settings, replace_settings
-from tests.dashboard.support import add, ago, csrf, english, login
-
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 NBSP = "\u00a0"
 # English words that must not reach a Vietnamese reader (ids, codes and raw eSMS data aside).
-ENGLISH = {"the", "and", "of", "to", "with", "message", "messages", "status", "sent", "delivered", "failed",
-           "rejected", "queued", "waiting", "accepted", "sending", "overview", "upload", "sign", "password",
-           "template", "campaign", "error", "filter", "range", "today", "last", "hours", "days", "live", "updates",
-           "times", "from", "yes", "none", "what", "share", "code", "meaning", "rate", "spent", "journey",
-           "timeline", "created", "final", "price", "phone", "order", "newer", "older", "newest", "export",
-           "show", "median", "money", "deliveries", "applied", "duplicate", "callback", "attempt", "query",
-           "stored", "user", "inactive", "recipient", "side", "check", "number", "ago", "pending", "more"}
+ENGLISH = {
+    "the",
+    "and",
+    "of",
+    "to",
+    "with",
+    "message",
+    "messages",
+    "status",
+    "sent",
+    "delivered",
+    "failed",
+    "rejected",
+    "queued",
+    "waiting",
+    "accepted",
+    "sending",
+    "overview",
+    "upload",
+    "sign",
+    "password",
+    "template",
+    "campaign",
+    "error",
+    "filter",
+    "range",
+    "today",
+    "last",
+    "hours",
+    "days",
+    "live",
+    "updates",
+    "times",
+    "from",
+    "yes",
+    "none",
+    "what",
+    "share",
+    "code",
+    "meaning",
+    "rate",
+    "spent",
+    "journey",
+    "timeline",
+    "created",
+    "final",
+    "price",
+    "phone",
+    "order",
+    "newer",
+    "older",
+    "newest",
+    "export",
+    "show",
+    "median",
+    "money",
+    "deliveries",
+    "applied",
+    "duplicate",
+    "callback",
+    "attempt",
+    "query",
+    "stored",
+    "user",
+    "inactive",
+    "recipient",
+    "side",
+    "check",
+    "number",
+    "ago",
+    "pending",
+    "more",
+}
 
 
 def text_of(html: str, key: str) -> str:
@@ -84,19 +149,40 @@ def day_of_work(engine) -> dict[str, int]:
     """A delivered, a failed (-114), a rejected (789) and a waiting message of journey DH-9, 10 minutes ago."""
     at = ago(minutes=10)
     return {
-        "delivered": add(engine, status="delivered", order_id="DH-9", smsid="S1", price="1234567", created_at=at,
-                         sent_at=at, final_at=at + timedelta(seconds=10))[0],
-        "failed": add(engine, status="failed", error_code="-114", order_id="DH-9", created_at=at, sent_at=at,
-                      final_at=at + timedelta(seconds=30))[0],
-        "rejected": add(engine, status="rejected", error_code="789", order_id="DH-9", created_at=at,
-                        final_at=at)[0],
+        "delivered": add(
+            engine,
+            status="delivered",
+            order_id="DH-9",
+            smsid="S1",
+            price="1234567",
+            created_at=at,
+            sent_at=at,
+            final_at=at + timedelta(seconds=10),
+        )[0],
+        "failed": add(
+            engine,
+            status="failed",
+            error_code="-114",
+            order_id="DH-9",
+            created_at=at,
+            sent_at=at,
+            final_at=at + timedelta(seconds=30),
+        )[0],
+        "rejected": add(engine, status="rejected", error_code="789", order_id="DH-9", created_at=at, final_at=at)[0],
         "waiting": add(engine, status="waiting", order_id="DH-9", created_at=at, sent_at=at)[0],
     }
 
 
 def test_vietnamese_is_the_default_on_every_page(reader, day_of_work):
-    pages = ["/", "/?range=7d", "/messages", f"/messages/{day_of_work['failed']}", "/journeys/DH-9", "/upload",
-             "/messages/999999"]
+    pages = [
+        "/",
+        "/?range=7d",
+        "/messages",
+        f"/messages/{day_of_work['failed']}",
+        "/journeys/DH-9",
+        "/upload",
+        "/messages/999999",
+    ]
     for path in pages:
         html = reader.get(path).get_data(as_text=True)
         assert '<html lang="vi">' in html, path
@@ -104,8 +190,13 @@ def test_vietnamese_is_the_default_on_every_page(reader, day_of_work):
         assert 'hreflang="en"' in html and 'hreflang="vi" lang="vi" aria-current="true"' in html, path
         assert not english_words(html), (path, english_words(html))
     # The live data speaks the same language.
-    for path in ["/dashboard/data/overview", "/dashboard/data/overview/details?range=7d", "/dashboard/data/messages",
-                 f"/dashboard/data/messages/{day_of_work['failed']}", "/dashboard/data/journeys/DH-9"]:
+    for path in [
+        "/dashboard/data/overview",
+        "/dashboard/data/overview/details?range=7d",
+        "/dashboard/data/messages",
+        f"/dashboard/data/messages/{day_of_work['failed']}",
+        "/dashboard/data/journeys/DH-9",
+    ]:
         data = reader.get(path).json
         words = [v if isinstance(v, str) else v["t"] for v in data.get("text", {}).values()]
         words += [c["t"] for rows in data.get("tables", {}).values() for row in rows for c in row if not c.get("pre")]
@@ -133,7 +224,8 @@ def test_language_comes_from_the_switch_then_accept_language_then_the_setting(ap
     browser = app.test_client()
     assert '<html lang="en">' in browser.get("/", headers={"Accept-Language": "en-US,en;q=0.9"}).get_data(as_text=True)
     assert '<html lang="vi">' in browser.get("/", headers={"Accept-Language": "vi-VN,vi;q=0.9,en;q=0.5"}).get_data(
-        as_text=True)
+        as_text=True
+    )
     assert '<html lang="vi">' in browser.get("/", headers={"Accept-Language": "fr"}).get_data(as_text=True)
     browser.get("/language/vi?next=/messages")
     assert '<html lang="vi">' in browser.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
@@ -148,7 +240,9 @@ def test_status_words_are_translated_on_pages_not_in_the_api(reader, auth, day_o
     html = reader.get(f"/messages/{mid}").get_data(as_text=True)
     assert re.search(r'data-text="f-status" class="badge s-delivered">Đã nhận<', html)
     assert reader.get(f"/dashboard/data/messages/{mid}").json["text"]["f-status"] == {
-        "t": "Đã nhận", "cls": "badge s-delivered"}
+        "t": "Đã nhận",
+        "cls": "badge s-delivered",
+    }
     listed = reader.get("/messages").get_data(as_text=True)
     for word in ("Đã nhận", "Thất bại", "Bị từ chối", "Đang chờ"):
         assert f">{word}</span>" in listed, word
@@ -160,9 +254,15 @@ def test_status_words_are_translated_on_pages_not_in_the_api(reader, auth, day_o
 
 
 def test_vietnamese_numbers_money_percentages_and_dates(reader, engine):
-    created = datetime(2024, 6, 5, 16, 30, 12, tzinfo=timezone.utc)  # 23:30:12 in Ho Chi Minh City
-    mid = add(engine, status="delivered", price="1234567", created_at=created, sent_at=created,
-              final_at=created + timedelta(seconds=10))[0]
+    created = datetime(2024, 6, 5, 16, 30, 12, tzinfo=UTC)  # 23:30:12 in Ho Chi Minh City
+    mid = add(
+        engine,
+        status="delivered",
+        price="1234567",
+        created_at=created,
+        sent_at=created,
+        final_at=created + timedelta(seconds=10),
+    )[0]
     html = reader.get(f"/messages/{mid}").get_data(as_text=True)
     assert text_of(html, "f-price") == f"1.234.567{NBSP}₫"
     assert text_of(html, "f-created_at") == "05/06/2024 23:30:12"
@@ -209,7 +309,7 @@ def test_today_is_the_local_day(reader, engine, monkeypatch):
     day = (utcnow().astimezone(HCM) - timedelta(days=2)).date()
 
     def local(d: date, hh: int, mm: int) -> datetime:
-        return datetime.combine(d, time(hh, mm), tzinfo=HCM).astimezone(timezone.utc)
+        return datetime.combine(d, time(hh, mm), tzinfo=HCM).astimezone(UTC)
 
     add(engine, status="delivered", created_at=local(day, 23, 30))
     add(engine, status="failed", created_at=local(day, 0, 10))
@@ -225,9 +325,9 @@ def test_today_is_the_local_day(reader, engine, monkeypatch):
 
 def test_custom_ranges_and_the_chart_use_local_days(reader, engine):
     day = date(2024, 6, 5)
-    at = lambda d, hh, mm: datetime.combine(d, time(hh, mm), tzinfo=HCM).astimezone(timezone.utc)  # noqa: E731
-    add(engine, status="delivered", created_at=at(day, 23, 30))                       # 16:30 UTC on the 5th
-    add(engine, status="failed", created_at=at(day + timedelta(days=1), 0, 30))      # 17:30 UTC on the 5th
+    at = lambda d, hh, mm: datetime.combine(d, time(hh, mm), tzinfo=HCM).astimezone(UTC)  # noqa: E731
+    add(engine, status="delivered", created_at=at(day, 23, 30))  # 16:30 UTC on the 5th
+    add(engine, status="failed", created_at=at(day + timedelta(days=1), 0, 30))  # 17:30 UTC on the 5th
     html = reader.get("/?range=custom&since=2024-06-05T00:00&until=2024-06-06T00:00").get_data(as_text=True)
     assert [text_of(html, k) for k in ("n-total", "n-delivered", "n-failed")] == ["1", "1", "0"]
     assert text_of(html, "range") == "05/06/2024 00:00 – 06/06/2024 00:00"
@@ -246,7 +346,7 @@ def test_custom_ranges_and_the_chart_use_local_days(reader, engine):
 def test_chart_hours_follow_a_zone_off_the_whole_hour(db_url, tmp_path, engine):
     app = create_app(make_settings(db_url, tmp_path / "instance", TRACKER_TIMEZONE="Asia/Kathmandu"), engine=engine)
     with app.test_request_context("/"):
-        origin = overview._local_floor(datetime(2024, 6, 5, 16, 30, tzinfo=timezone.utc), timedelta(hours=1))
+        origin = overview._local_floor(datetime(2024, 6, 5, 16, 30, tzinfo=UTC), timedelta(hours=1))
         assert origin.astimezone(ZoneInfo("Asia/Kathmandu")).strftime("%H:%M") == "22:00"  # 22:15 local, floored
 
 
@@ -264,7 +364,7 @@ def test_list_links_and_date_inputs_are_local(reader, engine):
 
 
 def test_csv_times_are_local_with_their_offset(reader, engine):
-    created = datetime(2024, 6, 5, 16, 30, 12, tzinfo=timezone.utc)
+    created = datetime(2024, 6, 5, 16, 30, 12, tzinfo=UTC)
     add(engine, status="failed", error_code="-114", created_at=created, final_at=created)
     rows = list(csv.DictReader(io.StringIO(reader.get("/messages.csv").get_data().decode("utf-8-sig"))))
     assert rows[0]["created_at"] == "2024-06-05T23:30:12+07:00"
@@ -312,6 +412,7 @@ def test_upload_problems_are_translated(reader, engine):
     rows = re.findall(r'<td class="num">(\d+)</td><td>([a-z_]+)</td><td>([^<]*)</td>', html)
     assert rows and all(not english_words(f"<p>{problem}</p>") for _line, _field, problem in rows), rows
     assert "Không đọc được tệp: thiếu cột &#39;order_id&#39;." in upload(reader, b"phone\n0901888484\n").get_data(
-        as_text=True)
+        as_text=True
+    )
     english(reader)
     assert "2 bad rows; nothing was queued." in upload(reader, MIXED).get_data(as_text=True)

@@ -5,15 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.dashboard.support import add, ago, csrf, english, local_input
 from tracker.dashboard import export, listing
 from tracker.dashboard.present import GROUPS
-
-from tests.dashboard.support import add, ago, csrf, english, local_input
 
 ROW_ID = re.compile(r'<a href="/messages/(\d+)">#\d+</a>')
 
@@ -44,23 +43,42 @@ def variety(engine) -> dict[str, list[int]]:
 BATCH = "0123456789abcdef01234567"
 
 
-@pytest.mark.parametrize("args, saved, conditions, nothing", [
-    ({}, {}, (), False),
-    ({"template": "T-9", "oa": "OA-9", "campaign": "C-9", "order": "DH-42", "smsid": "S", "code": "-114"}, {},
-     (("template_id", "=", "T-9"), ("oa_id", "=", "OA-9"), ("campaign_id", "=", "C-9"), ("order_id", "=", "DH-42"),
-      ("smsid", "=", "S"), ("error_code", "=", "-114")), False),
-    ({"status": "failed"}, {}, (("status", "in", ("failed",)),), False),
-    ({"status": "in_flight"}, {}, (("status", "in", GROUPS["in_flight"]),), False),
-    ({"status": "lost", "batch": "%"}, {}, (), False),  # refused values filter nothing
-    ({"batch": BATCH}, {}, (("request_id", "startswith", f"csv-{BATCH}-"),), False),
-    # A time without a zone is local (Asia/Ho_Chi_Minh, UTC+7); one with an offset is taken as given.
-    ({"since": "2024-11-05T03:04:05", "until": "2024-11-06T00:00Z"}, {},
-     (("created_at", ">=", datetime(2024, 11, 4, 20, 4, 5, tzinfo=timezone.utc)),
-      ("created_at", "<", datetime(2024, 11, 6, tzinfo=timezone.utc))), False),
-    ({"pq": "tok"}, {"tok": "+84987654321"}, (("phone", "=", "+84987654321"),), False),
-    # An expired phone search matches nothing rather than every phone.
-    ({"pq": "gone", "status": "failed"}, {}, (("status", "in", ("failed",)),), True),
-])
+@pytest.mark.parametrize(
+    "args, saved, conditions, nothing",
+    [
+        ({}, {}, (), False),
+        (
+            {"template": "T-9", "oa": "OA-9", "campaign": "C-9", "order": "DH-42", "smsid": "S", "code": "-114"},
+            {},
+            (
+                ("template_id", "=", "T-9"),
+                ("oa_id", "=", "OA-9"),
+                ("campaign_id", "=", "C-9"),
+                ("order_id", "=", "DH-42"),
+                ("smsid", "=", "S"),
+                ("error_code", "=", "-114"),
+            ),
+            False,
+        ),
+        ({"status": "failed"}, {}, (("status", "in", ("failed",)),), False),
+        ({"status": "in_flight"}, {}, (("status", "in", GROUPS["in_flight"]),), False),
+        ({"status": "lost", "batch": "%"}, {}, (), False),  # refused values filter nothing
+        ({"batch": BATCH}, {}, (("request_id", "startswith", f"csv-{BATCH}-"),), False),
+        # A time without a zone is local (Asia/Ho_Chi_Minh, UTC+7); one with an offset is taken as given.
+        (
+            {"since": "2024-11-05T03:04:05", "until": "2024-11-06T00:00Z"},
+            {},
+            (
+                ("created_at", ">=", datetime(2024, 11, 4, 20, 4, 5, tzinfo=UTC)),
+                ("created_at", "<", datetime(2024, 11, 6, tzinfo=UTC)),
+            ),
+            False,
+        ),
+        ({"pq": "tok"}, {"tok": "+84987654321"}, (("phone", "=", "+84987654321"),), False),
+        # An expired phone search matches nothing rather than every phone.
+        ({"pq": "gone", "status": "failed"}, {}, (("status", "in", ("failed",)),), True),
+    ],
+)
 def test_query_arguments_become_the_shared_message_filter(args, saved, conditions, nothing):
     q = listing.message_filter(listing.from_args(args, saved))
     assert (q.conditions, q.nothing) == (conditions, nothing)
@@ -74,10 +92,18 @@ def test_list_is_newest_first_and_links_each_row(client, variety):
     assert 'href="/journeys/DH-42"' in html
 
 
-@pytest.mark.parametrize("query, group", [
-    ("status=failed", "failed"), ("template=T-9", "tmpl"), ("oa=OA-9", "oa"), ("campaign=C-9", "camp"),
-    ("order=DH-42", "order"), ("smsid=SMS-777", "sent"), ("code=-114", "failed"),
-])
+@pytest.mark.parametrize(
+    "query, group",
+    [
+        ("status=failed", "failed"),
+        ("template=T-9", "tmpl"),
+        ("oa=OA-9", "oa"),
+        ("campaign=C-9", "camp"),
+        ("order=DH-42", "order"),
+        ("smsid=SMS-777", "sent"),
+        ("code=-114", "failed"),
+    ],
+)
 def test_each_filter(client, variety, query, group):
     html = client.get(f"/messages?{query}").get_data(as_text=True)
     assert sorted(ids_on(html)) == sorted(variety[group])
@@ -111,7 +137,10 @@ def test_phone_search_is_posted_and_never_put_in_a_url(client, variety):
     assert "pq=" in csv_link and "987654321" not in csv_link
     assert "987654321" not in re.search(r'data-live="([^"]*)"', html).group(1)
     # Another form of the same number finds the same messages.
-    assert ids_on(client.get(search(client, phone="+84987654321").headers["Location"]).get_data(as_text=True)) == variety["phone"]
+    assert (
+        ids_on(client.get(search(client, phone="+84987654321").headers["Location"]).get_data(as_text=True))
+        == variety["phone"]
+    )
 
 
 def test_phone_token_without_the_session_matches_nothing(client, app, variety):
@@ -186,7 +215,7 @@ def test_csv_export_streams_the_filtered_list(client, variety):
 
 def test_csv_export_in_chunks_with_vietnamese_and_formula_guard(client, engine, monkeypatch):
     monkeypatch.setattr(export, "FLUSH_BYTES", 2048)
-    add(engine, 300, error_message="=HYPERLINK(\"x\")", campaign_id="Khuyến mãi tháng 11")
+    add(engine, 300, error_message='=HYPERLINK("x")', campaign_id="Khuyến mãi tháng 11")
     resp = client.get("/messages.csv", buffered=False)
     chunks = list(resp.response)
     assert len(chunks) > 10  # written out as it was read, not built whole

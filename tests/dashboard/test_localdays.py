@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.orm import Session
 
+from tests.dashboard.support import add
 from tracker import status as st
 from tracker.dashboard import localdays
 
-from tests.dashboard.support import add
-
 # Berlin and St John's change their clocks in these days (30 March and 9 March 2025).
-START = datetime(2025, 3, 6, 5, 17, tzinfo=timezone.utc)
+START = datetime(2025, 3, 6, 5, 17, tzinfo=UTC)
 ZONES = ["Asia/Ho_Chi_Minh", "Asia/Kathmandu", "America/St_Johns", "Europe/Berlin", "UTC"]
 
 
@@ -45,9 +44,11 @@ def test_per_local_day_equals_a_recount(engine, scattered, zone_name):
         for since, until in ranges:
             got = localdays.per_local_day(session, since, until, zone)
             want: dict[tuple[object, str], int] = Counter(
-                (at.astimezone(zone).date(), status) for at, status in scattered if since <= at < until)
-            seen = {(start.astimezone(zone).date(), s): n for start, per_status in got for s, n in per_status.items()
-                    if n}
+                (at.astimezone(zone).date(), status) for at, status in scattered if since <= at < until
+            )
+            seen = {
+                (start.astimezone(zone).date(), s): n for start, per_status in got for s, n in per_status.items() if n
+            }
             assert seen == dict(want), (zone_name, since, until)
             starts = [start for start, _ in got]
             assert starts[0] == since and starts == sorted(starts)
@@ -56,6 +57,6 @@ def test_per_local_day_equals_a_recount(engine, scattered, zone_name):
 
 def test_local_midnights_across_a_dst_change():
     berlin = ZoneInfo("Europe/Berlin")
-    since = datetime(2025, 3, 29, 12, tzinfo=timezone.utc)
+    since = datetime(2025, 3, 29, 12, tzinfo=UTC)
     midnights = localdays.local_midnights(since, since + timedelta(days=2), berlin)
-    assert midnights == [datetime(2025, 3, 29, 23, tzinfo=timezone.utc), datetime(2025, 3, 30, 22, tzinfo=timezone.utc)]
+    assert midnights == [datetime(2025, 3, 29, 23, tzinfo=UTC), datetime(2025, 3, 30, 22, tzinfo=UTC)]

@@ -7,14 +7,13 @@ default is tested in test_dashboard_i18n.py.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 
-from tracker.db import utcnow
-from tracker.dashboard import formats, ranges
-
 from tests.dashboard.support import add, ago, local_input, login
+from tracker.dashboard import formats, ranges
+from tracker.db import utcnow
 
 PAGES = ("/", "/messages", "/login")
 
@@ -29,12 +28,38 @@ def text_of(html: str, key: str) -> str:
 def seeded(engine):
     """Ten messages in the last 24 hours (plus some older ones outside the default range)."""
     sent = ago(minutes=30)
-    add(engine, 4, status="delivered", price="220", template_id="T-A", campaign_id="C-1",
-        sent_at=sent, final_at=sent + timedelta(seconds=10), created_at=ago(minutes=31))
-    add(engine, 2, status="failed", error_code="-114", error_message="User rejected", template_id="T-B",
-        sent_at=sent, final_at=sent + timedelta(seconds=50), created_at=ago(hours=2))
-    add(engine, 1, status="rejected", error_code="789", template_id="T-B", oa_id="OA-2",
-        final_at=ago(hours=5), created_at=ago(hours=5))
+    add(
+        engine,
+        4,
+        status="delivered",
+        price="220",
+        template_id="T-A",
+        campaign_id="C-1",
+        sent_at=sent,
+        final_at=sent + timedelta(seconds=10),
+        created_at=ago(minutes=31),
+    )
+    add(
+        engine,
+        2,
+        status="failed",
+        error_code="-114",
+        error_message="User rejected",
+        template_id="T-B",
+        sent_at=sent,
+        final_at=sent + timedelta(seconds=50),
+        created_at=ago(hours=2),
+    )
+    add(
+        engine,
+        1,
+        status="rejected",
+        error_code="789",
+        template_id="T-B",
+        oa_id="OA-2",
+        final_at=ago(hours=5),
+        created_at=ago(hours=5),
+    )
     add(engine, 2, status="sent", template_id="T-A", created_at=ago(minutes=5))
     add(engine, 1, status="queued", created_at=ago(minutes=1))
     add(engine, 5, status="delivered", price="60", created_at=ago(days=8), final_at=ago(days=8))
@@ -80,9 +105,16 @@ def test_overview_lists_failure_reasons_in_words_and_breakdowns(client, seeded):
     assert "C-1" in re.search(r'data-table="by-campaign".*?</table>', html, re.S).group(0)
 
 
-@pytest.mark.parametrize("query, total", [
-    ("range=1h", 7), ("range=24h", 10), ("range=7d", 10), ("range=30d", 15), ("", 10),
-])
+@pytest.mark.parametrize(
+    "query, total",
+    [
+        ("range=1h", 7),
+        ("range=24h", 10),
+        ("range=7d", 10),
+        ("range=30d", 15),
+        ("", 10),
+    ],
+)
 def test_overview_ranges(client, seeded, query, total):
     assert text_of(client.get(f"/?{query}").get_data(as_text=True), "n-total") == str(total)
 
@@ -104,8 +136,12 @@ def test_custom_range_and_its_errors(client, engine):
     # The form's times are local (TRACKER_TIMEZONE), like every time the dashboard shows.
     html = client.get(f"/?range=custom&since={local_input(since)}&until={local_input(until)}").get_data(as_text=True)
     assert text_of(html, "n-total") == "2"
-    for bad in ("range=custom&since=yesterday", "range=custom", "range=custom&since=2026-01-02T00:00&until=2026-01-01T00:00",
-                "range=decade"):
+    for bad in (
+        "range=custom&since=yesterday",
+        "range=custom",
+        "range=custom&since=2026-01-02T00:00&until=2026-01-01T00:00",
+        "range=decade",
+    ):
         html = client.get(f"/?{bad}").get_data(as_text=True)
         assert 'class="error"' in html
         assert text_of(html, "range") == "Last 24 hours"
@@ -177,12 +213,12 @@ def test_pages_declare_utf8_and_a_viewport(client):
 
 
 def test_chart_scale_and_axis_are_whole_numbers():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from tracker.dashboard import chart
 
     assert [chart.nice_ceiling(v) for v in (0, 1, 3, 7, 11, 250, 1001)] == [1, 1, 5, 10, 20, 500, 2000]
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     one = chart.build([(start, {"delivered": 1})], "Hm")
     assert [g["t"] for g in one["grid"]] == ["0", "1"]
     many = chart.build([(start, {"delivered": 6, "failed": 2})] * 48, "Hm")

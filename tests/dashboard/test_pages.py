@@ -8,18 +8,27 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
-from tracker import tokens
-
-from tests.support import SECRET
 from tests.dashboard.support import add, ago
+from tests.support import SECRET
+from tracker import tokens
 
 XSS = "<script>alert(1)</script>"
 
 
 def callback(client, mid: int, smsid: str, send_status: int, **extra) -> dict:
-    params = {"SMSID": smsid, "SendStatus": send_status, "SendSuccess": 0, "SendFailed": 0,
-              "TotalPrice": "0", "TotalReceiver": 1, "TotalSent": 1, "TypeId": 27, "telcoid": 1,
-              "phonenumber": "0901888484", **extra}
+    params = {
+        "SMSID": smsid,
+        "SendStatus": send_status,
+        "SendSuccess": 0,
+        "SendFailed": 0,
+        "TotalPrice": "0",
+        "TotalReceiver": 1,
+        "TotalSent": 1,
+        "TypeId": 27,
+        "telcoid": 1,
+        "phonenumber": "0901888484",
+        **extra,
+    }
     resp = client.get(f"/webhooks/esms/{tokens.make(SECRET, mid)}?{urlencode(params)}")
     assert resp.status_code in (200, 400), resp.json
     return resp.json
@@ -28,16 +37,31 @@ def callback(client, mid: int, smsid: str, send_status: int, **extra) -> dict:
 @pytest.fixture
 def journey(client, engine) -> list[int]:
     """Journey DH-7: a delivered message with every kind of event, and a later failed one."""
-    first = add(engine, status="accepted", smsid="A1", order_id="DH-7", template_id="T-1",
-                params=["Nguyễn Thị Hồng", "DH-7"], created_at=ago(minutes=20), sent_at=ago(minutes=20))[0]
+    first = add(
+        engine,
+        status="accepted",
+        smsid="A1",
+        order_id="DH-7",
+        template_id="T-1",
+        params=["Nguyễn Thị Hồng", "DH-7"],
+        created_at=ago(minutes=20),
+        sent_at=ago(minutes=20),
+    )[0]
     assert callback(client, first, "A1", 2)["outcome"] == "applied"
     assert callback(client, first, "A1", 5, SendSuccess=1, TotalPrice="220")["outcome"] == "applied"
     assert callback(client, first, "A1", 5, SendSuccess=1, TotalPrice="220")["outcome"] == "duplicate"
     assert callback(client, first, "A1", 7)["outcome"] == "stale"
     assert callback(client, first, "OTHER", 7)["outcome"] == "conflict"
     assert callback(client, first, "A1", 99)["outcome"] == "invalid"
-    second = add(engine, status="accepted", smsid="A2", order_id="DH-7", template_id="T-2",
-                 created_at=ago(minutes=10), sent_at=ago(minutes=10))[0]
+    second = add(
+        engine,
+        status="accepted",
+        smsid="A2",
+        order_id="DH-7",
+        template_id="T-2",
+        created_at=ago(minutes=10),
+        sent_at=ago(minutes=10),
+    )[0]
     error_info = json.dumps({"error": -114, "message": XSS})
     callback(client, second, "A2", 5, SendFailed=1, error_info=error_info)
     return [first, second]
@@ -45,9 +69,29 @@ def journey(client, engine) -> list[int]:
 
 def test_message_page_shows_every_field(client, journey):
     html = client.get(f"/messages/{journey[0]}").get_data(as_text=True)
-    for key in ("status", "smsid", "phone", "template_id", "oa_id", "params", "order_id", "campaign_id",
-                "request_id", "sandbox", "source", "error_code", "error_message", "price", "telco",
-                "attempts", "created_at", "sent_at", "final_at", "updated_at", "time_to_final"):
+    for key in (
+        "status",
+        "smsid",
+        "phone",
+        "template_id",
+        "oa_id",
+        "params",
+        "order_id",
+        "campaign_id",
+        "request_id",
+        "sandbox",
+        "source",
+        "error_code",
+        "error_message",
+        "price",
+        "telco",
+        "attempts",
+        "created_at",
+        "sent_at",
+        "final_at",
+        "updated_at",
+        "time_to_final",
+    ):
         assert f'data-text="f-{key}"' in html, key
     assert re.search(r'data-text="f-status" class="badge s-delivered">delivered<', html)
     assert "₫220" in html and "Viettel" in html
@@ -104,15 +148,26 @@ def test_a_script_in_a_callback_is_shown_as_text_on_every_page(client, engine, j
     # Also a raw, undecodable error_info: it lands in the event's raw and parsed data.
     callback(client, journey[0], "A1", 5, SendSuccess=1, error_info=XSS)
     escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
-    pages = ["/", "/?range=1h", "/messages", "/messages?order=DH-7", f"/messages/{journey[1]}",
-             f"/messages/{journey[0]}", "/journeys/DH-7"]
+    pages = [
+        "/",
+        "/?range=1h",
+        "/messages",
+        "/messages?order=DH-7",
+        f"/messages/{journey[1]}",
+        f"/messages/{journey[0]}",
+        "/journeys/DH-7",
+    ]
     for path in pages:
         html = client.get(path).get_data(as_text=True)
         assert XSS not in html, path
         assert escaped in html, path
     # The live endpoints hand it over as JSON text, which live.js writes with textContent.
-    for path in ["/dashboard/data/overview", f"/dashboard/data/messages/{journey[1]}",
-                 "/dashboard/data/journeys/DH-7", "/dashboard/data/messages"]:
+    for path in [
+        "/dashboard/data/overview",
+        f"/dashboard/data/messages/{journey[1]}",
+        "/dashboard/data/journeys/DH-7",
+        "/dashboard/data/messages",
+    ]:
         assert XSS in json.dumps(client.get(path).json), path
     csv_text = client.get("/messages.csv").get_data().decode("utf-8-sig")
     assert XSS in csv_text

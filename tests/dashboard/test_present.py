@@ -7,11 +7,12 @@ from contextlib import contextmanager
 
 import pytest
 
-from tracker import create_app, status as st
+from tests.support import make_settings
+from tracker import create_app
+from tracker import status as st
 from tracker.dashboard import present, reasons
 from tracker.db import make_engine
 from tracker.esms import codes
-from tests.support import make_settings
 
 
 @pytest.fixture(scope="module")
@@ -22,6 +23,7 @@ def speak(sqlite_url, tmp_path_factory):
     def in_language(lang: str):
         with app.test_request_context("/", headers={"Accept-Language": lang}):
             yield
+
     return in_language
 
 
@@ -32,26 +34,32 @@ def test_every_status_is_in_exactly_one_group_and_has_a_label():
     assert present.GROUP_OF[st.SENT] == "in_flight" and present.GROUP_OF[st.QUEUED] == "queued"
 
 
-@pytest.mark.parametrize("args, kwargs, expected", [
-    (("x",), {}, {"t": "x"}),
-    ((None,), {}, {"t": ""}),
-    ((12,), {}, {"t": "12"}),
-    (("x", "/m/1", "err"), {}, {"t": "x", "href": "/m/1", "cls": "err"}),
-    (("x",), {"pre": True, "title": "tip"}, {"t": "x", "pre": True, "title": "tip"}),
-    (("x", "", None), {"pre": False, "title": ""}, {"t": "x"}),
-])
+@pytest.mark.parametrize(
+    "args, kwargs, expected",
+    [
+        (("x",), {}, {"t": "x"}),
+        ((None,), {}, {"t": ""}),
+        ((12,), {}, {"t": "12"}),
+        (("x", "/m/1", "err"), {}, {"t": "x", "href": "/m/1", "cls": "err"}),
+        (("x",), {"pre": True, "title": "tip"}, {"t": "x", "pre": True, "title": "tip"}),
+        (("x", "", None), {"pre": False, "title": ""}, {"t": "x"}),
+    ],
+)
 def test_cell_keeps_only_what_is_given(args, kwargs, expected):
     assert present.cell(*args, **kwargs) == expected
 
 
-@pytest.mark.parametrize("lang, status, text, cls", [
-    ("en", st.DELIVERED, "delivered", "badge s-delivered"),
-    ("en", st.PENDING_APPROVAL, "pending approval", "badge s-in_flight"),
-    ("en", st.QUEUED, "queued", "badge s-queued"),
-    ("vi", st.DELIVERED, "Đã nhận", "badge s-delivered"),
-    ("en", "mystery", "mystery", "badge s-other"),
-    ("vi", "mystery", "mystery", "badge s-other"),
-])
+@pytest.mark.parametrize(
+    "lang, status, text, cls",
+    [
+        ("en", st.DELIVERED, "delivered", "badge s-delivered"),
+        ("en", st.PENDING_APPROVAL, "pending approval", "badge s-in_flight"),
+        ("en", st.QUEUED, "queued", "badge s-queued"),
+        ("vi", st.DELIVERED, "Đã nhận", "badge s-delivered"),
+        ("en", "mystery", "mystery", "badge s-other"),
+        ("vi", "mystery", "mystery", "badge s-other"),
+    ],
+)
 def test_status_cell_is_a_badge_in_the_readers_language(speak, lang, status, text, cls):
     with speak(lang):
         assert present.status_cell(status) == {"t": text, "cls": cls}
@@ -69,17 +77,28 @@ def test_vietnamese_status_words_differ_from_the_contracts(speak):
     assert all(shown[s] != s for s in shown), shown
 
 
-@pytest.mark.parametrize("lang, outcome, text", [
-    ("en", "stale", "stale"), ("vi", "stale", "đã cũ"), ("en", "new-thing", "new-thing"),
-])
+@pytest.mark.parametrize(
+    "lang, outcome, text",
+    [
+        ("en", "stale", "stale"),
+        ("vi", "stale", "đã cũ"),
+        ("en", "new-thing", "new-thing"),
+    ],
+)
 def test_outcome_cell(speak, lang, outcome, text):
     with speak(lang):
         assert present.outcome_cell(outcome) == {"t": text, "cls": f"badge o-{outcome}"}
 
 
-@pytest.mark.parametrize("lang, word, shown", [
-    ("en", "csv", "CSV file"), ("en", "cli", "command line"), ("en", "other", "other"), ("en", None, ""),
-])
+@pytest.mark.parametrize(
+    "lang, word, shown",
+    [
+        ("en", "csv", "CSV file"),
+        ("en", "cli", "command line"),
+        ("en", "other", "other"),
+        ("en", None, ""),
+    ],
+)
 def test_label_translates_known_words_and_keeps_unknown_ones(speak, lang, word, shown):
     with speak(lang):
         assert present.label(present.SOURCE_LABELS, word) == shown
@@ -108,14 +127,19 @@ def test_error_text_in_vietnamese_is_not_english(speak):
         assert codes.describe("-114") not in present.error_text("-114")
 
 
-@pytest.mark.parametrize("value, kwargs, text", [
-    (None, {}, ""), ({}, {}, ""), ([], {}, ""),
-    ({"b": 1, "a": "Lan"}, {}, '{\n "a": "Lan",\n "b": 1\n}'),
-    ({"a": None, "b": "", "c": [], "d": {}, "e": 0}, {"skip_empty": True}, '{\n "e": 0\n}'),
-    ({"a": None}, {"skip_empty": True}, ""),
-    ({"a": None}, {}, '{\n "a": null\n}'),
-    (["Nguyễn"], {}, '[\n "Nguyễn"\n]'),
-])
+@pytest.mark.parametrize(
+    "value, kwargs, text",
+    [
+        (None, {}, ""),
+        ({}, {}, ""),
+        ([], {}, ""),
+        ({"b": 1, "a": "Lan"}, {}, '{\n "a": "Lan",\n "b": 1\n}'),
+        ({"a": None, "b": "", "c": [], "d": {}, "e": 0}, {"skip_empty": True}, '{\n "e": 0\n}'),
+        ({"a": None}, {"skip_empty": True}, ""),
+        ({"a": None}, {}, '{\n "a": null\n}'),
+        (["Nguyễn"], {}, '[\n "Nguyễn"\n]'),
+    ],
+)
 def test_pretty_json(value, kwargs, text):
     assert present.pretty_json(value, **kwargs) == text
 

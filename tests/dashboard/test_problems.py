@@ -7,10 +7,10 @@ from contextlib import contextmanager
 
 import pytest
 
+from tests.support import make_settings
 from tracker import create_app
 from tracker.dashboard import problems
 from tracker.db import make_engine
-from tests.support import make_settings
 
 
 @pytest.fixture(scope="module")
@@ -21,6 +21,7 @@ def speak(sqlite_url, tmp_path_factory):
     def in_language(lang: str):
         with app.test_request_context("/", headers={"Accept-Language": lang}):
             yield
+
     return in_language
 
 
@@ -28,13 +29,16 @@ def test_n_marks_without_translating():
     assert problems.N_("not a phone number") == "not a phone number"
 
 
-@pytest.mark.parametrize("english, vietnamese", [
-    ("not a phone number", "không phải số điện thoại"),
-    ("expected 5 columns, got 3", "cần 5 cột, nhưng có 3"),
-    ("phone: not a phone number", "phone: không phải số điện thoại"),
-    ("params[0]: expected 5 columns, got 3", "params[0]: cần 5 cột, nhưng có 3"),
-    ("not a phone number; expected 5 columns, got 3", "không phải số điện thoại; cần 5 cột, nhưng có 3"),
-])
+@pytest.mark.parametrize(
+    "english, vietnamese",
+    [
+        ("not a phone number", "không phải số điện thoại"),
+        ("expected 5 columns, got 3", "cần 5 cột, nhưng có 3"),
+        ("phone: not a phone number", "phone: không phải số điện thoại"),
+        ("params[0]: expected 5 columns, got 3", "params[0]: cần 5 cột, nhưng có 3"),
+        ("not a phone number; expected 5 columns, got 3", "không phải số điện thoại; cần 5 cột, nhưng có 3"),
+    ],
+)
 def test_known_problems_are_translated_part_by_part(speak, english, vietnamese):
     with speak("vi"):
         assert problems.translate(english) == vietnamese
@@ -48,11 +52,19 @@ def test_every_exact_text_has_a_vietnamese_translation(speak, text):
         assert problems.translate(text) == text
 
 
-@pytest.mark.parametrize("text", [
-    "expected 5 columns, got 3", "the file is not UTF-8 (byte 17)", "unknown column foo", "missing column phone",
-    "column phone appears twice", "String should have at most 20 characters",
-    "String should have at most 1 character", "List should have at most 3 items after validation, not 5",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "expected 5 columns, got 3",
+        "the file is not UTF-8 (byte 17)",
+        "unknown column foo",
+        "missing column phone",
+        "column phone appears twice",
+        "String should have at most 20 characters",
+        "String should have at most 1 character",
+        "List should have at most 3 items after validation, not 5",
+    ],
+)
 def test_texts_with_values_keep_their_values(speak, text):
     with speak("vi"):
         shown = problems.translate(text)
@@ -64,16 +76,26 @@ def test_texts_with_values_keep_their_values(speak, text):
 
 def test_english_reader_gets_the_same_words(speak):
     with speak("en"):
-        assert problems.translate("phone: not a phone number; unknown column foo") == \
-            "phone: not a phone number; unknown column foo"
-        assert problems.translate("List should have at most 3 items after validation, not 5") == \
-            "List should have at most 3 items, not 5"
+        assert (
+            problems.translate("phone: not a phone number; unknown column foo")
+            == "phone: not a phone number; unknown column foo"
+        )
+        assert (
+            problems.translate("List should have at most 3 items after validation, not 5")
+            == "List should have at most 3 items, not 5"
+        )
 
 
-@pytest.mark.parametrize("text", [
-    "something nobody foresaw", "phone: something nobody foresaw", "Not A Phone Number", "",
-    "expected five columns, got 3",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "something nobody foresaw",
+        "phone: something nobody foresaw",
+        "Not A Phone Number",
+        "",
+        "expected five columns, got 3",
+    ],
+)
 def test_unknown_problems_are_shown_as_they_came(speak, text):
     with speak("vi"):
         assert problems.translate(text) == text

@@ -10,25 +10,28 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from tracker.sending import bulk
+from tests.dashboard.support import add, csrf, english, login
+from tests.support import OAID, replace_settings
 from tracker import create_app
 from tracker import status as st
 from tracker.db import utcnow
-from tracker.worker.forwarding import FAILED, PENDING, ForwardDelivery
 from tracker.models import Message
-
-from tests.support import OAID, replace_settings
-from tests.dashboard.support import add, csrf, english, login
+from tracker.sending import bulk
+from tracker.worker.forwarding import FAILED, PENDING, ForwardDelivery
 
 XSS = "<script>alert(1)</script>"
-GOOD = ("\ufeffphone,order_id,param1,param2\n"
-        "0901888484,DH-1,Nguyễn Văn An,đang giao hàng\n"
-        "0901888485,DH-2,Trần Thị Bích,đã giao\n").encode()
-MIXED = ("phone,order_id,param1\n"
-         "0901888484,DH-1,Lê Văn Cường\n"   # line 2: fine
-         "12345,DH-2,x\n"                   # line 3: not a phone
-         "0901888486,,y\n"                  # line 4: no order id
-         "0901888487,DH-4,Phạm Thị Dung\n").encode()  # line 5: fine
+GOOD = (
+    "\ufeffphone,order_id,param1,param2\n"
+    "0901888484,DH-1,Nguyễn Văn An,đang giao hàng\n"
+    "0901888485,DH-2,Trần Thị Bích,đã giao\n"
+).encode()
+MIXED = (
+    "phone,order_id,param1\n"
+    "0901888484,DH-1,Lê Văn Cường\n"  # line 2: fine
+    "12345,DH-2,x\n"  # line 3: not a phone
+    "0901888486,,y\n"  # line 4: no order id
+    "0901888487,DH-4,Phạm Thị Dung\n"
+).encode()  # line 5: fine
 
 
 def upload(client, content: bytes, *, token: str | None = "auto", name: str = "khách hàng.csv", **fields):
@@ -58,7 +61,9 @@ def test_a_valid_file_is_queued_and_redirects_to_its_progress(client, engine):
     assert batch == bulk.batch_id(GOOD)
     msgs = stored(engine)
     assert [(m.source, m.status, m.order_id, m.campaign_id) for m in msgs] == [
-        ("csv", "queued", "DH-1", "tết"), ("csv", "queued", "DH-2", "tết")]
+        ("csv", "queued", "DH-1", "tết"),
+        ("csv", "queued", "DH-2", "tết"),
+    ]
     assert msgs[0].params == ["Nguyễn Văn An", "đang giao hàng"] and msgs[1].params[0] == "Trần Thị Bích"
     html = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert "khách hàng.csv: 2 messages queued." in html
@@ -131,8 +136,7 @@ def test_progress_json_follows_the_messages(client, engine):
     assert before["active"] is True and before["text"]["sent"].startswith("0 of 2")
     assert [row[0]["t"] for row in before["tables"]["statuses"]] == ["queued"]
     with engine.begin() as conn:
-        conn.execute(update(Message).where(Message.order_id == "DH-1")
-                     .values(status=st.DELIVERED, final_at=utcnow()))
+        conn.execute(update(Message).where(Message.order_id == "DH-1").values(status=st.DELIVERED, final_at=utcnow()))
     after = client.get(f"/dashboard/data/uploads/{batch}").json
     assert after["text"]["sent"].startswith("1 of 2") and after["text"]["final"] == "1 with a final status, 1 delivered"
     assert {row[0]["t"]: row[1]["t"] for row in after["tables"]["statuses"]} == {"delivered": "1", "queued": "1"}
@@ -163,6 +167,7 @@ def test_a_file_over_the_size_limit_gets_a_friendly_page(app, engine):
 
 # -- forwarding panel ------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def forwarding_app(settings, engine):
     app = create_app(replace_settings(settings, forward_url="http://127.0.0.1:9/hook"), engine=engine)
@@ -175,9 +180,17 @@ def outbox(engine, *states: str, error: str | None = None) -> None:
     now = utcnow()
     with Session(engine) as s:
         for i, state in enumerate(states):
-            s.add(ForwardDelivery(message_id=mid, status=st.DELIVERED, changed_at=now - timedelta(minutes=5 - i),
-                                  state=state, attempts=3 if state == FAILED else 1, next_at=now,
-                                  last_error=error))
+            s.add(
+                ForwardDelivery(
+                    message_id=mid,
+                    status=st.DELIVERED,
+                    changed_at=now - timedelta(minutes=5 - i),
+                    state=state,
+                    attempts=3 if state == FAILED else 1,
+                    next_at=now,
+                    last_error=error,
+                )
+            )
         s.commit()
 
 

@@ -40,10 +40,17 @@ def assert_live_json(resp):
 @pytest.fixture
 def seeded(engine):
     sent = ago(minutes=30)
-    add(engine, 3, status="delivered", price="220", sent_at=sent, final_at=sent + timedelta(seconds=10),
-        created_at=ago(minutes=31), order_id="DH-A")
-    add(engine, 1, status="failed", error_code="-114", created_at=ago(hours=2), final_at=ago(hours=2),
-        order_id="DH-A")
+    add(
+        engine,
+        3,
+        status="delivered",
+        price="220",
+        sent_at=sent,
+        final_at=sent + timedelta(seconds=10),
+        created_at=ago(minutes=31),
+        order_id="DH-A",
+    )
+    add(engine, 1, status="failed", error_code="-114", created_at=ago(hours=2), final_at=ago(hours=2), order_id="DH-A")
     add(engine, 1, status="queued", created_at=ago(minutes=1), order_id="DH-B")
 
 
@@ -150,8 +157,7 @@ def test_journey_page_and_json(client, seeded):
     resp = client.get(live_url(page))
     assert_live_json(resp)
     assert "messages" not in resp.json
-    assert text_of(page, "summary") == resp.json["text"]["summary"] == \
-        "4 messages, 4 with a final status, 3 delivered"
+    assert text_of(page, "summary") == resp.json["text"]["summary"] == "4 messages, 4 with a final status, 3 delivered"
     assert len(resp.json["tables"]["members"]) == 4 and resp.json["active"] is False
 
 

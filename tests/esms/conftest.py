@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from tracker.esms.client import EsmsClient
 from tests.esms.support import API_KEY, SECRET_KEY, SMSID, FakeEsms, Reply, Server, make_handler
+from tracker.esms.client import EsmsClient
 
 
 @pytest.fixture

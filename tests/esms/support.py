@@ -51,8 +51,9 @@ def make_handler(fake: FakeEsms) -> type[BaseHTTPRequestHandler]:
         def _serve(self) -> None:
             parts = urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
-            fake.seen.append(Seen(self.command, parts.path, parse_qs(parts.query),
-                                  dict(self.headers), self.rfile.read(length)))
+            fake.seen.append(
+                Seen(self.command, parts.path, parse_qs(parts.query), dict(self.headers), self.rfile.read(length))
+            )
             reply = fake.replies.pop(0) if len(fake.replies) > 1 else fake.replies[0]
             time.sleep(reply.delay)
             body = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)

@@ -11,13 +11,34 @@ from tracker.esms.callback import parse_callback
 
 
 def test_to_callback_params_names_each_field_as_a_callback_does_and_drops_the_missing():
-    answer = StatusAnswer(ok=True, code="100", smsid="S1", send_status=5, send_success=1, send_failed=0,
-                          total_price=Decimal("300"), type_id=27, telco_id=2, phone="84901888484",
-                          error_info="0", oa_id="OA1", template_id="2056446")
+    answer = StatusAnswer(
+        ok=True,
+        code="100",
+        smsid="S1",
+        send_status=5,
+        send_success=1,
+        send_failed=0,
+        total_price=Decimal("300"),
+        type_id=27,
+        telco_id=2,
+        phone="84901888484",
+        error_info="0",
+        oa_id="OA1",
+        template_id="2056446",
+    )
     assert answer.to_callback_params() == {
-        "SMSID": "S1", "SendStatus": "5", "SendSuccess": "1", "SendFailed": "0", "TotalPrice": "300",
-        "TypeId": "27", "telcoid": "2", "phonenumber": "84901888484", "error_info": "0",
-        "oaid": "OA1", "tempid": "2056446"}
+        "SMSID": "S1",
+        "SendStatus": "5",
+        "SendSuccess": "1",
+        "SendFailed": "0",
+        "TotalPrice": "300",
+        "TypeId": "27",
+        "telcoid": "2",
+        "phonenumber": "84901888484",
+        "error_info": "0",
+        "oaid": "OA1",
+        "tempid": "2056446",
+    }
     assert StatusAnswer(ok=False, code="854").to_callback_params() == {}
 
 
@@ -28,8 +49,18 @@ def test_partnerids_falls_back_to_the_zalo_message_id():
 
 
 def test_an_answer_as_callback_params_goes_through_the_callback_rules():
-    answer = StatusAnswer(ok=True, code="100", smsid="S2", send_status=5, send_success=1, send_failed=0,
-                          total_price=Decimal("300"), zalo_msg_id="Z2", oa_id="OA1", error_info="-114")
+    answer = StatusAnswer(
+        ok=True,
+        code="100",
+        smsid="S2",
+        send_status=5,
+        send_success=1,
+        send_failed=0,
+        total_price=Decimal("300"),
+        zalo_msg_id="Z2",
+        oa_id="OA1",
+        error_info="-114",
+    )
     parsed = parse_callback(answer.to_callback_params())
     assert (parsed.smsid, parsed.send_status, parsed.send_success, parsed.send_failed) == ("S2", 5, 1, 0)
     assert (parsed.total_price, parsed.partner_ids, parsed.oa_id) == (Decimal("300"), "Z2", "OA1")

@@ -8,10 +8,9 @@ from urllib.parse import parse_qsl, quote
 
 import pytest
 
+from tests.support import CALLBACK_SAMPLES, ROOT
 from tracker.esms.callback import Callback, parse_callback
 from tracker.esms.error_info import ErrorInfo, decode_error_info
-
-from tests.support import CALLBACK_SAMPLES, ROOT
 
 SAMPLES = CALLBACK_SAMPLES
 # The copy above is what CI has for sure; shared/ sits beside a checkout when it is there.
@@ -27,48 +26,147 @@ def params_of(line: str) -> dict[str, str]:
     return dict(parse_qsl(line.split("?", 1)[1], keep_blank_values=True))
 
 
-USER_INACTIVE = (
-    "User is inactive, or reject the message, or using an outdated Zalo version, "
-    "or other internal errors"
-)
+USER_INACTIVE = "User is inactive, or reject the message, or using an outdated Zalo version, or other internal errors"
 OA1, OA2 = "4097311281936189049", "3639635426588416370"
 UID = "312158068343230"
 
 # One row per line of callback-samples.txt, in file order.
 EXPECTED = [
-    dict(smsid="dc712784-9c5f-4c69-b9a8-ea69d56adc9a87", status="failed", error_code="send_failed",
-         zalo_error=None, price=Decimal("0"), telco="Viettel", phone="0901888484", oa_id=None,
-         partner_ids=None, note=None, type_id=2, template_id=None, extra={"switchsmsid": ""}),
-    dict(smsid="82b0bb8aed914a0aab8deba567c9b8c2", status="sent", error_code=None,
-         zalo_error=None, price=Decimal("696987"), telco=None, phone=None, oa_id=None,
-         partner_ids=None, note=None, type_id=1, template_id=None, extra={}),
-    dict(smsid="f66545d2-c7e2-4603-984e-d2238c363c8292", status="failed", error_code="-114",
-         zalo_error=-114, price=Decimal("0"), telco="Mobifone", phone="0901888484",
-         oa_id="1397492183140006179", partner_ids=None, note=None, type_id=25,
-         template_id="2056446", extra={}),
-    dict(smsid="849fe08c19294b02857cf91687021a50250", status="delivered", error_code=None,
-         zalo_error=None, price=Decimal("470"), telco="Mobifone", phone="0901888484", oa_id=None,
-         partner_ids=None, note=None, type_id=23, template_id=None, extra={}),
-    dict(smsid="7d11c87a22934df390f73ec59d8defd6205", status="delivered", error_code=None,
-         zalo_error=0, price=Decimal("60"), telco=None, phone=UID, oa_id=OA1,
-         partner_ids="e1a60e8890be9de4c4ab", note="24/04/2024 16:58:01", type_id=26,
-         template_id=None, extra={}),
-    dict(smsid="53dbbc6e816f4159a9035a14a787e08f172", status="delivered", error_code=None,
-         zalo_error=0, price=Decimal("60"), telco=None, phone=UID, oa_id=OA1,
-         partner_ids="f405841b5f2352790b36", note="24/04/2024 17:07:01", type_id=26,
-         template_id=None, extra={}),
-    dict(smsid="53dbbc6e816f4159a9035a14a787e08f172", status="delivered", error_code=None,
-         zalo_error=0, price=Decimal("60"), telco=None, phone=UID, oa_id=OA1,
-         partner_ids="f405841b5f2352790b36", note="24/04/2024 17:07:01", type_id=26,
-         template_id=None, extra={}),
-    dict(smsid="7d11c87a22934df390f73ec59d8defd6205", status="delivered", error_code=None,
-         zalo_error=0, price=Decimal("220"), telco=None, phone=UID, oa_id=OA1,
-         partner_ids="e1a60e8890be9derir3gfbff", note="24/04/2024 16:58:01", type_id=27,
-         template_id=None, extra={}),
-    dict(smsid="5450d5579bfa466a9f2a5911c82f4037", status="delivered", error_code=None,
-         zalo_error=0, price=Decimal("2104"), telco="Zalo UID", phone="5308693166941955879",
-         oa_id=OA2, partner_ids="416f53d0cf0ec7569e19", note=None, type_id=25,
-         template_id="523194", extra={}),
+    dict(
+        smsid="dc712784-9c5f-4c69-b9a8-ea69d56adc9a87",
+        status="failed",
+        error_code="send_failed",
+        zalo_error=None,
+        price=Decimal("0"),
+        telco="Viettel",
+        phone="0901888484",
+        oa_id=None,
+        partner_ids=None,
+        note=None,
+        type_id=2,
+        template_id=None,
+        extra={"switchsmsid": ""},
+    ),
+    dict(
+        smsid="82b0bb8aed914a0aab8deba567c9b8c2",
+        status="sent",
+        error_code=None,
+        zalo_error=None,
+        price=Decimal("696987"),
+        telco=None,
+        phone=None,
+        oa_id=None,
+        partner_ids=None,
+        note=None,
+        type_id=1,
+        template_id=None,
+        extra={},
+    ),
+    dict(
+        smsid="f66545d2-c7e2-4603-984e-d2238c363c8292",
+        status="failed",
+        error_code="-114",
+        zalo_error=-114,
+        price=Decimal("0"),
+        telco="Mobifone",
+        phone="0901888484",
+        oa_id="1397492183140006179",
+        partner_ids=None,
+        note=None,
+        type_id=25,
+        template_id="2056446",
+        extra={},
+    ),
+    dict(
+        smsid="849fe08c19294b02857cf91687021a50250",
+        status="delivered",
+        error_code=None,
+        zalo_error=None,
+        price=Decimal("470"),
+        telco="Mobifone",
+        phone="0901888484",
+        oa_id=None,
+        partner_ids=None,
+        note=None,
+        type_id=23,
+        template_id=None,
+        extra={},
+    ),
+    dict(
+        smsid="7d11c87a22934df390f73ec59d8defd6205",
+        status="delivered",
+        error_code=None,
+        zalo_error=0,
+        price=Decimal("60"),
+        telco=None,
+        phone=UID,
+        oa_id=OA1,
+        partner_ids="e1a60e8890be9de4c4ab",
+        note="24/04/2024 16:58:01",
+        type_id=26,
+        template_id=None,
+        extra={},
+    ),
+    dict(
+        smsid="53dbbc6e816f4159a9035a14a787e08f172",
+        status="delivered",
+        error_code=None,
+        zalo_error=0,
+        price=Decimal("60"),
+        telco=None,
+        phone=UID,
+        oa_id=OA1,
+        partner_ids="f405841b5f2352790b36",
+        note="24/04/2024 17:07:01",
+        type_id=26,
+        template_id=None,
+        extra={},
+    ),
+    dict(
+        smsid="53dbbc6e816f4159a9035a14a787e08f172",
+        status="delivered",
+        error_code=None,
+        zalo_error=0,
+        price=Decimal("60"),
+        telco=None,
+        phone=UID,
+        oa_id=OA1,
+        partner_ids="f405841b5f2352790b36",
+        note="24/04/2024 17:07:01",
+        type_id=26,
+        template_id=None,
+        extra={},
+    ),
+    dict(
+        smsid="7d11c87a22934df390f73ec59d8defd6205",
+        status="delivered",
+        error_code=None,
+        zalo_error=0,
+        price=Decimal("220"),
+        telco=None,
+        phone=UID,
+        oa_id=OA1,
+        partner_ids="e1a60e8890be9derir3gfbff",
+        note="24/04/2024 16:58:01",
+        type_id=27,
+        template_id=None,
+        extra={},
+    ),
+    dict(
+        smsid="5450d5579bfa466a9f2a5911c82f4037",
+        status="delivered",
+        error_code=None,
+        zalo_error=0,
+        price=Decimal("2104"),
+        telco="Zalo UID",
+        phone="5308693166941955879",
+        oa_id=OA2,
+        partner_ids="416f53d0cf0ec7569e19",
+        note=None,
+        type_id=25,
+        template_id="523194",
+        extra={},
+    ),
 ]
 
 
@@ -149,23 +247,28 @@ SUCCESS_JSON = json.dumps(SUCCESS, separators=(",", ":"))
         # (b) JSON URL-encoded once more, "____" and a URL-encoded timestamp
         (quote(SUCCESS_JSON, safe=":,") + "____24/04/2024%2016:58:01", SUCCESS, "24/04/2024 16:58:01"),
         # (b) encoded the way eSMS's sample has it after one decoding
-        ("%7B%22data%22:%7B%22message_id%22:%22e1a6%22,%22user_id%22:%223121%22%7D,%22error%22:0,"
-         "%22message%22:%22Success%22%7D____24/04/2024%2017:07:01", SUCCESS, "24/04/2024 17:07:01"),
+        (
+            "%7B%22data%22:%7B%22message_id%22:%22e1a6%22,%22user_id%22:%223121%22%7D,%22error%22:0,"
+            "%22message%22:%22Success%22%7D____24/04/2024%2017:07:01",
+            SUCCESS,
+            "24/04/2024 17:07:01",
+        ),
         # (c) plain JSON
         (SUCCESS_JSON, SUCCESS, None),
         ("  " + SUCCESS_JSON + "  ", SUCCESS, None),
         # (d) JSON followed by free text
-        ('{"error":-124,"message":"Access token is invalid"}Object reference not set to an instance '
-         "of an object.", {"error": -124, "message": "Access token is invalid"},
-         "Object reference not set to an instance of an object."),
+        (
+            '{"error":-124,"message":"Access token is invalid"}Object reference not set to an instance of an object.',
+            {"error": -124, "message": "Access token is invalid"},
+            "Object reference not set to an instance of an object.",
+        ),
         # plain JSON with a timestamp
         (INNER_JSON + "____24/04/2024 16:58:01", INNER, "24/04/2024 16:58:01"),
         # URL-encoded twice and three times more
         (quote_times(INNER_JSON, 2), INNER, None),
         (quote_times(INNER_JSON, 3), INNER, None),
         (quote_times(INNER_JSON, 7), INNER, None),
-        (quote(quote(SUCCESS_JSON + "____24/04/2024 16:58:01", safe=""), safe=""), SUCCESS,
-         "24/04/2024 16:58:01"),
+        (quote(quote(SUCCESS_JSON + "____24/04/2024 16:58:01", safe=""), safe=""), SUCCESS, "24/04/2024 16:58:01"),
         # the quoted form, URL-encoded once more
         (quote('"' + INNER_JSON.replace('"', '\\"') + '"', safe=""), INNER, None),
         # bare Zalo codes, as the status APIs give ErrorInfo
@@ -221,7 +324,8 @@ def test_keys_are_case_insensitive(params):
 
 
 @pytest.mark.parametrize(
-    "key", ["error_info", "ERROR_INFO", "Error_Info"],
+    "key",
+    ["error_info", "ERROR_INFO", "Error_Info"],
 )
 def test_error_info_key_any_case(key):
     cb = parse_callback({**BASE, "SendSuccess": "0", "SendFailed": "1", key: INNER_JSON})
@@ -252,8 +356,7 @@ def test_same_key_in_two_cases_keeps_the_first():
     ],
 )
 def test_send_status_mapping(send_status, success, failed, status, error_code):
-    cb = parse_callback({"SMSID": "x", "SendStatus": send_status, "SendSuccess": success,
-                         "SendFailed": failed})
+    cb = parse_callback({"SMSID": "x", "SendStatus": send_status, "SendSuccess": success, "SendFailed": failed})
     assert (cb.status, cb.error_code, cb.problems) == (status, error_code, ())
     assert (cb.error_message is None) == (error_code is None)
 
@@ -261,21 +364,43 @@ def test_send_status_mapping(send_status, success, failed, status, error_code):
 @pytest.mark.parametrize(
     "send_status, success, failed, zalo, status, error_code, message",
     [
-        ("5", "0", "1", '{"error":-118,"message":"Zalo account not existed"}', "failed", "-118",
-         "Zalo account not existed"),
+        (
+            "5",
+            "0",
+            "1",
+            '{"error":-118,"message":"Zalo account not existed"}',
+            "failed",
+            "-118",
+            "Zalo account not existed",
+        ),
         ("5", "0", "1", '{"error":-131}', "failed", "-131", "ZNS template is not approved"),
-        ("4", "0", "0", '{"error":-124,"message":"Access token is invalid"}', "rejected", "-124",
-         "Access token is invalid"),
+        (
+            "4",
+            "0",
+            "0",
+            '{"error":-124,"message":"Access token is invalid"}',
+            "rejected",
+            "-124",
+            "Access token is invalid",
+        ),
         ("5", "0", "1", "1001", "failed", "1001", "User was not online on Zalo within the allowed time"),
-        ("5", "0", "1", '{"error":0,"message":"Success"}', "failed", "send_failed",
-         "eSMS reported the message as failed"),
+        (
+            "5",
+            "0",
+            "1",
+            '{"error":0,"message":"Success"}',
+            "failed",
+            "send_failed",
+            "eSMS reported the message as failed",
+        ),
         ("5", "1", "0", '{"error":-114,"message":"x"}', "delivered", None, None),
         ("7", "0", "0", '{"error":-114,"message":"x"}', "sent", None, None),
     ],
 )
 def test_error_code_rules(send_status, success, failed, zalo, status, error_code, message):
-    cb = parse_callback({"SMSID": "x", "SendStatus": send_status, "SendSuccess": success,
-                         "SendFailed": failed, "error_info": zalo})
+    cb = parse_callback(
+        {"SMSID": "x", "SendStatus": send_status, "SendSuccess": success, "SendFailed": failed, "error_info": zalo}
+    )
     assert (cb.status, cb.error_code, cb.error_message) == (status, error_code, message)
     assert cb.zalo_error is not None  # Zalo fields are kept whatever the status
 
@@ -322,18 +447,38 @@ def test_absurd_numbers_are_problems_not_values(key, value, attr):
 
 
 @pytest.mark.parametrize(
-    "value, price", [("0", Decimal(0)), (" 5 ", Decimal(5)), ("220.0000", Decimal("220")),
-                     ("850.0", Decimal(850)), ("", None), (850, Decimal(850)), (60.5, Decimal("60.5"))],
+    "value, price",
+    [
+        ("0", Decimal(0)),
+        (" 5 ", Decimal(5)),
+        ("220.0000", Decimal("220")),
+        ("850.0", Decimal(850)),
+        ("", None),
+        (850, Decimal(850)),
+        (60.5, Decimal("60.5")),
+    ],
 )
 def test_price_tolerance(value, price):
     cb = parse_callback({**BASE, "TotalPrice": value})
     assert cb.total_price == price and cb.problems == ()
 
 
-@pytest.mark.parametrize("telco_id, name", [
-    ("1", "Viettel"), ("2", "Mobifone"), ("3", "Vinaphone"), ("4", "Vietnamobile"), ("5", "Gtel"),
-    ("6", "Itel"), ("7", "Reddi"), ("9", "Zalo UID"), ("8", "8"), ("42", "42"), ("", None),
-])
+@pytest.mark.parametrize(
+    "telco_id, name",
+    [
+        ("1", "Viettel"),
+        ("2", "Mobifone"),
+        ("3", "Vinaphone"),
+        ("4", "Vietnamobile"),
+        ("5", "Gtel"),
+        ("6", "Itel"),
+        ("7", "Reddi"),
+        ("9", "Zalo UID"),
+        ("8", "8"),
+        ("42", "42"),
+        ("", None),
+    ],
+)
 def test_telco_names(telco_id, name):
     assert parse_callback({**BASE, "telcoid": telco_id}).telco == name
 
@@ -363,7 +508,13 @@ class Exploding(dict):
 @pytest.mark.parametrize(
     "params",
     [
-        None, "SMSID=abc", 42, [], ["SMSID", "abc"], {}, Exploding(),
+        None,
+        "SMSID=abc",
+        42,
+        [],
+        ["SMSID", "abc"],
+        {},
+        Exploding(),
         {"SMSID": None, "SendStatus": None},
         {"SMSID": 123, "SendStatus": 5, "SendSuccess": 1},
         {"SMSID": ["a", "b"], "SendStatus": [5]},
@@ -388,10 +539,14 @@ def test_garbage_never_raises(params):
 
 
 def test_garbage_details():
-    assert parse_callback(None).problems == ("callback parameters are not a mapping", "SMSID is missing",
-                                             "SendStatus is missing")
-    nul = parse_callback({"SMSID": "x\x00y", "SendStatus": "5", "SendFailed": "1",
-                          "error_info": '{"error":-1,"message":"a\\u0000b"}'})
+    assert parse_callback(None).problems == (
+        "callback parameters are not a mapping",
+        "SMSID is missing",
+        "SendStatus is missing",
+    )
+    nul = parse_callback(
+        {"SMSID": "x\x00y", "SendStatus": "5", "SendFailed": "1", "error_info": '{"error":-1,"message":"a\\u0000b"}'}
+    )
     assert nul.smsid == "xy" and nul.zalo_message == "ab" and nul.error_code == "-1"
     obj = parse_callback({"SMSID": "x", "SendStatus": "4", "error_info": {"error": -114, "message": "obj"}})
     assert (obj.error_code, obj.error_message) == ("-114", "obj")

@@ -11,16 +11,21 @@ from decimal import Decimal
 
 import pytest
 
+from tests.esms.support import API_KEY, SECRET_KEY, SMSID, Reply
 from tracker.esms.callback import parse_callback
 from tracker.esms.client import EsmsClient, GetCallbackResult, StatusAnswer
 
-from tests.esms.support import API_KEY, SECRET_KEY, SMSID, Reply
-
 
 def send(client: EsmsClient, **overrides):
-    args = dict(phone="0901888484", params=["Nguyen Van A", "12345"], order_id="order-1",
-                template_id="2056446", oa_id="4097311281936189049", request_id="req-1",
-                callback_url="https://tracker.example/webhooks/esms/tok")
+    args = dict(
+        phone="0901888484",
+        params=["Nguyen Van A", "12345"],
+        order_id="order-1",
+        template_id="2056446",
+        oa_id="4097311281936189049",
+        request_id="req-1",
+        callback_url="https://tracker.example/webhooks/esms/tok",
+    )
     return client.send_journey(**{**args, **overrides})
 
 
@@ -39,9 +44,15 @@ def test_send_request_body_exact(fake, client):
     assert fake.seen[0].path == "/MainService.svc/json/SendZaloMessage_V4_post_json/"
     assert fake.seen[0].headers["Content-Type"] == "application/json"
     assert fake.json() == {
-        "ApiKey": API_KEY, "SecretKey": SECRET_KEY, "Phone": "0901888484",
-        "Params": ["Nguyen Van A", "12345"], "IsJourney": True, "OrderId": "order-1",
-        "TempID": "2056446", "OAID": "4097311281936189049", "RequestId": "req-1",
+        "ApiKey": API_KEY,
+        "SecretKey": SECRET_KEY,
+        "Phone": "0901888484",
+        "Params": ["Nguyen Van A", "12345"],
+        "IsJourney": True,
+        "OrderId": "order-1",
+        "TempID": "2056446",
+        "OAID": "4097311281936189049",
+        "RequestId": "req-1",
         "CallbackUrl": "https://tracker.example/webhooks/esms/tok",
     }
     assert b'"IsJourney": true' in fake.seen[0].body
@@ -75,25 +86,53 @@ def test_send_optional_fields(fake, client, overrides, present, absent):
     [
         (Reply({"CodeResult": "100", "CountRegenerate": 0, "SMSID": SMSID}), "accepted", "100", SMSID, None),
         (Reply({"CodeResult": 100, "SMSID": SMSID}), "accepted", "100", SMSID, None),
-        (Reply({"CodeResult": "101", "CountRegenerate": 0, "ErrorMessage": "Authorize Failed"}),
-         "rejected", "101", None, "Authorize Failed"),
-        (Reply({"CodeResult": "124", "CountRegenerate": 0}), "rejected", "124", None,
-         "Duplicate RequestId (within 24 hours)"),
-        (Reply({"CodeResult": "789", "ErrorMessage": "TemplateId is not config"}), "rejected", "789",
-         None, "TemplateId is not config"),
-        (Reply({"CodeResult": "100", "CountRegenerate": 0}), "transport", "bad_response", None,
-         "eSMS answered 100 without an SMSID"),
+        (
+            Reply({"CodeResult": "101", "CountRegenerate": 0, "ErrorMessage": "Authorize Failed"}),
+            "rejected",
+            "101",
+            None,
+            "Authorize Failed",
+        ),
+        (
+            Reply({"CodeResult": "124", "CountRegenerate": 0}),
+            "rejected",
+            "124",
+            None,
+            "Duplicate RequestId (within 24 hours)",
+        ),
+        (
+            Reply({"CodeResult": "789", "ErrorMessage": "TemplateId is not config"}),
+            "rejected",
+            "789",
+            None,
+            "TemplateId is not config",
+        ),
+        (
+            Reply({"CodeResult": "100", "CountRegenerate": 0}),
+            "transport",
+            "bad_response",
+            None,
+            "eSMS answered 100 without an SMSID",
+        ),
         (Reply({"Something": "else"}), "transport", "bad_response", None, "eSMS answer has no CodeResult"),
-        (Reply("<html>Service Unavailable</html>"), "transport", "bad_response", None,
-         "eSMS answered with something that is not JSON"),
-        (Reply("", status=200), "transport", "bad_response", None,
-         "eSMS answered with something that is not JSON"),
-        (Reply({"CodeResult": "100", "SMSID": SMSID}, status=500), "transport", "http_500", None,
-         "eSMS answered HTTP 500"),
+        (
+            Reply("<html>Service Unavailable</html>"),
+            "transport",
+            "bad_response",
+            None,
+            "eSMS answered with something that is not JSON",
+        ),
+        (Reply("", status=200), "transport", "bad_response", None, "eSMS answered with something that is not JSON"),
+        (
+            Reply({"CodeResult": "100", "SMSID": SMSID}, status=500),
+            "transport",
+            "http_500",
+            None,
+            "eSMS answered HTTP 500",
+        ),
         (Reply("Bad gateway", status=502), "transport", "http_502", None, "eSMS answered HTTP 502"),
         (Reply("slow down", status=429), "transport", "http_429", None, "eSMS answered HTTP 429"),
-        (Reply("not here", status=404), "transport", "http_404", None,
-         "eSMS answered with something that is not JSON"),
+        (Reply("not here", status=404), "transport", "http_404", None, "eSMS answered with something that is not JSON"),
     ],
 )
 def test_send_answer_mapping(fake, client, reply, outcome, code, smsid, message):
@@ -162,8 +201,7 @@ def test_connection_pool_is_large_enough_for_a_thread_pool(client):
 def test_send_threads_share_one_client(fake, client):
     fake.script(Reply({"CodeResult": "100", "SMSID": SMSID}, delay=0.05))
     results = []
-    threads = [threading.Thread(target=lambda i=i: results.append(send(client, request_id=f"r{i}")))
-               for i in range(40)]
+    threads = [threading.Thread(target=lambda i=i: results.append(send(client, request_id=f"r{i}"))) for i in range(40)]
     for t in threads:
         t.start()
     for t in threads:
@@ -174,16 +212,44 @@ def test_send_threads_share_one_client(fake, client):
 
 # -- status queries -----------------------------------------------------------
 
-SEND_STATUS = {"CodeResponse": "100", "SMSID": SMSID, "SendFailed": 0, "SendStatus": 5,
-               "SendSuccess": 1, "TotalPrice": 850.0, "TotalReceiver": 1, "TotalSent": 1}
-ZNS_STATUS = {"CodeResult": "100", "Data": {
-    "ErrorInfo": "0", "FinalStatus": "1", "SMSID": SMSID, "SendFailed": 0, "SendStatus": 5,
-    "SendSuccess": 1, "TotalPrice": 330.0, "TotalReceiver": 1, "TotalSent": 1, "ZaloMsgId": "zmsg-1"}}
+SEND_STATUS = {
+    "CodeResponse": "100",
+    "SMSID": SMSID,
+    "SendFailed": 0,
+    "SendStatus": 5,
+    "SendSuccess": 1,
+    "TotalPrice": 850.0,
+    "TotalReceiver": 1,
+    "TotalSent": 1,
+}
+ZNS_STATUS = {
+    "CodeResult": "100",
+    "Data": {
+        "ErrorInfo": "0",
+        "FinalStatus": "1",
+        "SMSID": SMSID,
+        "SendFailed": 0,
+        "SendStatus": 5,
+        "SendSuccess": 1,
+        "TotalPrice": 330.0,
+        "TotalReceiver": 1,
+        "TotalSent": 1,
+        "ZaloMsgId": "zmsg-1",
+    },
+}
 CALLBACK_ENTRY = {
-    "SMSID": SMSID, "SendFailed": 1, "SendSuccess": 0, "SendStatus": 5, "TotalPrice": 0,
-    "TypeId": 27, "Telcoid": 2, "PhoneNumber": "0901888484",
-    "CallbackUrl": "https://tracker.example/webhooks/esms/tok", "Partnerids": "p-1",
-    "ErrorInfo": '{"error":-114,"message":"User is inactive"}', "OAId": "4097311281936189049",
+    "SMSID": SMSID,
+    "SendFailed": 1,
+    "SendSuccess": 0,
+    "SendStatus": 5,
+    "TotalPrice": 0,
+    "TypeId": 27,
+    "Telcoid": 2,
+    "PhoneNumber": "0901888484",
+    "CallbackUrl": "https://tracker.example/webhooks/esms/tok",
+    "Partnerids": "p-1",
+    "ErrorInfo": '{"error":-114,"message":"User is inactive"}',
+    "OAId": "4097311281936189049",
     "ZnsTempId": "2056446",
 }
 
@@ -240,8 +306,12 @@ def test_get_callbacks(fake, client):
     result = client.get_callbacks([SMSID, "other"], "4097311281936189049")
     seen = fake.seen[0]
     assert (seen.method, seen.path) == ("POST", "/ZaloCallback/GetCallback")
-    assert fake.json() == {"ApiKey": API_KEY, "SecretKey": SECRET_KEY, "ListRefid": [SMSID, "other"],
-                           "OAId": "4097311281936189049"}
+    assert fake.json() == {
+        "ApiKey": API_KEY,
+        "SecretKey": SECRET_KEY,
+        "ListRefid": [SMSID, "other"],
+        "OAId": "4097311281936189049",
+    }
     assert isinstance(result, GetCallbackResult)
     assert (result.ok, result.code, result.error, len(result.answers)) == (True, "100", None, 1)
     answer = result.answers[0]
@@ -277,10 +347,28 @@ def test_get_callbacks_limits(fake, client):
 @pytest.mark.parametrize(
     "reply, ok, code, transport, error",
     [
-        (Reply({"CodeResponse": "105", "CodeResult": "105", "Code": 105, "ErrorMessage": "not found",
-                "Message": "not found"}), False, "105", False, "not found"),
-        (Reply({"CodeResponse": "160", "CodeResult": "160", "Code": 160}), False, "160", False,
-         "Too many requests per second (status queries)"),
+        (
+            Reply(
+                {
+                    "CodeResponse": "105",
+                    "CodeResult": "105",
+                    "Code": 105,
+                    "ErrorMessage": "not found",
+                    "Message": "not found",
+                }
+            ),
+            False,
+            "105",
+            False,
+            "not found",
+        ),
+        (
+            Reply({"CodeResponse": "160", "CodeResult": "160", "Code": 160}),
+            False,
+            "160",
+            False,
+            "Too many requests per second (status queries)",
+        ),
         (Reply("oops", status=503), False, "http_503", True, "eSMS answered HTTP 503"),
         (Reply("<html/>"), False, "bad_response", True, "eSMS answered with something that is not JSON"),
         (Reply({"nothing": 1}), False, "bad_response", True, None),
@@ -325,5 +413,7 @@ def test_client_without_credentials_still_works(fake):
 
 def test_to_callback_params_skips_unknowns():
     assert StatusAnswer(ok=False, code="timeout").to_callback_params() == {}
-    params = StatusAnswer(ok=True, code="100", smsid="s", send_status=2, total_price=Decimal("1.50")).to_callback_params()
+    params = StatusAnswer(
+        ok=True, code="100", smsid="s", send_status=2, total_price=Decimal("1.50")
+    ).to_callback_params()
     assert params == {"SMSID": "s", "SendStatus": "2", "TotalPrice": "1.50"}

@@ -9,12 +9,11 @@ import re
 
 import pytest
 
+from tests.esms.test_codes import BANG_MA_LOI
+from tests.support import ROOT
 from tracker.esms import code_table, zalo_table
 from tracker.esms.code_table import CLASSES, ESMS, RETRY_LATER, UNKNOWN, Entry
 from tracker.esms.zalo_table import ZALO
-
-from tests.esms.test_codes import BANG_MA_LOI
-from tests.support import ROOT
 
 # Letters only Vietnamese writes (with diacritics): a "Vietnamese" text has some.
 VIETNAMESE = re.compile(r"[àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ]", re.I)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -12,8 +12,27 @@ from tracker.esms.zalo_table import ZALO
 
 # Every code of REFERENCE section 3.
 REFERENCE_CODES = [
-    "99", "100", "101", "102", "103", "108", "118", "124", "140", "143", "160",
-    "204", "789", "790", "791", "799", "801", "802", "105", "851", "854",
+    "99",
+    "100",
+    "101",
+    "102",
+    "103",
+    "108",
+    "118",
+    "124",
+    "140",
+    "143",
+    "160",
+    "204",
+    "789",
+    "790",
+    "791",
+    "799",
+    "801",
+    "802",
+    "105",
+    "851",
+    "854",
 ]
 
 
@@ -26,16 +45,48 @@ def test_every_reference_code_has_a_meaning(code):
 
 # Every CodeResult of eSMS's esms-api/bang-ma-loi.md (devesms/gitbook_esms_for_develop_v2), in its order.
 BANG_MA_LOI = [
-    "99", "100", "101", "102", "103", "104", "105", "106", "107", "108", "110", "115", "118", "120",
-    "124", "140", "143", "146", "160", "163", "171", "177", "199", "201", "204", "210", "300", "301",
-    "687", "789", "790", "791", "799", "801", "802", "851", "854",
+    "99",
+    "100",
+    "101",
+    "102",
+    "103",
+    "104",
+    "105",
+    "106",
+    "107",
+    "108",
+    "110",
+    "115",
+    "118",
+    "120",
+    "124",
+    "140",
+    "143",
+    "146",
+    "160",
+    "163",
+    "171",
+    "177",
+    "199",
+    "201",
+    "204",
+    "210",
+    "300",
+    "301",
+    "687",
+    "789",
+    "790",
+    "791",
+    "799",
+    "801",
+    "802",
+    "851",
+    "854",
 ]
 
 # Zalo's ZNS table (developers.zalo.me/docs/zbs-template-message/bang-ma-loi), the codes the
 # tracker reads; plus eSMS's own ErrorInfo 1001 (ham-lay-thong-tin-trang-thai-zns-1.md).
-ZALO_TABLE = (
-    ["0"] + [str(-n) for n in range(100, 152)] + ["-153", "-1121", "-1122", "-1123", "-1124", "-1491", "1001"]
-)
+ZALO_TABLE = ["0"] + [str(-n) for n in range(100, 152)] + ["-153", "-1121", "-1122", "-1123", "-1124", "-1491", "1001"]
 
 
 def test_esms_table_is_exactly_bang_ma_loi():
@@ -62,18 +113,43 @@ def test_every_entry_is_bilingual_and_classed(table):
     "code, cls",
     [
         # Account: pauses sending for the whole account (issue 11, point 5).
-        ("101", "account"), ("102", "account"), ("103", "account"), ("140", "account"), ("143", "account"),
+        ("101", "account"),
+        ("102", "account"),
+        ("103", "account"),
+        ("140", "account"),
+        ("143", "account"),
         # OA: pauses that OA.
-        ("204", "oa"), ("799", "oa"), ("802", "oa"),
-        ("789", "template"), ("790", "template"), ("791", "template"),
-        ("124", "final"), ("108", "final"), ("100", "ok"), ("0", "ok"),
-        ("-133", "retry_later"), ("-144", "retry_later"), ("-147", "retry_later"), ("-100", "retry_later"),
-        ("-141", "unreachable"), ("-114", "unreachable"), ("-118", "unreachable"), ("-139", "unreachable"),
+        ("204", "oa"),
+        ("799", "oa"),
+        ("802", "oa"),
+        ("789", "template"),
+        ("790", "template"),
+        ("791", "template"),
+        ("124", "final"),
+        ("108", "final"),
+        ("100", "ok"),
+        ("0", "ok"),
+        ("-133", "retry_later"),
+        ("-144", "retry_later"),
+        ("-147", "retry_later"),
+        ("-100", "retry_later"),
+        ("-141", "unreachable"),
+        ("-114", "unreachable"),
+        ("-118", "unreachable"),
+        ("-139", "unreachable"),
         ("1001", "unreachable"),
-        ("-146", "template"), ("-1121", "template"), ("-1124", "template"),
-        ("-148", "template"), ("-149", "template"), ("-150", "template"), ("-1491", "template"),
-        ("transport", "retry_later"), ("http_503", "retry_later"), ("timeout", "final"),
-        ("12345", "unknown"), ("-999", "unknown"),
+        ("-146", "template"),
+        ("-1121", "template"),
+        ("-1124", "template"),
+        ("-148", "template"),
+        ("-149", "template"),
+        ("-150", "template"),
+        ("-1491", "template"),
+        ("transport", "retry_later"),
+        ("http_503", "retry_later"),
+        ("timeout", "final"),
+        ("12345", "unknown"),
+        ("-999", "unknown"),
     ],
 )
 def test_classes(code, cls):
@@ -87,9 +163,14 @@ def test_no_code_no_class():
 @pytest.mark.parametrize(
     "code, words",
     [
-        ("-133", "06:00 Vietnam time"), ("-144", "next day"), ("-147", "next day"),
-        ("101", "pauses for the whole account"), ("799", "pauses for that OA"),
-        ("-141", "another way"), ("790", "template"), ("124", "Nothing to do"),
+        ("-133", "06:00 Vietnam time"),
+        ("-144", "next day"),
+        ("-147", "next day"),
+        ("101", "pauses for the whole account"),
+        ("799", "pauses for that OA"),
+        ("-141", "another way"),
+        ("790", "template"),
+        ("124", "Nothing to do"),
         ("12345", "neither eSMS's nor Zalo's table"),
     ],
 )
@@ -102,7 +183,7 @@ def test_vietnamese_meanings():
     assert codes.describe_vi("-133").startswith("Mẫu ZNS") and codes.describe_vi("x").endswith("x")
 
 
-UTC = timezone.utc
+UTC = UTC
 
 
 @pytest.mark.parametrize(
@@ -127,9 +208,22 @@ def test_retry_after(code, now, expected):
 
 @pytest.mark.parametrize(
     "code, scope",
-    [("101", "account"), ("103", "account"), ("140", "account"), ("143", "account"), ("102", "account"),
-     ("204", "oa"), ("799", "oa"), ("802", "oa"),
-     ("790", None), ("100", None), ("124", None), ("-115", None), ("-124", None), (None, None)],
+    [
+        ("101", "account"),
+        ("103", "account"),
+        ("140", "account"),
+        ("143", "account"),
+        ("102", "account"),
+        ("204", "oa"),
+        ("799", "oa"),
+        ("802", "oa"),
+        ("790", None),
+        ("100", None),
+        ("124", None),
+        ("-115", None),
+        ("-124", None),
+        (None, None),
+    ],
 )
 def test_only_send_codes_pause(code, scope):
     assert codes.pauses(code) == scope

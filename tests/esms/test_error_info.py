@@ -11,9 +11,8 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from tracker.esms.error_info import ErrorInfo, decode_error_info
-
 from tests.support import CALLBACK_SAMPLES
+from tracker.esms.error_info import ErrorInfo, decode_error_info
 
 SAMPLES = CALLBACK_SAMPLES.read_text().splitlines()
 
@@ -46,40 +45,50 @@ def test_url_encoded_again_with_a_timestamp_from_the_samples():
     assert raw.startswith("%7B") and "____" in raw
     info = decode_error_info(raw)
     assert info.problem is None
-    assert info.data == {"data": {"message_id": "e1a60e8890be9de4c4ab", "user_id": "31215806834323092"},
-                         "error": 0, "message": "Success"}
+    assert info.data == {
+        "data": {"message_id": "e1a60e8890be9de4c4ab", "user_id": "31215806834323092"},
+        "error": 0,
+        "message": "Success",
+    }
     assert info.note == "24/04/2024 16:58:01"
 
 
-@pytest.mark.parametrize("raw, code", [("0", 0), ("1001", 1001), ("-114", -114), (" -114 ", -114),
-                                       ("-114____24/04/2024", -114)])
+@pytest.mark.parametrize(
+    "raw, code", [("0", 0), ("1001", 1001), ("-114", -114), (" -114 ", -114), ("-114____24/04/2024", -114)]
+)
 def test_bare_zalo_code(raw, code):
     assert decode_error_info(raw).data == {"error": code}
 
 
-@pytest.mark.parametrize("raw, data, note", [
-    ('{"error": 0}', {"error": 0}, None),
-    ('{"error": 0} trailing words', {"error": 0}, "trailing words"),
-    ('{"error": 0}____01/01/2024 10:00:00', {"error": 0}, "01/01/2024 10:00:00"),
-    ('"{\\"error\\": 5}"____01/01', {"error": 5}, "01/01"),
-    ("%257B%2522error%2522%253A7%257D", {"error": 7}, None),
-])
+@pytest.mark.parametrize(
+    "raw, data, note",
+    [
+        ('{"error": 0}', {"error": 0}, None),
+        ('{"error": 0} trailing words', {"error": 0}, "trailing words"),
+        ('{"error": 0}____01/01/2024 10:00:00', {"error": 0}, "01/01/2024 10:00:00"),
+        ('"{\\"error\\": 5}"____01/01', {"error": 5}, "01/01"),
+        ("%257B%2522error%2522%253A7%257D", {"error": 7}, None),
+    ],
+)
 def test_objects_and_their_notes(raw, data, note):
     assert decode_error_info(raw) == ErrorInfo(data=data, note=note)
 
 
-@pytest.mark.parametrize("raw, problem", [
-    ("", "error_info is empty"),
-    ("   ", "error_info is empty"),
-    ("not json at all", "error_info is not JSON"),
-    ("[1, 2]", "error_info is not a JSON object"),
-    ("true", "error_info is not a JSON object"),
-    ("1.5", "error_info is not a JSON object"),
-    ("12 apples", "error_info is not a JSON object"),
-    ('"' * 1 + "plain text" + '"', "error_info is not JSON"),
-    (None, "error_info is not text"),
-    (42, "error_info is not text"),
-])
+@pytest.mark.parametrize(
+    "raw, problem",
+    [
+        ("", "error_info is empty"),
+        ("   ", "error_info is empty"),
+        ("not json at all", "error_info is not JSON"),
+        ("[1, 2]", "error_info is not a JSON object"),
+        ("true", "error_info is not a JSON object"),
+        ("1.5", "error_info is not a JSON object"),
+        ("12 apples", "error_info is not a JSON object"),
+        ('"' * 1 + "plain text" + '"', "error_info is not JSON"),
+        (None, "error_info is not text"),
+        (42, "error_info is not text"),
+    ],
+)
 def test_what_is_not_an_object_is_a_problem_not_an_exception(raw, problem):
     info = decode_error_info(raw)
     assert info.data is None

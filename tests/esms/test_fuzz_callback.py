@@ -12,11 +12,26 @@ from hypothesis import strategies as s
 from tracker.esms.callback import Callback, parse_callback
 from tracker.esms.error_info import decode_error_info
 
-KNOWN = ["SMSID", "SendStatus", "SendSuccess", "SendFailed", "TotalPrice", "TotalReceiver", "TotalSent",
-         "RequestId", "TypeId", "telcoid", "phonenumber", "partnerids", "error_info", "oaid", "tempid"]
+KNOWN = [
+    "SMSID",
+    "SendStatus",
+    "SendSuccess",
+    "SendFailed",
+    "TotalPrice",
+    "TotalReceiver",
+    "TotalSent",
+    "RequestId",
+    "TypeId",
+    "telcoid",
+    "phonenumber",
+    "partnerids",
+    "error_info",
+    "oaid",
+    "tempid",
+]
 
 numberish = s.one_of(
-    s.integers(min_value=-10**30, max_value=10**30).map(str),
+    s.integers(min_value=-(10**30), max_value=10**30).map(str),
     s.decimals(allow_nan=True, allow_infinity=True).map(str),
     s.floats().map(repr),
     s.sampled_from(["", " 5 ", "5.0", "1e400", "-0", "٥", "²", "0x10", "1_000", "NaN", "inf", "5" * 5000]),
@@ -27,11 +42,17 @@ value = s.one_of(text, numberish)
 key = s.one_of(s.sampled_from(KNOWN).flatmap(lambda k: s.sampled_from([k, k.lower(), k.upper(), f" {k} "])), text)
 params = s.dictionaries(key, value, max_size=25)
 # What a JSON POST can hold: any JSON value, not only text.
-json_value = s.recursive(s.none() | s.booleans() | s.integers() | s.floats() | text,
-                         lambda inner: s.lists(inner, max_size=4) | s.dictionaries(text, inner, max_size=4),
-                         max_leaves=20)
+json_value = s.recursive(
+    s.none() | s.booleans() | s.integers() | s.floats() | text,
+    lambda inner: s.lists(inner, max_size=4) | s.dictionaries(text, inner, max_size=4),
+    max_leaves=20,
+)
 
-FUZZ = settings(max_examples=int(os.environ.get("TRACKER_FUZZ_PROPS_N", "300")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=int(os.environ.get("TRACKER_FUZZ_PROPS_N", "300")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 def strings(value: object):
@@ -88,8 +109,7 @@ def test_decode_error_info_never_raises(raw):
     assert info.data is None or isinstance(info.data, dict)
 
 
-zalo_result = s.fixed_dictionaries({"error": s.integers(min_value=-300, max_value=0),
-                                    "message": s.text(max_size=80)})
+zalo_result = s.fixed_dictionaries({"error": s.integers(min_value=-300, max_value=0), "message": s.text(max_size=80)})
 
 
 @settings(max_examples=500, deadline=None)

@@ -54,8 +54,12 @@ def urllib3_records():
 def test_remembered_secrets_are_scrubbed_from_urllib3_log_lines_in_every_encoded_form(urllib3_records):
     remember("key with/slash+plus", "", "SECRET-9")
     logging.getLogger("urllib3.connectionpool").debug(
-        '%s "GET /x?ApiKey=%s&SecretKey=%s&b=%s HTTP/1.1" 200', "https://rest.esms.vn:443",
-        "key%20with%2Fslash%2Bplus", "SECRET-9", "key+with%2Fslash%2Bplus")
+        '%s "GET /x?ApiKey=%s&SecretKey=%s&b=%s HTTP/1.1" 200',
+        "https://rest.esms.vn:443",
+        "key%20with%2Fslash%2Bplus",
+        "SECRET-9",
+        "key+with%2Fslash%2Bplus",
+    )
     (record,) = urllib3_records
     line = record.getMessage()
     assert "SECRET-9" not in line and "slash" not in line

@@ -12,9 +12,16 @@ import requests
 from tracker.esms import template_api
 from tracker.esms.templates import Template, Variable
 
-LISTING = {"CodeResult": "100", "ZNSTemplates": [
-    {"TempId": "300001", "TempName": "Nhắc", "ZNSTempDetail": [
-        {"Limit": "30", "Param": "order_code", "ParamLevel": "1", "RequireType": "type_text"}]}]}
+LISTING = {
+    "CodeResult": "100",
+    "ZNSTemplates": [
+        {
+            "TempId": "300001",
+            "TempName": "Nhắc",
+            "ZNSTempDetail": [{"Limit": "30", "Param": "order_code", "ParamLevel": "1", "RequireType": "type_text"}],
+        }
+    ],
+}
 
 
 class Response:
@@ -40,8 +47,13 @@ class Session:
 
 def client_settings(**changes) -> SimpleNamespace:
     """What get_templates reads of ClientSettings (a Protocol)."""
-    values = dict(esms_base_url="http://esms.invalid/MainService.svc/json", esms_status_url="",
-                  esms_api_key="KEY-1", esms_secret_key="SECRET-1", send_timeout=5.0)
+    values = dict(
+        esms_base_url="http://esms.invalid/MainService.svc/json",
+        esms_status_url="",
+        esms_api_key="KEY-1",
+        esms_secret_key="SECRET-1",
+        send_timeout=5.0,
+    )
     values.update(changes)
     return SimpleNamespace(**values)
 
@@ -49,7 +61,8 @@ def client_settings(**changes) -> SimpleNamespace:
 def test_the_request_is_the_documented_body_to_get_template():
     session = Session(Response(200, LISTING))
     assert template_api.get_templates(client_settings(), "OA1", 1.5, session=session) == {
-        "300001": Template("300001", "Nhắc", (Variable("order_code", 30, "type_text"),))}
+        "300001": Template("300001", "Nhắc", (Variable("order_code", 30, "type_text"),))
+    }
     ((url, body, timeout),) = session.calls
     assert url == "http://esms.invalid/MainService.svc/json/GetTemplate/"
     assert body == {"ApiKey": "KEY-1", "SecretKey": "SECRET-1", "OAId": "OA1", "SmsType": "24"}
@@ -79,8 +92,7 @@ def test_an_unreachable_esms_over_real_http_is_none():
 
 def test_the_log_names_the_outcome_but_never_the_keys(caplog):
     caplog.set_level(logging.INFO, logger="tracker.esms")
-    template_api.get_templates(client_settings(), "OA1", 1,
-                               session=Session(requests.ConnectionError("KEY-1 SECRET-1")))
+    template_api.get_templates(client_settings(), "OA1", 1, session=Session(requests.ConnectionError("KEY-1 SECRET-1")))
     template_api.get_templates(client_settings(), "OA1", 1, session=Session(Response(503, None)))
     text = caplog.text
     assert "unreachable (ConnectionError)" in text and "no listing (HTTP 503)" in text

@@ -9,28 +9,31 @@ import pytest
 from tracker.esms.values import MAX_NUMBER, as_text, flag_of, int_of, json_get, parse_decimal, parse_int, text_of
 
 
-@pytest.mark.parametrize("value, want", [
-    (None, (None, None)),
-    ("abc", ("abc", None)),
-    ("", ("", None)),
-    (5, ("5", None)),
-    (1.5, ("1.5", None)),
-    (Decimal("2.50"), ("2.50", None)),
-    ([], (None, None)),
-    (["a"], ("a", None)),
-    (("a",), ("a", None)),
-    (["a", "b"], ("a", "several values given; first kept")),
-    ([7, 8], ("7", "several values given; first kept")),
-    ({"error": 0}, ('{"error": 0}', None)),
-    (object(), (None, "unexpected value type object")),
-    (b"bytes", (None, "unexpected value type bytes")),
-])
+@pytest.mark.parametrize(
+    "value, want",
+    [
+        (None, (None, None)),
+        ("abc", ("abc", None)),
+        ("", ("", None)),
+        (5, ("5", None)),
+        (1.5, ("1.5", None)),
+        (Decimal("2.50"), ("2.50", None)),
+        ([], (None, None)),
+        (["a"], ("a", None)),
+        (("a",), ("a", None)),
+        (["a", "b"], ("a", "several values given; first kept")),
+        ([7, 8], ("7", "several values given; first kept")),
+        ({"error": 0}, ('{"error": 0}', None)),
+        (object(), (None, "unexpected value type object")),
+        (b"bytes", (None, "unexpected value type bytes")),
+    ],
+)
 def test_as_text(value, want):
     assert as_text(value) == want
 
 
 def test_as_text_of_a_huge_int_is_a_problem():
-    assert as_text(10 ** 100_000) == (None, "number too large")
+    assert as_text(10**100_000) == (None, "number too large")
 
 
 def test_as_text_of_an_unserialisable_object():
@@ -39,28 +42,34 @@ def test_as_text_of_an_unserialisable_object():
     assert as_text(loop) == (None, "unreadable object")
 
 
-@pytest.mark.parametrize("value, want", [
-    ("220.0000", Decimal("220.0000")),
-    (" 5 ", Decimal("5")),
-    ("+3", Decimal("3")),
-    (".5", Decimal("0.5")),
-    ("5.", Decimal("5")),
-    (7, Decimal("7")),
-    (str(MAX_NUMBER), Decimal(MAX_NUMBER)),
-])
+@pytest.mark.parametrize(
+    "value, want",
+    [
+        ("220.0000", Decimal("220.0000")),
+        (" 5 ", Decimal("5")),
+        ("+3", Decimal("3")),
+        (".5", Decimal("0.5")),
+        ("5.", Decimal("5")),
+        (7, Decimal("7")),
+        (str(MAX_NUMBER), Decimal(MAX_NUMBER)),
+    ],
+)
 def test_parse_decimal_reads_numbers(value, want):
     assert parse_decimal(value) == (want, None)
 
 
-@pytest.mark.parametrize("value, problem", [
-    ("1e5", "is not a number"),
-    ("1_000", "is not a number"),
-    ("١٢", "is not a number"),
-    ("abc", "is not a number"),
-    ("NaN", "is not a number"),
-    ("-1", "is negative"),
-    (str(MAX_NUMBER + 1), "is out of range"),
-])
+@pytest.mark.parametrize(
+    "value, problem",
+    [
+        ("1e5", "is not a number"),
+        ("1_000", "is not a number"),
+        ("١٢", "is not a number"),
+        ("abc", "is not a number"),
+        ("NaN", "is not a number"),
+        ("-1", "is negative"),
+        (str(MAX_NUMBER + 1), "is out of range"),
+    ],
+)
 def test_parse_decimal_refuses_garbage(value, problem):
     number, found = parse_decimal(value)
     assert number is None
@@ -83,8 +92,9 @@ def test_parse_int_reads_whole_numbers(value, want):
     assert isinstance(parse_int(value)[0], int)
 
 
-@pytest.mark.parametrize("value, problem", [("5.5", "is not a whole number"), ("-2", "is negative"),
-                                            ("x", "is not a number")])
+@pytest.mark.parametrize(
+    "value, problem", [("5.5", "is not a whole number"), ("-2", "is negative"), ("x", "is not a number")]
+)
 def test_parse_int_refuses(value, problem):
     number, found = parse_int(value)
     assert number is None and problem in found
@@ -114,10 +124,23 @@ def test_int_of(value, want):
     assert int_of(value) == want
 
 
-@pytest.mark.parametrize("value, want", [
-    ("1", True), (1, True), ("true", True), ("TRUE", True), (True, True),
-    ("0", False), (0, False), ("false", False), (" false ", False),
-    ("yes", None), ("", None), (None, None), ("2", None),
-])
+@pytest.mark.parametrize(
+    "value, want",
+    [
+        ("1", True),
+        (1, True),
+        ("true", True),
+        ("TRUE", True),
+        (True, True),
+        ("0", False),
+        (0, False),
+        ("false", False),
+        (" false ", False),
+        ("yes", None),
+        ("", None),
+        (None, None),
+        ("2", None),
+    ],
+)
 def test_flag_of(value, want):
     assert flag_of(value) is want

@@ -9,21 +9,25 @@ import sys
 
 import pytest
 
-from tracker.simulator import SimSettings, start_in_thread
-
 from tests.support import ROOT
+from tracker.simulator import SimSettings, start_in_thread
 
 
 @pytest.fixture
 def env(tmp_path):
-    return {**os.environ, "TRACKER_INSTANCE_DIR": str(tmp_path / "instance"),
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "ESMS_OAID": "4097311281936189049",
-            "TRACKER_SIMULATOR": "1"}
+    return {
+        **os.environ,
+        "TRACKER_INSTANCE_DIR": str(tmp_path / "instance"),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "ESMS_OAID": "4097311281936189049",
+        "TRACKER_SIMULATOR": "1",
+    }
 
 
 def tracker(env, *args, check=True):
-    proc = subprocess.run([sys.executable, "-m", "tracker", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tracker", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     if check:
         assert proc.returncode == 0, proc.stderr
     return proc
@@ -34,13 +38,32 @@ def test_upgrade_send_and_worker_once(env):
     try:
         env["TRACKER_SIMULATOR_URL"] = sim.url
         assert "upgraded" in tracker(env, "db", "upgrade").stdout
-        out = tracker(env, "send", "--phone", "+84 90 188 8484", "--template", "523194", "--param", "Nguyễn Văn An",
-                      "--param", "DH9", "--order", "DH9", "--request-id", "cli-1").stdout
+        out = tracker(
+            env,
+            "send",
+            "--phone",
+            "+84 90 188 8484",
+            "--template",
+            "523194",
+            "--param",
+            "Nguyễn Văn An",
+            "--param",
+            "DH9",
+            "--order",
+            "DH9",
+            "--request-id",
+            "cli-1",
+        ).stdout
         msg = json.loads(out)
-        assert (msg["status"], msg["source"], msg["phone"], msg["params"]) == \
-            ("queued", "cli", "+84901888484", ["Nguyễn Văn An", "DH9"])
-        again = tracker(env, "send", "--phone", "0901888484", "--template", "523194", "--order", "DH9",
-                        "--request-id", "cli-1")
+        assert (msg["status"], msg["source"], msg["phone"], msg["params"]) == (
+            "queued",
+            "cli",
+            "+84901888484",
+            ["Nguyễn Văn An", "DH9"],
+        )
+        again = tracker(
+            env, "send", "--phone", "0901888484", "--template", "523194", "--order", "DH9", "--request-id", "cli-1"
+        )
         assert json.loads(again.stdout)["id"] == msg["id"] and "nothing new" in again.stderr
         tracker(env, "worker", "--once")
         (truth,) = [m for m in sim.fake.messages.values() if m.request.request_id == "cli-1"]
@@ -75,8 +98,9 @@ def test_wsgi_entry_point_fails_fast_too(env):
 def test_help_works_before_anything_is_configured(env, tmp_path):
     """`tracker --help` on a fresh machine lists the commands, with no configuration traceback."""
     bare = {k: v for k, v in env.items() if not k.startswith(("TRACKER_", "ESMS_", "DATABASE_URL"))}
-    proc = subprocess.run([sys.executable, "-m", "tracker", "--help"], cwd=tmp_path, env=bare, capture_output=True,
-                          text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tracker", "--help"], cwd=tmp_path, env=bare, capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0
     assert "Traceback" not in proc.stderr + proc.stdout and "ConfigError" not in proc.stderr
     for command in ("db", "send", "send-csv", "worker", "reconcile", "simulate", "purge", "dev"):

@@ -18,10 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import API_TOKEN, ROOT, make_settings, replace_settings
 from tracker.config import ConfigError
 from tracker.ops import devrun
-
-from tests.support import API_TOKEN, ROOT, make_settings, replace_settings
 
 
 class FakeProc:
@@ -64,8 +63,14 @@ def fake_run(monkeypatch, tmp_path):
     monkeypatch.setattr(devrun, "_wait_http", lambda url, seconds=30.0: True)
     monkeypatch.setattr(devrun.signal, "signal", lambda *args: None)
     monkeypatch.setattr(devrun.time, "sleep", lambda s: None)
-    for name in ("ESMS_API_KEY", "ESMS_SECRET_KEY", "TRACKER_SIMULATOR", "TRACKER_SIMULATOR_URL",
-                 "TRACKER_PUBLIC_URL", "PROMETHEUS_MULTIPROC_DIR"):
+    for name in (
+        "ESMS_API_KEY",
+        "ESMS_SECRET_KEY",
+        "TRACKER_SIMULATOR",
+        "TRACKER_SIMULATOR_URL",
+        "TRACKER_PUBLIC_URL",
+        "PROMETHEUS_MULTIPROC_DIR",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'dev.db'}")
     monkeypatch.setenv("TRACKER_INSTANCE_DIR", str(tmp_path / "instance"))
@@ -158,6 +163,7 @@ def test_when_one_child_exits_the_rest_are_stopped(fake_run, capsys):
 
 # -- the welcome text ---------------------------------------------------------------------------
 
+
 def welcome(capsys, settings, port=8123) -> str:
     devrun._print_welcome(settings, port)
     return capsys.readouterr().out
@@ -214,6 +220,7 @@ def test_welcome_curl_is_accepted_by_the_app(capsys, settings, client):
 
 # -- a real `tracker dev` ----------------------------------------------------------------------
 
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -241,11 +248,23 @@ def group_alive(pgid: int) -> bool:
 def test_a_real_dev_run_answers_and_ctrl_c_stops_every_child(tmp_path):
     port, sim_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ESMS_", "TRACKER_", "PROMETHEUS_"))}
-    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'dev.db'}", TRACKER_INSTANCE_DIR=str(tmp_path / "instance"),
-               TRACKER_API_TOKENS=API_TOKEN, WEB_CONCURRENCY="1", PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen([sys.executable, "-m", "tracker", "dev", "--port", str(port), "--sim-port", str(sim_port)],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    env.update(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'dev.db'}",
+        TRACKER_INSTANCE_DIR=str(tmp_path / "instance"),
+        TRACKER_API_TOKENS=API_TOKEN,
+        WEB_CONCURRENCY="1",
+        PYTHONPATH=str(ROOT),
+        PYTHONUNBUFFERED="1",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tracker", "dev", "--port", str(port), "--sim-port", str(sim_port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     out: list[str] = []
     reader = threading.Thread(target=lambda: out.extend(iter(proc.stdout.readline, "")), daemon=True)
     reader.start()
@@ -261,8 +280,9 @@ def test_a_real_dev_run_answers_and_ctrl_c_stops_every_child(tmp_path):
         with urllib.request.urlopen(dashboard, timeout=10) as page:
             assert page.status == 200 and "text/html" in page.headers["Content-Type"]
         if shutil.which("curl"):
-            answer = subprocess.run(curl_of(text) + ["-w", "\n%{http_code}"], capture_output=True, text=True,
-                                    timeout=10)
+            answer = subprocess.run(
+                curl_of(text) + ["-w", "\n%{http_code}"], capture_output=True, text=True, timeout=10
+            )
             assert answer.stdout.rstrip().endswith("202"), answer.stdout + answer.stderr
             assert '"status"' in answer.stdout
         # Ctrl-C in a terminal: SIGINT to the whole foreground process group.

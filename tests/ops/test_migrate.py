@@ -12,11 +12,10 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import insert, inspect, select, text, update
 
-from tracker import config, models
-from tracker.ops import migrate
-from tracker.db import make_engine, utcnow
-
 from tests.support import ROOT, fresh_database
+from tracker import config, models
+from tracker.db import make_engine, utcnow
+from tracker.ops import migrate
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -75,8 +74,17 @@ def test_delivery_ids_fill_waiting_rows_and_the_outbox_trigger_survives_both_way
 
     try:
         with engine.begin() as conn:
-            conn.execute(insert(messages).values(source="api", status="accepted", params=[], sandbox=False,
-                                                 attempts=1, created_at=now, updated_at=now))
+            conn.execute(
+                insert(messages).values(
+                    source="api",
+                    status="accepted",
+                    params=[],
+                    sandbox=False,
+                    attempts=1,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
         change("waiting")
         change("sent")
         migrate.upgrade(fresh_url)
@@ -93,8 +101,14 @@ def test_delivery_ids_fill_waiting_rows_and_the_outbox_trigger_survives_both_way
 
 def _upgrade_process(url: str, **env: str) -> subprocess.Popen:
     environment = {**os.environ, "DATABASE_URL": url, **env}
-    return subprocess.Popen([sys.executable, "-m", "tracker", "db", "upgrade"], cwd=ROOT, env=environment,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tracker", "db", "upgrade"],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 @pytest.mark.postgres

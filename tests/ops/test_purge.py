@@ -12,14 +12,13 @@ from click.testing import CliRunner
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.orm import Session
 
-from tracker.queries import stats
+from tests.support import CALLBACK_SAMPLES, SECRET, WEBHOOK_TOKEN
 from tracker import tokens
-from tracker.ops.cli import cli
 from tracker.db import utcnow
 from tracker.models import Event, Message
+from tracker.ops.cli import cli
 from tracker.ops.purge import identifiers, purge, redact
-
-from tests.support import CALLBACK_SAMPLES, SECRET, WEBHOOK_TOKEN
+from tracker.queries import stats
 
 NOW = utcnow()
 OLD = NOW - timedelta(days=40)
@@ -31,20 +30,51 @@ _SMSIDS = itertools.count()
 
 def add(engine, *, status: str, at, phone="+84901888484", recipient=None, params=("Nguyễn Văn An", "DH1")) -> int:
     with Session(engine) as s:
-        m = Message(source="api", status=status, phone=phone, recipient=recipient, template_id="523194", oa_id="1",
-                    params=list(params), order_id="DH1", sandbox=False, attempts=1, smsid=f"S{next(_SMSIDS)}",
-                    created_at=at, updated_at=at, final_at=at if status in ("delivered", "failed", "rejected") else None)
+        m = Message(
+            source="api",
+            status=status,
+            phone=phone,
+            recipient=recipient,
+            template_id="523194",
+            oa_id="1",
+            params=list(params),
+            order_id="DH1",
+            sandbox=False,
+            attempts=1,
+            smsid=f"S{next(_SMSIDS)}",
+            created_at=at,
+            updated_at=at,
+            final_at=at if status in ("delivered", "failed", "rejected") else None,
+        )
         s.add(m)
         s.flush()
-        s.add_all([
-            Event(message_id=m.id, kind="send", outcome="applied", status="accepted", created_at=at,
-                  data={"request": {"Phone": "0901888484", "Params": list(params), "OAID": "1"}, "code": "100"},
-                  raw='{"CodeResult":"100","SMSID":"x"}'),
-            Event(message_id=m.id, kind="callback", outcome="applied", status=status, created_at=at,
-                  data={"phone": "0901888484", "extra": {"note": "call 0901888484"},
-                        "zalo_data": {"user_id": UID, "message_id": "zm1"}, "status": status},
-                  raw=urlencode({"SMSID": "x", "phonenumber": "0901888484", "error_info": f'{{"user_id":"{UID}"}}'})),
-        ])
+        s.add_all(
+            [
+                Event(
+                    message_id=m.id,
+                    kind="send",
+                    outcome="applied",
+                    status="accepted",
+                    created_at=at,
+                    data={"request": {"Phone": "0901888484", "Params": list(params), "OAID": "1"}, "code": "100"},
+                    raw='{"CodeResult":"100","SMSID":"x"}',
+                ),
+                Event(
+                    message_id=m.id,
+                    kind="callback",
+                    outcome="applied",
+                    status=status,
+                    created_at=at,
+                    data={
+                        "phone": "0901888484",
+                        "extra": {"note": "call 0901888484"},
+                        "zalo_data": {"user_id": UID, "message_id": "zm1"},
+                        "status": status,
+                    },
+                    raw=urlencode({"SMSID": "x", "phonenumber": "0901888484", "error_info": f'{{"user_id":"{UID}"}}'}),
+                ),
+            ]
+        )
         s.commit()
         return m.id
 
@@ -66,7 +96,7 @@ def population(engine):
         "old_delivered": add(engine, status="delivered", at=OLD),
         "old_failed": add(engine, status="failed", at=OLD),
         "old_uid": add(engine, status="rejected", at=OLD, phone=None, recipient=UID),
-        "old_in_flight": add(engine, status="sent", at=OLD),      # not final: kept whole
+        "old_in_flight": add(engine, status="sent", at=OLD),  # not final: kept whole
         "recent_final": add(engine, status="delivered", at=RECENT),  # final, but too recent
     }
 
@@ -91,10 +121,20 @@ def test_purge_anonymises_old_final_messages_only(engine, population):
 def test_counts_statuses_and_timelines_are_unchanged(engine, population):
     def snapshot():
         with Session(engine) as s:
-            rows = s.execute(select(Message.id, Message.status, Message.smsid, Message.error_code, Message.price,
-                                    Message.created_at, Message.final_at).order_by(Message.id)).all()
-            events = s.execute(select(Event.id, Event.message_id, Event.kind, Event.outcome, Event.status)
-                               .order_by(Event.id)).all()
+            rows = s.execute(
+                select(
+                    Message.id,
+                    Message.status,
+                    Message.smsid,
+                    Message.error_code,
+                    Message.price,
+                    Message.created_at,
+                    Message.final_at,
+                ).order_by(Message.id)
+            ).all()
+            events = s.execute(
+                select(Event.id, Event.message_id, Event.kind, Event.outcome, Event.status).order_by(Event.id)
+            ).all()
             return rows, events, stats.summary(s, OLD - timedelta(days=1), NOW + timedelta(days=1))
 
     before = snapshot()
@@ -133,8 +173,14 @@ def test_a_late_callback_after_purge_is_purged_on_the_next_run(client, engine, p
 
 
 def test_redact_masks_phones_everywhere_in_event_data():
-    data = {"Phone": "0901888484", "PhoneNumber": "x", "Params": ["a"], "request": {"phone": "1", "params": ["b"]},
-            "extra": {"anything": "+84 90 188 8484 called", "list": ["0381234567"]}, "price": "220.0000"}
+    data = {
+        "Phone": "0901888484",
+        "PhoneNumber": "x",
+        "Params": ["a"],
+        "request": {"phone": "1", "params": ["b"]},
+        "extra": {"anything": "+84 90 188 8484 called", "list": ["0381234567"]},
+        "price": "220.0000",
+    }
     out = redact(data)
     assert out["Phone"] is None and out["PhoneNumber"] is None and out["Params"] == []
     assert out["request"] == {"phone": None, "params": []}
@@ -158,9 +204,9 @@ def test_cli_purge(engine, population, monkeypatch, db_url, tmp_path):
 
 
 SAMPLES = CALLBACK_SAMPLES
-UID_RECIPIENT = "312158068343230"        # phonenumber of eSMS's UID-send callback sample
+UID_RECIPIENT = "312158068343230"  # phonenumber of eSMS's UID-send callback sample
 UID_IN_ERROR_INFO = "31215806834323092"  # the user_id inside that sample's twice-encoded error_info
-UID_IN_JSON = "4417235501123456789"      # a user_id inside a plain JSON error_info
+UID_IN_JSON = "4417235501123456789"  # a user_id inside a plain JSON error_info
 
 
 def as_text(value) -> str:
@@ -194,12 +240,29 @@ def test_purge_leaves_no_recipient_identifier_in_any_column_of_any_table(client,
     assert client.get(uid_line.replace("{callback}", f"/webhooks/esms/{WEBHOOK_TOKEN}")).status_code == 200
     # A send to a phone, refused by Zalo with a plain JSON error_info naming the user (in its text too).
     mid = make_message(status="sent", phone="+84901888484", smsid="S-PHONE", params=["Nguyễn Văn An", "DH1"])
-    error_info = json.dumps({"error": -124, "message": f"user {UID_IN_JSON} has blocked the OA",
-                             "data": {"user_id": UID_IN_JSON, "phonenumber": "0901888484"}})
-    query = urlencode({"SMSID": "S-PHONE", "SendStatus": 5, "SendSuccess": 0, "SendFailed": 1,
-                       "phonenumber": "0901888484", "error_info": error_info})
-    assert client.post(f"/webhooks/esms/{tokens.make(SECRET, mid)}", data=query,
-                       content_type="application/x-www-form-urlencoded").status_code == 200
+    error_info = json.dumps(
+        {
+            "error": -124,
+            "message": f"user {UID_IN_JSON} has blocked the OA",
+            "data": {"user_id": UID_IN_JSON, "phonenumber": "0901888484"},
+        }
+    )
+    query = urlencode(
+        {
+            "SMSID": "S-PHONE",
+            "SendStatus": 5,
+            "SendSuccess": 0,
+            "SendFailed": 1,
+            "phonenumber": "0901888484",
+            "error_info": error_info,
+        }
+    )
+    assert (
+        client.post(
+            f"/webhooks/esms/{tokens.make(SECRET, mid)}", data=query, content_type="application/x-www-form-urlencoded"
+        ).status_code
+        == 200
+    )
     add(engine, status="failed", at=OLD)  # a send event's request (national form) and params
     identifiers = (UID_RECIPIENT, UID_IN_ERROR_INFO, UID_IN_JSON, "901888484", "Nguyễn")
     seeded = where_found(every_stored_value(engine), identifiers)
@@ -213,19 +276,26 @@ def test_purge_leaves_no_recipient_identifier_in_any_column_of_any_table(client,
         assert s.scalar(select(Message.error_code).where(Message.id == mid)) == "-124"
 
 
-@pytest.mark.parametrize("text", [
-    "%257B%2522data%2522%3A%257B%2522user_id%2522%3A%252231215806834323092%2522%257D%257D",  # twice URL-encoded
-    '"{\\"data\\":{\\"user_id\\":\\"31215806834323092\\"}}"',  # JSON inside a JSON string
-    "{'data': {'user_id': 31215806834323092}}",  # a Python repr
-    "SMSID=x&UserId=31215806834323092&SendStatus=5",  # a query string
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "%257B%2522data%2522%3A%257B%2522user_id%2522%3A%252231215806834323092%2522%257D%257D",  # twice URL-encoded
+        '"{\\"data\\":{\\"user_id\\":\\"31215806834323092\\"}}"',  # JSON inside a JSON string
+        "{'data': {'user_id': 31215806834323092}}",  # a Python repr
+        "SMSID=x&UserId=31215806834323092&SendStatus=5",  # a query string
+    ],
+)
 def test_identifiers_are_found_in_any_encoding(text):
     assert identifiers({"error_info_raw": text}) == {UID_IN_ERROR_INFO}
 
 
 def test_a_phone_is_known_in_every_form_and_short_values_are_not_identifiers():
     assert identifiers({"Phone": "0901888484", "user_id": "1", "recipient": None}) == {
-        "+84901888484", "84901888484", "0901888484", "901888484"}
+        "+84901888484",
+        "84901888484",
+        "0901888484",
+        "901888484",
+    }
 
 
 def test_an_old_number_kept_as_given_is_purged_too(engine, settings):
@@ -234,11 +304,20 @@ def test_an_old_number_kept_as_given_is_purged_too(engine, settings):
     from tracker.sending.queue import queue
 
     with Session(engine) as s:
-        msg, _ = queue(s, settings, NewMessage(phone="0168 812 3456", template_id="523194", params=["A"],
-                                               order_id="DH1"), source="api")
+        msg, _ = queue(
+            s,
+            settings,
+            NewMessage(phone="0168 812 3456", template_id="523194", params=["A"], order_id="DH1"),
+            source="api",
+        )
         mid = msg.id
-        s.execute(text("UPDATE messages SET status = 'failed', created_at = :at, updated_at = :at, final_at = :at"
-                       " WHERE id = :id"), {"at": OLD, "id": mid})
+        s.execute(
+            text(
+                "UPDATE messages SET status = 'failed', created_at = :at, updated_at = :at, final_at = :at"
+                " WHERE id = :id"
+            ),
+            {"at": OLD, "id": mid},
+        )
         s.execute(text("UPDATE events SET created_at = :at WHERE message_id = :id"), {"at": OLD, "id": mid})
         s.commit()
     assert "0168 812 3456" in dump(engine, mid)

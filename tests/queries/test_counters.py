@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
-from tracker.queries import counters
-from tracker.sending import sender
-from tracker import tokens
+from tests.support import JOURNEY_FIELDS, SECRET, WEBHOOK_TOKEN, callback_query
 from tracker import status as st
+from tracker import tokens
 from tracker.db import utcnow
 from tracker.esms.client import SendResult
 from tracker.models import Event, Message
-
-from tests.support import callback_query, JOURNEY_FIELDS, SECRET, WEBHOOK_TOKEN
+from tracker.queries import counters
+from tracker.sending import sender
 
 
 def callback(smsid: str, send_status: int, success: int = 0, failed: int = 0, price: str = "0") -> str:
@@ -33,9 +32,16 @@ def assert_exact(engine) -> None:
 def queue_via_api(client, auth, n: int, order: str = "DH") -> list[int]:
     ids = []
     for i in range(n):
-        resp = client.post("/api/messages", headers=auth, json={
-            "phone": "0901888484", "template_id": "523194", "params": ["Nguyễn Văn An", str(i)],
-            "order_id": f"{order}{i % 3}"})
+        resp = client.post(
+            "/api/messages",
+            headers=auth,
+            json={
+                "phone": "0901888484",
+                "template_id": "523194",
+                "params": ["Nguyễn Văn An", str(i)],
+                "order_id": f"{order}{i % 3}",
+            },
+        )
         assert resp.status_code == 202, resp.json
         ids.append(resp.json["id"])
     return ids
@@ -52,9 +58,12 @@ def test_counters_match_a_recount_after_every_write_path(client, engine, setting
     assert len(jobs) == 12
     assert_exact(engine)
     results = [SendResult("accepted", "100", smsid=f"S{j.id}") for j in jobs[:8]]
-    results += [SendResult("rejected", "789", error_message="template"),
-                SendResult("transport", "timeout"), SendResult("transport", "connection"),
-                SendResult("accepted", "100", smsid=f"S{jobs[11].id}")]
+    results += [
+        SendResult("rejected", "789", error_message="template"),
+        SendResult("transport", "timeout"),
+        SendResult("transport", "connection"),
+        SendResult("accepted", "100", smsid=f"S{jobs[11].id}"),
+    ]
     for job, result in zip(jobs, results):
         sender.record(engine, settings, job, result)
     assert_exact(engine)
@@ -97,8 +106,9 @@ def test_an_update_of_other_columns_leaves_the_counters_as_they_were(engine):
     with Session(engine) as s:
         s.add(Message(source="api", status=st.QUEUED, params=[], created_at=utcnow(), updated_at=utcnow()))
         s.commit()
-        live = select(counters.DailyCount.day, counters.DailyCount.status, counters.DailyCount.shard,
-                      counters.DailyCount.n).where(counters.DailyCount.n != 0)
+        live = select(
+            counters.DailyCount.day, counters.DailyCount.status, counters.DailyCount.shard, counters.DailyCount.n
+        ).where(counters.DailyCount.n != 0)
         before = s.execute(live).all()
         s.execute(update(Message).values(updated_at=utcnow(), attempts=Message.attempts + 1))
         s.commit()
@@ -122,24 +132,35 @@ def test_counters_are_emptied_with_the_table(engine):
 
 def test_range_totals_equal_a_direct_count_for_any_range(engine):
     rng = random.Random(7)
-    base = datetime(2026, 3, 10, tzinfo=timezone.utc)
+    base = datetime(2026, 3, 10, tzinfo=UTC)
     with Session(engine) as s:
         for _ in range(300):
-            s.add(Message(source="api", status=rng.choice(st.ALL), params=[],
-                          price=Decimal(rng.choice(["0", "220", "60.5"])),
-                          created_at=base + timedelta(minutes=rng.randrange(5 * 24 * 60)),
-                          updated_at=base))
+            s.add(
+                Message(
+                    source="api",
+                    status=rng.choice(st.ALL),
+                    params=[],
+                    price=Decimal(rng.choice(["0", "220", "60.5"])),
+                    created_at=base + timedelta(minutes=rng.randrange(5 * 24 * 60)),
+                    updated_at=base,
+                )
+            )
         s.commit()
-        ranges = [(base, base + timedelta(days=5)), (base + timedelta(hours=3), base + timedelta(hours=9)),
-                  (base + timedelta(hours=1), base + timedelta(days=3, hours=23))]
+        ranges = [
+            (base, base + timedelta(days=5)),
+            (base + timedelta(hours=3), base + timedelta(hours=9)),
+            (base + timedelta(hours=1), base + timedelta(days=3, hours=23)),
+        ]
         for _ in range(20):
             a = base + timedelta(minutes=rng.randrange(-600, 6 * 24 * 60))
             ranges.append((a, a + timedelta(minutes=rng.randrange(1, 3 * 24 * 60))))
         for since, until in ranges:
             got = counters.totals(s, since, until)
-            rows = s.execute(select(Message.status, func.count(), func.sum(Message.price))
-                             .where(Message.created_at >= since, Message.created_at < until)
-                             .group_by(Message.status)).all()
+            rows = s.execute(
+                select(Message.status, func.count(), func.sum(Message.price))
+                .where(Message.created_at >= since, Message.created_at < until)
+                .group_by(Message.status)
+            ).all()
             want = {status: (n, Decimal(str(p or 0)).quantize(Decimal("0.0001"))) for status, n, p in rows}
             assert {k: (t.n, t.price) for k, t in got.items() if t.n} == want, (since, until)
 
@@ -159,11 +180,24 @@ def test_range_totals_leave_sandbox_messages_out_and_count_them_apart(engine):
     eSMS never delivers, are read apart (the counters themselves still hold every message)."""
     now = utcnow()
     with Session(engine) as s:
-        for status, sandbox, price in [(st.DELIVERED, False, "220"), (st.ACCEPTED, True, None),
-                                       (st.ACCEPTED, True, None), (st.REJECTED, True, "0"),
-                                       (st.ACCEPTED, False, None)]:
-            s.add(Message(source="api", status=status, sandbox=sandbox, params=[], price=price,
-                          created_at=now - timedelta(minutes=5), updated_at=now))
+        for status, sandbox, price in [
+            (st.DELIVERED, False, "220"),
+            (st.ACCEPTED, True, None),
+            (st.ACCEPTED, True, None),
+            (st.REJECTED, True, "0"),
+            (st.ACCEPTED, False, None),
+        ]:
+            s.add(
+                Message(
+                    source="api",
+                    status=status,
+                    sandbox=sandbox,
+                    params=[],
+                    price=price,
+                    created_at=now - timedelta(minutes=5),
+                    updated_at=now,
+                )
+            )
         s.commit()
         since, until = now - timedelta(hours=1), now + timedelta(seconds=1)
         real = counters.totals(s, since, until)

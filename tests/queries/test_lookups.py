@@ -21,9 +21,19 @@ T0 = utcnow().replace(microsecond=0) - timedelta(hours=1)
 def add_events(engine, message_id: int, *specs: tuple[str, int]) -> list[int]:
     """Store events of ``message_id``, each (outcome, seconds after T0); returns their ids in insert order."""
     with Session(engine) as s:
-        events = [Event(message_id=message_id, kind="callback", outcome=outcome, status="delivered",
-                        smsid="S1", data={"send_status": 5}, raw="SendStatus=5",
-                        created_at=T0 + timedelta(seconds=at)) for outcome, at in specs]
+        events = [
+            Event(
+                message_id=message_id,
+                kind="callback",
+                outcome=outcome,
+                status="delivered",
+                smsid="S1",
+                data={"send_status": 5},
+                raw="SendStatus=5",
+                created_at=T0 + timedelta(seconds=at),
+            )
+            for outcome, at in specs
+        ]
         s.add_all(events)
         s.commit()
         return [e.id for e in events]
@@ -37,8 +47,15 @@ def orm_json(engine, message_id: int) -> dict:
 
 
 def test_message_with_events_equals_the_orm_answer(engine, make_message):
-    mid = make_message(smsid="S1", params=["Nguyễn Văn An", "DH1"], price=Decimal("220"), telco="Viettel",
-                       status="delivered", sent_at=T0, final_at=T0 + timedelta(seconds=30))
+    mid = make_message(
+        smsid="S1",
+        params=["Nguyễn Văn An", "DH1"],
+        price=Decimal("220"),
+        telco="Viettel",
+        status="delivered",
+        sent_at=T0,
+        final_at=T0 + timedelta(seconds=30),
+    )
     add_events(engine, mid, ("applied", 10), ("duplicate", 20))
     body = lookups.message_with_events(engine, mid)
     assert body == orm_json(engine, mid)
@@ -103,14 +120,15 @@ def test_unknown_journey_is_empty(engine, dh7):
 
 def test_journey_rows_give_the_api_json(engine, dh7):
     assert [lookups.message(m) for m in lookups.journey(engine, "DH-7")] == [
-        {k: v for k, v in orm_json(engine, i).items() if k != "events"} for i in dh7]
+        {k: v for k, v in orm_json(engine, i).items() if k != "events"} for i in dh7
+    ]
 
 
 def test_events_by_time_orders_across_messages_by_time_then_id(engine, make_message):
     a, b, c = make_message(), make_message(), make_message()
-    late_a, = add_events(engine, a, ("applied", 30))
+    (late_a,) = add_events(engine, a, ("applied", 30))
     early_b, tie_b = add_events(engine, b, ("applied", 10), ("stale", 20))
-    tie_a, = add_events(engine, a, ("duplicate", 20))
+    (tie_a,) = add_events(engine, a, ("duplicate", 20))
     add_events(engine, c, ("applied", 0))
     found = lookups.events_by_time(engine, [a, b], limit=100)
     assert [e.id for e in found] == [early_b, tie_b, tie_a, late_a]

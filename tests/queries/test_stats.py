@@ -15,19 +15,22 @@ T0 = utcnow().replace(microsecond=0) - timedelta(hours=2)
 SPAN = (T0, T0 + timedelta(hours=1))
 
 
-@pytest.mark.parametrize("values, p, expected", [
-    ([], 0.5, None),
-    ([7.0], 0.5, 7.0),
-    ([7.0], 0.99, 7.0),
-    ([1.0, 2.0, 3.0], 0.0, 1.0),
-    ([1.0, 2.0, 3.0], 1.0, 3.0),
-    ([1.0, 2.0, 3.0], 0.5, 2.0),
-    # Between two ranks the value is interpolated (nearest rank would give 2 or 3).
-    ([1.0, 2.0, 3.0, 4.0], 0.5, 2.5),
-    ([1.0, 2.0, 3.0, 4.0], 0.9, 3.7),
-    ([0.0, 10.0], 0.95, 9.5),
-    ([10.0, 20.0, 30.0, 40.0, 100.0], 0.99, 97.6),
-])
+@pytest.mark.parametrize(
+    "values, p, expected",
+    [
+        ([], 0.5, None),
+        ([7.0], 0.5, 7.0),
+        ([7.0], 0.99, 7.0),
+        ([1.0, 2.0, 3.0], 0.0, 1.0),
+        ([1.0, 2.0, 3.0], 1.0, 3.0),
+        ([1.0, 2.0, 3.0], 0.5, 2.0),
+        # Between two ranks the value is interpolated (nearest rank would give 2 or 3).
+        ([1.0, 2.0, 3.0, 4.0], 0.5, 2.5),
+        ([1.0, 2.0, 3.0, 4.0], 0.9, 3.7),
+        ([0.0, 10.0], 0.95, 9.5),
+        ([10.0, 20.0, 30.0, 40.0, 100.0], 0.99, 97.6),
+    ],
+)
 def test_percentile_cont(values, p, expected):
     got = stats.percentile_cont(values, p)
     assert got == (None if expected is None else pytest.approx(expected))
@@ -36,9 +39,13 @@ def test_percentile_cont(values, p, expected):
 def final_message(make_message, seconds: float, *, created: datetime = T0, sent: bool = True, **fields) -> int:
     """A message that took ``seconds`` from acceptance (or, unsent, from creation) to its final status."""
     start = created + timedelta(minutes=1)
-    return make_message(status=fields.pop("status", st.DELIVERED), created_at=created,
-                        sent_at=start if sent else None,
-                        final_at=(start if sent else created) + timedelta(seconds=seconds), **fields)
+    return make_message(
+        status=fields.pop("status", st.DELIVERED),
+        created_at=created,
+        sent_at=start if sent else None,
+        final_at=(start if sent else created) + timedelta(seconds=seconds),
+        **fields,
+    )
 
 
 def ttf(engine, since: datetime = SPAN[0], until: datetime = SPAN[1]) -> dict:
@@ -51,8 +58,13 @@ def test_time_to_final_percentiles_agree_on_both_databases(engine, make_message)
         final_message(make_message, seconds)
     out = ttf(engine)
     assert out["count"] == 5
-    assert out == {"count": 5, "p50": pytest.approx(30.0, abs=1e-3), "p90": pytest.approx(76.0, abs=1e-3),
-                   "p95": pytest.approx(88.0, abs=1e-3), "p99": pytest.approx(97.6, abs=1e-3)}
+    assert out == {
+        "count": 5,
+        "p50": pytest.approx(30.0, abs=1e-3),
+        "p90": pytest.approx(76.0, abs=1e-3),
+        "p95": pytest.approx(88.0, abs=1e-3),
+        "p99": pytest.approx(97.6, abs=1e-3),
+    }
 
 
 def test_time_to_final_counts_from_creation_when_never_sent(engine, make_message):
@@ -95,8 +107,14 @@ def test_summary_counts_every_status_and_the_delivery_rate(engine, make_message)
             else:
                 make_message(status=status, created_at=T0)
     out = summary(engine)
-    assert out["by_status"] == {**{s: 0 for s in st.ALL}, st.DELIVERED: 2, st.FAILED: 1, st.QUEUED: 2,
-                                st.SENT: 1, st.ACCEPTED: 1}
+    assert out["by_status"] == {
+        **{s: 0 for s in st.ALL},
+        st.DELIVERED: 2,
+        st.FAILED: 1,
+        st.QUEUED: 2,
+        st.SENT: 1,
+        st.ACCEPTED: 1,
+    }
     assert list(out["by_status"]) == list(st.ALL)
     assert (out["total"], out["final"]) == (7, 3)
     assert out["in_flight"] == 4  # everything not final, queued included

@@ -11,6 +11,8 @@ import requests
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from tests.simulator.support import quiet_settings
+from tests.support import API_TOKEN, OAID, replace_settings
 from tracker.db import utcnow
 from tracker.esms.client import make_client
 from tracker.models import Event, Message, SendPause
@@ -19,9 +21,6 @@ from tracker.sending import pause, sender
 from tracker.sending.queue import queue as queue_message
 from tracker.simulator import start_in_thread
 from tracker.worker.loop import Worker
-
-from tests.support import API_TOKEN, OAID, replace_settings
-from tests.simulator.support import quiet_settings
 
 OTHER_OA = "1111111111111111111"
 
@@ -42,9 +41,17 @@ def cold(monkeypatch):
 @pytest.fixture
 def cfg(settings, sim):
     # Probes 0.5, 1, 2, 2 ... seconds apart: the 60 s cap of production scaled down.
-    return replace_settings(settings, esms_base_url=sim.base_url, esms_status_url=sim.status_url,
-                            backoff_base=0.01, backoff_cap=0.02, send_timeout=2.0, max_attempts=2,
-                            pause_probe_base=0.5, pause_probe_cap=2.0)
+    return replace_settings(
+        settings,
+        esms_base_url=sim.base_url,
+        esms_status_url=sim.status_url,
+        backoff_base=0.01,
+        backoff_cap=0.02,
+        send_timeout=2.0,
+        max_attempts=2,
+        pause_probe_base=0.5,
+        pause_probe_cap=2.0,
+    )
 
 
 def window(sim, **spec) -> None:
@@ -55,8 +62,16 @@ def queue_many(engine, cfg, n: int, oa_id: str = OAID, prefix: str = "m") -> lis
     ids = []
     with Session(engine) as s:
         for i in range(n):
-            data = NewMessage.model_validate({"phone": "0901888484", "template_id": "523194", "params": ["A"],
-                                              "order_id": f"DH{i}", "oa_id": oa_id, "request_id": f"{prefix}{i}"})
+            data = NewMessage.model_validate(
+                {
+                    "phone": "0901888484",
+                    "template_id": "523194",
+                    "params": ["A"],
+                    "order_id": f"DH{i}",
+                    "oa_id": oa_id,
+                    "request_id": f"{prefix}{i}",
+                }
+            )
             msg, _ = queue_message(s, cfg, data, source="api")
             ids.append(msg.id)
     return ids
@@ -76,8 +91,11 @@ def wasted(engine) -> int:
 def paused_log(engine) -> list[tuple[int, float]]:
     """(message id, seconds after the first) of every wasted send, for a failure's message."""
     with Session(engine) as s:
-        events = [e for e in s.scalars(select(Event).where(Event.kind == "send").order_by(Event.id))
-                  if e.data["result"] == "paused"]
+        events = [
+            e
+            for e in s.scalars(select(Event).where(Event.kind == "send").order_by(Event.id))
+            if e.data["result"] == "paused"
+        ]
     return [(e.message_id, round((e.created_at - events[0].created_at).total_seconds(), 3)) for e in events]
 
 
@@ -160,8 +178,10 @@ def test_the_reason_is_visible_while_paused_and_goes_when_it_lifts(engine, cfg, 
         assert s.get(Message, first).to_dict()["error_class"] is None
     health = client.get("/healthz").get_json()
     assert health["sending"] == "ok" and health["pauses"] == []
-    assert "tracker_sending_paused_total 0.0" in client.get(
-        "/metrics", headers={"Authorization": f"Bearer {API_TOKEN}"}).text
+    assert (
+        "tracker_sending_paused_total 0.0"
+        in client.get("/metrics", headers={"Authorization": f"Bearer {API_TOKEN}"}).text
+    )
 
 
 def test_an_oa_code_pauses_only_that_oa(engine, cfg, sim):
@@ -198,9 +218,8 @@ def test_probe_backoff_is_capped(cfg, probes, delay):
 
 
 def test_the_cap_may_not_exceed_a_minute(tmp_path, db_url):
-    from tracker.config import ConfigError
-
     from tests.support import make_settings
+    from tracker.config import ConfigError
 
     assert make_settings(db_url, tmp_path, TRACKER_PAUSE_PROBE_CAP="60").pause_probe_cap == 60
     with pytest.raises(ConfigError, match="TRACKER_PAUSE_PROBE_CAP"):

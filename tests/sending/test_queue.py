@@ -6,19 +6,29 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tests.support import OAID, replace_settings
 from tracker.models import Message
 from tracker.schemas import NewMessage
 from tracker.sending.queue import QUEUE_CHANNEL, QueueError, queue, queue_many
 
-from tests.support import OAID, replace_settings
-
-COLUMNS = ("source", "status", "phone", "template_id", "oa_id", "params", "order_id", "campaign_id",
-           "sandbox", "attempts")
+COLUMNS = (
+    "source",
+    "status",
+    "phone",
+    "template_id",
+    "oa_id",
+    "params",
+    "order_id",
+    "campaign_id",
+    "sandbox",
+    "attempts",
+)
 
 
 def new(request_id: str | None, **fields) -> NewMessage:
-    return NewMessage(phone="0901888484", template_id="523194", params=["A"], order_id="DH1",
-                      request_id=request_id, **fields)
+    return NewMessage(
+        phone="0901888484", template_id="523194", params=["A"], order_id="DH1", request_id=request_id, **fields
+    )
 
 
 def columns(engine, request_id: str) -> dict:
@@ -85,6 +95,7 @@ def test_queueing_wakes_listening_workers_on_postgresql(engine, settings):
 
 def events_of(engine, request_id: str) -> list:
     from tracker.models import Event
+
     with Session(engine) as s:
         mid = s.scalar(select(Message.id).where(Message.request_id == request_id))
         return [(e.kind, e.status, e.data) for e in s.scalars(select(Event).where(Event.message_id == mid))]
@@ -94,8 +105,9 @@ def test_an_old_number_is_stored_converted_and_kept_as_given_in_a_queue_event(en
     """Issue 11: 0168 812 3456 became 038 812 3456 in 2018; the message holds the new number,
     its first event the one the client wrote; a current number adds no event."""
     old = NewMessage(phone="0168 812 3456", template_id="523194", params=["A"], order_id="DH1", request_id="old")
-    batch = NewMessage(phone="+84 121 812 3456", template_id="523194", params=["A"], order_id="DH1",
-                       request_id="old-csv")
+    batch = NewMessage(
+        phone="+84 121 812 3456", template_id="523194", params=["A"], order_id="DH1", request_id="old-csv"
+    )
     with Session(engine) as s:
         msg, created = queue(s, settings, old, source="api")
         assert created and msg.phone == "+84388123456"

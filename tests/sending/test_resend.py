@@ -8,10 +8,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tests.support import OAID
 from tracker.models import Message
 from tracker.sending import resend
-
-from tests.support import OAID
 
 
 def count(engine) -> int:
@@ -21,14 +20,28 @@ def count(engine) -> int:
 
 @pytest.mark.parametrize("status,code", [("failed", "-118"), ("rejected", "790")])
 def test_a_failed_or_rejected_message_is_resent_once(client, auth, engine, make_message, status, code):
-    old = make_message(status=status, error_code=code, params=["Lan", "DH1"], order_id="J1",
-                       campaign_id="tết", request_id="first-try", smsid="SM1")
+    old = make_message(
+        status=status,
+        error_code=code,
+        params=["Lan", "DH1"],
+        order_id="J1",
+        campaign_id="tết",
+        request_id="first-try",
+        smsid="SM1",
+    )
     resp = client.post(f"/api/messages/{old}/resend", headers=auth)
     assert resp.status_code == 202, resp.json
     new = resp.json
     assert new["id"] != old and new["resent_from"] == old and new["status"] == "queued"
-    assert (new["phone"], new["template_id"], new["oa_id"], new["params"], new["order_id"], new["campaign_id"],
-            new["sandbox"]) == ("+84901888484", "523194", OAID, ["Lan", "DH1"], "J1", "tết", False)
+    assert (
+        new["phone"],
+        new["template_id"],
+        new["oa_id"],
+        new["params"],
+        new["order_id"],
+        new["campaign_id"],
+        new["sandbox"],
+    ) == ("+84901888484", "523194", OAID, ["Lan", "DH1"], "J1", "tết", False)
     assert new["request_id"] not in (None, "first-try") and len(new["request_id"]) <= 50
     assert new["smsid"] is None and new["error_code"] is None and new["attempts"] == 0
     # The same resend again (a client retrying) queues nothing more and returns the first.
@@ -40,8 +53,9 @@ def test_a_failed_or_rejected_message_is_resent_once(client, auth, engine, make_
     assert client.get(f"/api/messages/{old}", headers=auth).json["resent_from"] is None
 
 
-@pytest.mark.parametrize("status", ["delivered", "queued", "sending", "accepted", "waiting", "sent",
-                                    "pending_approval"])
+@pytest.mark.parametrize(
+    "status", ["delivered", "queued", "sending", "accepted", "waiting", "sent", "pending_approval"]
+)
 def test_delivered_and_unfinished_messages_are_refused_409(client, auth, engine, make_message, status):
     old = make_message(status=status)
     resp = client.post(f"/api/messages/{old}/resend", headers=auth)

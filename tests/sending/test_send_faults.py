@@ -18,20 +18,20 @@ import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tracker.sending import sender
+from tests.support import OAID, ROOT, SECRET, replace_settings
 from tracker.esms.client import SendResult, make_client
 from tracker.models import Event, Message
 from tracker.schemas import NewMessage
-from tracker.simulator import SimSettings, start_in_thread
+from tracker.sending import sender
 from tracker.sending.queue import queue as queue_message
+from tracker.simulator import SimSettings, start_in_thread
 from tracker.worker.loop import Worker
-
-from tests.support import OAID, ROOT, SECRET, replace_settings
 
 
 def queue(engine, cfg, rid: str, oa_id: str = OAID) -> int:
-    data = NewMessage(phone="+84901888484", template_id="523194", params=["x"], order_id="F1", request_id=rid,
-                      oa_id=oa_id)
+    data = NewMessage(
+        phone="+84901888484", template_id="523194", params=["x"], order_id="F1", request_id=rid, oa_id=oa_id
+    )
     with Session(engine) as s:
         return queue_message(s, cfg, data, source="api")[0].id
 
@@ -82,8 +82,9 @@ class FlakyEsms:
         self.base_url = f"http://127.0.0.1:{self.server.server_port}/MainService.svc/json"
 
 
-@pytest.mark.parametrize(("fault", "code"), [("503", "http_503"), ("500", "http_500"), ("429", "http_429"),
-                                             ("reset", "connection")])
+@pytest.mark.parametrize(
+    ("fault", "code"), [("503", "http_503"), ("500", "http_500"), ("429", "http_429"), ("reset", "connection")]
+)
 def test_transport_faults_are_retried_with_the_same_request_id(engine, settings, fault, code):
     esms = FlakyEsms(fault, times=3)
     cfg = replace_settings(settings, esms_base_url=esms.base_url, backoff_base=0.01, backoff_cap=0.02)
@@ -112,9 +113,18 @@ def test_backoff_is_exponential_capped_and_jittered(settings, attempt):
 
 
 def _worker_env(db_url: str, sim_url: str, tmp_path, **extra: str) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": db_url, "TRACKER_SECRET_KEY": SECRET, "TRACKER_SIMULATOR": "1", "TRACKER_SIMULATOR_URL": sim_url,
-            "TRACKER_INSTANCE_DIR": str(tmp_path / "instance"), "TRACKER_LEASE_SECONDS": "2",
-            "TRACKER_BACKOFF_BASE": "0.1", "TRACKER_BACKOFF_CAP": "0.2", **extra}
+    return {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "TRACKER_SECRET_KEY": SECRET,
+        "TRACKER_SIMULATOR": "1",
+        "TRACKER_SIMULATOR_URL": sim_url,
+        "TRACKER_INSTANCE_DIR": str(tmp_path / "instance"),
+        "TRACKER_LEASE_SECONDS": "2",
+        "TRACKER_BACKOFF_BASE": "0.1",
+        "TRACKER_BACKOFF_CAP": "0.2",
+        **extra,
+    }
 
 
 def _wait(predicate, seconds: float, what: str) -> None:
@@ -125,17 +135,23 @@ def _wait(predicate, seconds: float, what: str) -> None:
 
 
 def test_a_worker_killed_mid_send_is_replaced_after_its_lease_without_a_second_accept(
-        engine, db_url, settings, tmp_path):
+    engine, db_url, settings, tmp_path
+):
     # The simulator accepts the send, then holds its answer: the worker is killed while it waits.
     # Callbacks are dropped so the message stays `sending` until the lease runs out.
-    sim = start_in_thread(SimSettings(seed=9, speed=0, drop_callback_rate=1.0, send_timeout_rate=1.0,
-                                      timeout_delay=60.0))
+    sim = start_in_thread(
+        SimSettings(seed=9, speed=0, drop_callback_rate=1.0, send_timeout_rate=1.0, timeout_delay=60.0)
+    )
     first = second = None
     try:
         mid = queue(engine, settings, "rid-killed")
-        first = subprocess.Popen([sys.executable, "-m", "tracker", "worker"], cwd=ROOT,
-                                 env=_worker_env(db_url, sim.url, tmp_path, TRACKER_SEND_TIMEOUT="120"),
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        first = subprocess.Popen(
+            [sys.executable, "-m", "tracker", "worker"],
+            cwd=ROOT,
+            env=_worker_env(db_url, sim.url, tmp_path, TRACKER_SEND_TIMEOUT="120"),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         sends = lambda: requests.get(f"{sim.url}/_sim/sends", timeout=5).json()["sends"]  # noqa: E731
         _wait(lambda: len(sends()) == 1, 30, "the first send")
         first.send_signal(signal.SIGKILL)
@@ -143,16 +159,21 @@ def test_a_worker_killed_mid_send_is_replaced_after_its_lease_without_a_second_a
         assert get(engine, mid).status == "sending"
         requests.post(f"{sim.url}/_sim/config", json={"send_timeout_rate": 0.0}, timeout=5)
 
-        second = subprocess.Popen([sys.executable, "-m", "tracker", "worker"], cwd=ROOT,
-                                  env=_worker_env(db_url, sim.url, tmp_path),
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        second = subprocess.Popen(
+            [sys.executable, "-m", "tracker", "worker"],
+            cwd=ROOT,
+            env=_worker_env(db_url, sim.url, tmp_path),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         _wait(lambda: get(engine, mid).status == "accepted", 30, "the retry")
         m = get(engine, mid)
         assert m.attempts == 2
         assert [s["request_id"] for s in sends()] == ["rid-killed", "rid-killed"]
         assert [s["code"] for s in sends()] == ["100", "124"]
-        (truth,) = requests.get(f"{sim.url}/_sim/messages", params={"request_id": "rid-killed"},
-                                timeout=5).json()["messages"]
+        (truth,) = requests.get(f"{sim.url}/_sim/messages", params={"request_id": "rid-killed"}, timeout=5).json()[
+            "messages"
+        ]
         assert (truth["accept_count"], truth["repeat_count"]) == (1, 1)
         assert [e.data["result"] for e in send_events(engine, mid)] == ["accepted_earlier"]
     finally:
@@ -176,10 +197,13 @@ class RecordingEsms:
         return SendResult("accepted", "100", smsid=f"S-{request_id}")
 
 
-@pytest.mark.parametrize(("rate", "busy", "min_span", "max_span"), [
-    (10, 25, 1.4, 4.0),   # 10 at once (one second's burst), then 10 per second: the 25th at 1.5 s
-    (0, 25, 0.0, 1.2),    # 0: unlimited
-])
+@pytest.mark.parametrize(
+    ("rate", "busy", "min_span", "max_span"),
+    [
+        (10, 25, 1.4, 4.0),  # 10 at once (one second's burst), then 10 per second: the 25th at 1.5 s
+        (0, 25, 0.0, 1.2),  # 0: unlimited
+    ],
+)
 def test_send_rate_is_kept_per_oa(engine, settings, rate, busy, min_span, max_span):
     cfg = replace_settings(settings, send_rate=rate, worker_threads=8)
     for i in range(busy):

@@ -10,17 +10,16 @@ import requests
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from tracker.sending import sender
+from tests.support import replace_settings
 from tracker import tokens
-from tracker.esms.client import make_client
 from tracker.db import utcnow
+from tracker.esms.client import make_client
 from tracker.models import Event, Message
 from tracker.schemas import NewMessage
-from tracker.simulator import SimSettings, start_in_thread
+from tracker.sending import sender
 from tracker.sending.queue import queue as queue_message
+from tracker.simulator import SimSettings, start_in_thread
 from tracker.worker.loop import Worker
-
-from tests.support import replace_settings
 
 
 @pytest.fixture
@@ -33,13 +32,20 @@ def sim():
 
 @pytest.fixture
 def cfg(settings, sim):
-    return replace_settings(settings, esms_base_url=sim.base_url, esms_status_url=sim.status_url,
-                            backoff_base=0.01, backoff_cap=0.02, send_timeout=0.5)
+    return replace_settings(
+        settings,
+        esms_base_url=sim.base_url,
+        esms_status_url=sim.status_url,
+        backoff_base=0.01,
+        backoff_cap=0.02,
+        send_timeout=0.5,
+    )
 
 
 def queue(engine, cfg, **fields) -> int:
-    data = NewMessage.model_validate({"phone": "0901888484", "template_id": "523194", "params": ["A", "B"],
-                                      "order_id": "DH1", **fields})
+    data = NewMessage.model_validate(
+        {"phone": "0901888484", "template_id": "523194", "params": ["A", "B"], "order_id": "DH1", **fields}
+    )
     with Session(engine) as s:
         msg, created = queue_message(s, cfg, data, source="api")
         assert created
@@ -111,8 +117,15 @@ def test_refused_send_ends_rejected_with_the_code(engine, cfg, sim):
 def test_124_on_a_first_attempt_is_a_rejection(engine, cfg, sim):
     # The client reused a RequestId that eSMS already saw from another sender.
     client = make_client(cfg)
-    client.send_journey(phone="0901888484", params=["x"], order_id="O", template_id="523194",
-                        oa_id=cfg.esms_oaid, request_id="used-elsewhere", callback_url=None)
+    client.send_journey(
+        phone="0901888484",
+        params=["x"],
+        order_id="O",
+        template_id="523194",
+        oa_id=cfg.esms_oaid,
+        request_id="used-elsewhere",
+        callback_url=None,
+    )
     mid = queue(engine, cfg, request_id="used-elsewhere")
     drain(engine, cfg)
     assert (get(engine, mid).status, get(engine, mid).error_code) == ("rejected", "124")
@@ -131,8 +144,14 @@ def test_timeout_is_retried_with_the_same_request_id_and_124_means_accepted(engi
 
 
 def test_transport_failures_give_up_as_failed_transport(engine, settings):
-    cfg = replace_settings(settings, esms_base_url="http://127.0.0.1:9/MainService.svc/json", max_attempts=3,
-                           backoff_base=0.01, backoff_cap=0.02, send_timeout=0.5)
+    cfg = replace_settings(
+        settings,
+        esms_base_url="http://127.0.0.1:9/MainService.svc/json",
+        max_attempts=3,
+        backoff_base=0.01,
+        backoff_cap=0.02,
+        send_timeout=0.5,
+    )
     mid = queue(engine, cfg)
     drain(engine, cfg)
     m = get(engine, mid)

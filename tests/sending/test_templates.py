@@ -17,6 +17,8 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tests.simulator.support import configure, quiet_settings
+from tests.support import API_TOKEN, OAID, SECRET, make_settings
 from tracker import create_app
 from tracker.db import utcnow
 from tracker.esms import template_api
@@ -25,9 +27,6 @@ from tracker.models import Message
 from tracker.ops.cli import cli
 from tracker.sending import templates
 from tracker.simulator import start_in_thread
-
-from tests.support import API_TOKEN, OAID, SECRET, make_settings
-from tests.simulator.support import configure, quiet_settings
 
 
 @pytest.fixture
@@ -47,8 +46,11 @@ AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 
 
 def post(client, template_id: str, params: list[str], **extra):
-    return client.post("/api/messages", json={"phone": "0901888484", "template_id": template_id, "params": params,
-                                              "order_id": "DH1", **extra}, headers=AUTH)
+    return client.post(
+        "/api/messages",
+        json={"phone": "0901888484", "template_id": template_id, "params": params, "order_id": "DH1", **extra},
+        headers=AUTH,
+    )
 
 
 def count(engine) -> int:
@@ -80,8 +82,7 @@ def test_a_resend_is_checked_too(db_url, tmp_path, engine, sim, make_message):
     assert resp.status_code == 400 and list(resp.json["error"]["fields"]) == ["params[0]"]
 
 
-def test_the_listing_is_cached_and_fetched_again_after_a_790(db_url, tmp_path, engine, sim, make_message,
-                                                             monkeypatch):
+def test_the_listing_is_cached_and_fetched_again_after_a_790(db_url, tmp_path, engine, sim, make_message, monkeypatch):
     calls = []
     real = template_api.get_templates
     monkeypatch.setattr(templates, "get_templates", lambda *a, **k: calls.append(a[1]) or real(*a, **k))
@@ -118,8 +119,13 @@ def test_unreachable_or_slow_esms_never_blocks_a_send(db_url, tmp_path, engine):
     with socket.socket() as silent:  # accepts connections (the backlog) and never answers
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
-        client = app_for(db_url, tmp_path / "slow", engine, f"http://127.0.0.1:{silent.getsockname()[1]}",
-                         TRACKER_TEMPLATE_TIMEOUT="0.5").test_client()
+        client = app_for(
+            db_url,
+            tmp_path / "slow",
+            engine,
+            f"http://127.0.0.1:{silent.getsockname()[1]}",
+            TRACKER_TEMPLATE_TIMEOUT="0.5",
+        ).test_client()
         started = time.monotonic()
         assert post(client, "523194", ["x" * 31], request_id="s1").status_code == 202
         first = time.monotonic() - started
@@ -164,17 +170,26 @@ def test_the_cache_expires_retries_failures_and_never_makes_two_requests_wait():
     slow.join()
 
 
-BAD_CSV = ("phone,order_id,param1,param2,param3\n"
-           "0901888484,DH-1,Nguyễn Văn An,DH-1,đã giao\n"
-           "0901888485,DH-2,Trần Thị Bích,DH-2,đã giao\n"
-           f"0901888486,DH-3,{'x' * 31},DH-3,đã giao\n").encode()
+BAD_CSV = (
+    "phone,order_id,param1,param2,param3\n"
+    "0901888484,DH-1,Nguyễn Văn An,DH-1,đã giao\n"
+    "0901888485,DH-2,Trần Thị Bích,DH-2,đã giao\n"
+    f"0901888486,DH-3,{'x' * 31},DH-3,đã giao\n"
+).encode()
 
 
 def test_a_csv_upload_with_params_that_break_the_template_is_refused(db_url, tmp_path, engine, sim):
     client = app_for(db_url, tmp_path, engine, sim.url).test_client()
-    resp = client.post("/upload", data={"file": (io.BytesIO(BAD_CSV), "f.csv"), "template_id": "523194",
-                                        "oa_id": OAID, "csrf_token": _csrf(client)},
-                       content_type="multipart/form-data")
+    resp = client.post(
+        "/upload",
+        data={
+            "file": (io.BytesIO(BAD_CSV), "f.csv"),
+            "template_id": "523194",
+            "oa_id": OAID,
+            "csrf_token": _csrf(client),
+        },
+        content_type="multipart/form-data",
+    )
     assert resp.status_code == 400
     page = resp.get_data(as_text=True)
     assert "line 4: params[0]" in page and "customer_name: at most 30 characters" in page
@@ -183,19 +198,26 @@ def test_a_csv_upload_with_params_that_break_the_template_is_refused(db_url, tmp
 
 def _csrf(client) -> str:
     from tests.dashboard.support import csrf
+
     return csrf(client, "/upload")
 
 
 def test_send_csv_reports_each_bad_line_and_can_skip_them(engine, tmp_path, sim):
     path = tmp_path / "f.csv"
     path.write_bytes(BAD_CSV)
-    env = {"DATABASE_URL": str(engine.url.render_as_string(hide_password=False)), "TRACKER_SECRET_KEY": SECRET,
-           "TRACKER_INSTANCE_DIR": str(tmp_path / "cli"), "ESMS_OAID": OAID, "TRACKER_SIMULATOR": "1",
-           "TRACKER_SIMULATOR_URL": sim.url}
+    env = {
+        "DATABASE_URL": str(engine.url.render_as_string(hide_password=False)),
+        "TRACKER_SECRET_KEY": SECRET,
+        "TRACKER_INSTANCE_DIR": str(tmp_path / "cli"),
+        "ESMS_OAID": OAID,
+        "TRACKER_SIMULATOR": "1",
+        "TRACKER_SIMULATOR_URL": sim.url,
+    }
     result = CliRunner().invoke(cli, ["send-csv", str(path), "--template", "523194"], env=env)
     assert result.exit_code == 1 and "line 4: params[0]: customer_name: at most 30" in result.output
     assert count(engine) == 0
-    result = CliRunner().invoke(cli, ["send-csv", str(path), "--template", "523194", "--skip-invalid",
-                                      "--timeout", "0"], env=env)
+    result = CliRunner().invoke(
+        cli, ["send-csv", str(path), "--template", "523194", "--skip-invalid", "--timeout", "0"], env=env
+    )
     assert result.exit_code == 0, result.output
     assert "2 queued, 0 already queued before, 1 bad rows skipped" in result.output

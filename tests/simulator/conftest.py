@@ -6,10 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.simulator.support import Receiver, quiet_settings
 from tracker.simulator import start_in_thread
 from tracker.simulator.server import RunningSimulator
-
-from tests.simulator.support import Receiver, quiet_settings
 
 
 @pytest.fixture

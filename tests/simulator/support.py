@@ -38,8 +38,6 @@ def quiet_settings(**overrides: Any) -> SimSettings:
     return SimSettings(**base)
 
 
-
-
 def body(**overrides: Any) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "ApiKey": "key",
@@ -128,8 +126,6 @@ class Receiver:
         self.server.server_close()
 
 
-
-
 def start(**overrides: Any) -> RunningSimulator:
     base: dict[str, Any] = {
         "seed": 11,
@@ -140,9 +136,6 @@ def start(**overrides: Any) -> RunningSimulator:
     }
     base.update(overrides)
     return start_in_thread(SimSettings(**base))
-
-
-
 
 
 def send_with_callback(sim: RunningSimulator, url: str, timeout: float = 5, **overrides: Any) -> dict[str, Any]:

@@ -10,14 +10,10 @@ OrderId and token: Zalo's -148, -149, -1491, -150).
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-
-from tracker.simulator import wire
-from tracker.simulator.account import SEND_CODES, Account, RateLimiter, Window, WindowError
-from tracker.simulator.validate import SendRequest, validate_send
 
 from tests.simulator.support import (
     Receiver,
@@ -30,10 +26,13 @@ from tests.simulator.support import (
     truth_of,
     wait_idle,
 )
+from tracker.simulator import wire
+from tracker.simulator.account import SEND_CODES, Account, RateLimiter, Window, WindowError
+from tracker.simulator.validate import SendRequest, validate_send
 
 # 16:59:59 UTC is 23:59:59 in Vietnam; a second later it is the next Vietnam day.
-LATE = datetime(2024, 4, 24, 16, 59, 59, tzinfo=timezone.utc)
-NEXT_DAY = datetime(2024, 4, 24, 17, 0, 0, tzinfo=timezone.utc)
+LATE = datetime(2024, 4, 24, 16, 59, 59, tzinfo=UTC)
+NEXT_DAY = datetime(2024, 4, 24, 17, 0, 0, tzinfo=UTC)
 
 
 def request(**overrides: Any) -> SendRequest:
@@ -47,7 +46,12 @@ def test_windows_take_only_the_documented_send_codes() -> None:
     assert {"101", "103", "124", "143", "789", "799"} <= SEND_CODES
     assert not SEND_CODES & {"100", "105", "125", "854"}
     account = Account()
-    for spec in ({"code": "100", "sends": 1}, {"code": "105", "sends": 1}, {"code": "101"}, {"code": "101", "sends": "x"}):
+    for spec in (
+        {"code": "100", "sends": 1},
+        {"code": "105", "sends": 1},
+        {"code": "101"},
+        {"code": "101", "sends": "x"},
+    ):
         with pytest.raises(WindowError):
             account.add_window(spec)
     assert account.windows == []

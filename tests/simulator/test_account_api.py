@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import requests
 
+from tests.simulator.support import OAID, configure, post, quiet_settings, send, truth
 from tracker.simulator import start_in_thread
 from tracker.simulator.server import RunningSimulator
-
-from tests.simulator.support import OAID, configure, post, quiet_settings, send, truth
 
 
 def test_balance_pays_for_delivered_messages_and_103_when_too_low() -> None:

@@ -12,13 +12,12 @@ from typing import Any
 import pytest
 import requests
 
+from tests.simulator.support import OAID, SMSID_RE, body, quiet_settings, send, truth
 from tracker.simulator import SimSettings, start_in_thread
 from tracker.simulator.app import create_simulator_app
 from tracker.simulator.fake_esms import FakeEsms
 from tracker.simulator.server import RunningSimulator
 from tracker.simulator.wire import BASE
-
-from tests.simulator.support import OAID, SMSID_RE, body, quiet_settings, send, truth
 
 
 def test_accepted_send_answers_100_with_an_esms_like_smsid(sim: RunningSimulator) -> None:

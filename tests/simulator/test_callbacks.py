@@ -16,9 +16,6 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from tracker.simulator.callbacks import USER_AGENT, http_get
-from tracker.simulator.server import RunningSimulator
-
 from tests.simulator.support import (
     PARAM_ORDER,
     Receiver,
@@ -29,6 +26,8 @@ from tests.simulator.support import (
     truth_of,
     wait_idle,
 )
+from tracker.simulator.callbacks import USER_AGENT, http_get
+from tracker.simulator.server import RunningSimulator
 
 
 @pytest.fixture
@@ -118,8 +117,11 @@ def test_not_online_fails_1001_after_the_template_timeout(receiver: Receiver) ->
     running = start(speed=1.0, template_timeout=1.5)
     try:
         configure_ok(running, forced_outcomes={"0901888484": "failed:1001"})
-        info = requests.get(f"{running.base_url}/GetZnsTemplateInfo", timeout=5, params={
-            "TemplateId": "2056446", "ApiKey": "key", "SecretKey": "secret", "OAId": "4097311281936189049"}).json()
+        info = requests.get(
+            f"{running.base_url}/GetZnsTemplateInfo",
+            timeout=5,
+            params={"TemplateId": "2056446", "ApiKey": "key", "SecretKey": "secret", "OAId": "4097311281936189049"},
+        ).json()
         assert info["Data"]["Timeout"] == 1500
         started = time.monotonic()
         smsid = send_with_callback(running, receiver.url)["SMSID"]

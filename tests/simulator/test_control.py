@@ -13,10 +13,9 @@ from typing import Any
 
 import requests
 
+from tests.simulator.support import OAID, Receiver, configure, send, send_with_callback, start, truth, wait_idle
 from tracker.simulator.control import ground_truth
 from tracker.simulator.server import RunningSimulator
-
-from tests.simulator.support import OAID, Receiver, configure, send, send_with_callback, start, truth, wait_idle
 
 
 def test_config_rejects_unknown_or_bad_fields(sim: RunningSimulator) -> None:
@@ -93,8 +92,10 @@ def test_windows_take_only_documented_send_codes(sim: RunningSimulator) -> None:
 def test_messages_filter_by_exact_field_and_one_message_by_smsid(sim: RunningSimulator) -> None:
     first = send(sim, RequestId="a", OrderId="J-1")["SMSID"]
     second = send(sim, RequestId="b", OrderId="J-2", Phone="0981000000")["SMSID"]
-    by = {name: requests.get(f"{sim.url}/_sim/messages", params={name: value}, timeout=5).json()["messages"]
-          for name, value in (("smsid", first), ("request_id", "b"), ("phone", "0981000000"), ("order_id", "J-"))}
+    by = {
+        name: requests.get(f"{sim.url}/_sim/messages", params={name: value}, timeout=5).json()["messages"]
+        for name, value in (("smsid", first), ("request_id", "b"), ("phone", "0981000000"), ("order_id", "J-"))
+    }
     assert [m["smsid"] for m in by["smsid"]] == [first]
     assert [m["smsid"] for m in by["request_id"]] == [second] == [m["smsid"] for m in by["phone"]]
     assert by["order_id"] == []  # exact match only
@@ -115,7 +116,9 @@ def test_ground_truth_tells_the_planned_outcome_and_status(sim: RunningSimulator
     assert record["partner_id"] is None and record["final_at_s"] == 0.0
     assert [c["send_status"] for c in record["callbacks"]] == [5] and record["accept_count"] == 1
     [listed] = truth(sim)
-    assert {k: v for k, v in listed.items() if k != "callbacks"} == {k: v for k, v in record.items() if k != "callbacks"}
+    assert {k: v for k, v in listed.items() if k != "callbacks"} == {
+        k: v for k, v in record.items() if k != "callbacks"
+    }
 
 
 def test_sends_lists_every_answer_in_order(sim: RunningSimulator) -> None:

@@ -14,10 +14,6 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from tracker.simulator import SimSettings, start_in_thread
-from tracker.simulator.fake_esms import FIRST_SMS_ID, SENDS_KEPT, FakeEsms
-from tracker.simulator.server import RunningSimulator
-
 from tests.simulator.support import (
     SMSID_RE,
     Receiver,
@@ -32,6 +28,9 @@ from tests.simulator.support import (
     truth_of,
     wait_idle,
 )
+from tracker.simulator import SimSettings, start_in_thread
+from tracker.simulator.fake_esms import FIRST_SMS_ID, SENDS_KEPT, FakeEsms
+from tracker.simulator.server import RunningSimulator
 
 
 @pytest.fixture

@@ -13,10 +13,9 @@ from typing import Any
 import pytest
 from flask import Flask, request
 
+from tests.simulator.support import body, quiet_settings
 from tracker.simulator import flask_util
 from tracker.simulator.app import create_simulator_app
-
-from tests.simulator.support import body, quiet_settings
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 
+from tests.simulator.support import body, quiet_settings
 from tracker.simulator.message import (
     JOURNEY_PRICE,
     JOURNEY_TYPE_ID,
@@ -21,8 +22,6 @@ from tracker.simulator.message import (
 )
 from tracker.simulator.plan import Plan, Step
 from tracker.simulator.validate import SendRequest, validate_send
-
-from tests.simulator.support import body, quiet_settings
 
 
 def request(**overrides: object) -> SendRequest:

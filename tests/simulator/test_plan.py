@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import itertools
 import random
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
 import pytest
 
+from tests.simulator.support import PARAM_ORDER, quiet_settings
 from tracker.simulator import plan as planning
 from tracker.simulator import wire
 from tracker.simulator.plan import Context, Delivery, Plan, Step
 
-from tests.simulator.support import PARAM_ORDER, quiet_settings
-
-ACCEPTED = datetime(2024, 4, 24, 9, 58, 1, tzinfo=timezone.utc)
+ACCEPTED = datetime(2024, 4, 24, 9, 58, 1, tzinfo=UTC)
 
 
 def context(echo: bool = True, form: str = "plain") -> Context:
@@ -33,7 +32,9 @@ def context(echo: bool = True, form: str = "plain") -> Context:
 
 
 def steps(outcome: str, code: int, seed: int = 1, **settings: object) -> list[Step]:
-    return planning.build_steps(random.Random(seed), quiet_settings(**{"speed": 1.0, **settings}), context(), outcome, code)
+    return planning.build_steps(
+        random.Random(seed), quiet_settings(**{"speed": 1.0, **settings}), context(), outcome, code
+    )
 
 
 @pytest.mark.parametrize(
@@ -56,6 +57,7 @@ def test_a_forced_failure_without_a_code_is_a_refusal_at_once_never_1001() -> No
 def test_the_drawn_outcome_follows_the_rates() -> None:
     """The natural mix: delivered, failed with a reason of FAILED_REASONS (1001 included), rejected
     only when its rate asks for it (no eSMS sample shows a SendStatus 4)."""
+
     def drawn(**rates: float) -> set[str]:
         return {planning.choose_outcome(random.Random(s), quiet_settings(**rates), None)[0] for s in range(200)}
 
@@ -122,7 +124,9 @@ def test_speed_scales_every_step_and_request_id_is_echoed_or_not() -> None:
     assert silent.request_id == "" and "&RequestId=&" in silent.query
 
 
-def deliveries(outcome: str = "delivered", early: bool = False, **settings: object) -> tuple[list[Step], list[Delivery]]:
+def deliveries(
+    outcome: str = "delivered", early: bool = False, **settings: object
+) -> tuple[list[Step], list[Delivery]]:
     config = quiet_settings(**{"speed": 1.0, **settings})
     rng = random.Random(2)
     planned = planning.build_steps(rng, config, context(), outcome, 0 if outcome == "delivered" else -114)

@@ -16,10 +16,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.simulator.support import body, quiet_settings, send
 from tracker.simulator.app import BASE
 from tracker.simulator.server import POLL_INTERVAL, start_in_thread
-
-from tests.simulator.support import body, quiet_settings, send
 
 ROOT = Path(__file__).resolve().parents[2]
 

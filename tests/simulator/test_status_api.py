@@ -17,11 +17,10 @@ from typing import Any
 
 import requests
 
+from tests.simulator.support import DEAD_CALLBACK, OAID, configure, post, quiet_settings, send
 from tracker.simulator import start_in_thread
 from tracker.simulator.server import RunningSimulator
 from tracker.simulator.wire import VN_TZ
-
-from tests.simulator.support import DEAD_CALLBACK, OAID, configure, post, quiet_settings, send
 
 
 def get_send_status(sim: RunningSimulator, smsid: str, key: str = "key") -> dict[str, Any]:

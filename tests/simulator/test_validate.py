@@ -11,10 +11,9 @@ from typing import Any
 
 import pytest
 
+from tests.simulator.support import OAID, body, quiet_settings
 from tracker.simulator.settings import SimSettings
 from tracker.simulator.validate import MAX_REQUEST_ID, auth_ok, oa_added, text, truthy, validate_send
-
-from tests.simulator.support import OAID, body, quiet_settings
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ ham-kiem-tra-trang-thai-tin-nhan-theo-khoang-thoi-gian.md (SentTime ``/Date(ms+0
 from __future__ import annotations
 
 import random
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -60,7 +60,7 @@ def test_normalize_phone(raw: str, local: str | None) -> None:
 
 
 def test_times() -> None:
-    moment = datetime(2024, 4, 24, 9, 58, 1, 123456, tzinfo=timezone.utc)
+    moment = datetime(2024, 4, 24, 9, 58, 1, 123456, tzinfo=UTC)
     assert wire.iso(moment) == "2024-04-24T09:58:01.123Z"
     assert wire.iso(SAMPLE_AT) == "2024-04-24T09:58:01.000Z"
     assert wire.epoch_ms(moment) == 1713952681123
@@ -96,7 +96,7 @@ def test_the_double_encoded_form_is_the_journey_sample() -> None:
     """callback-url.md, the journey (TypeId 27) sample: JSON URL-encoded twice, then
     ``____dd/MM/yyyy HH:mm:ss`` in Vietnam time."""
     payload = wire.error_info_payload(0, "double_encoded", "e1a60e8890be9de4c4ab", "31215806834323092")
-    _, on_wire = wire.encode_error_info(payload, "double_encoded", SAMPLE_AT.astimezone(timezone.utc))
+    _, on_wire = wire.encode_error_info(payload, "double_encoded", SAMPLE_AT.astimezone(UTC))
     assert on_wire == (
         "%257B%2522data%2522%3A%257B%2522message_id%2522%3A%2522e1a60e8890be9de4c4ab%2522%2C%2522user_id%2522%3A"
         "%252231215806834323092%2522%257D%2C%2522error%2522%3A0%2C%2522message%2522%3A%2522Success%2522%257D"
@@ -122,7 +122,9 @@ def test_the_trailing_text_form_and_failure_payloads() -> None:
     value, on_wire = wire.encode_error_info(payload, "trailing_text", SAMPLE_AT)
     assert value == payload + wire.TRAILING_TEXT
     assert on_wire.endswith("Object%20reference%20not%20set%20to%20an%20instance%20of%20an%20object.")
-    assert wire.error_info_payload(0, "trailing_text", "p", "u") == '{"error":0,"message":"Success","data":{"msg_id":"p"}}'
+    assert (
+        wire.error_info_payload(0, "trailing_text", "p", "u") == '{"error":0,"message":"Success","data":{"msg_id":"p"}}'
+    )
     assert '"message":"Unknown error"' in wire.error_info_payload(-9999, "plain", "", "")
     assert wire.ERROR_INFO_FORMS == ("quoted", "double_encoded", "plain", "trailing_text")
 

@@ -33,8 +33,11 @@ def test_chaos_ends_at_the_simulators_truth(engine, db_url, tmp_path):
     # elsewhere a proxy in front of the database cuts every connection instead.
     restart = os.environ.get("TRACKER_CHAOS_RESTART_PG") == "1"
     url = engine.url.render_as_string(hide_password=False)
-    report = bench.run(bench.Options(database_url=url, workdir=tmp_path, messages=MESSAGES,
-                                     restart_pg=restart, rate=100.0, deadline=150.0))
+    report = bench.run(
+        bench.Options(
+            database_url=url, workdir=tmp_path, messages=MESSAGES, restart_pg=restart, rate=100.0, deadline=150.0
+        )
+    )
     print(json.dumps(report, indent=2, ensure_ascii=False))
     logs = {p.name: p.read_text(errors="replace")[-2000:] for p in tmp_path.glob("*.log")}
     assert report["ok"], (report["problems"], report["timeline"], logs)

@@ -52,7 +52,8 @@ class System:
             "TRACKER_SECRET_KEY": SECRET,
             "TRACKER_API_TOKENS": API_TOKEN,
             "TRACKER_PUBLIC_URL": self.web,
-            "TRACKER_SIMULATOR": "1", "TRACKER_SIMULATOR_URL": self.sim,
+            "TRACKER_SIMULATOR": "1",
+            "TRACKER_SIMULATOR_URL": self.sim,
             "TRACKER_INSTANCE_DIR": str(tmp / "instance"),
             "ESMS_OAID": "4097311281936189049",
             "PYTHONUNBUFFERED": "1",
@@ -66,12 +67,13 @@ class System:
 
     def up(self) -> None:
         py = sys.executable
-        subprocess.run([py, "-m", "tracker", "db", "upgrade"], cwd=ROOT, env=self.env, check=True,
-                       capture_output=True)
-        self.start("simulator", py, "-m", "tracker", "simulate", "--port", str(self.sim_port),
-                   "--seed", "7", "--speed", "0.1")
-        self.start("web", str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{self.web_port}",
-                   "wsgi:app")
+        subprocess.run([py, "-m", "tracker", "db", "upgrade"], cwd=ROOT, env=self.env, check=True, capture_output=True)
+        self.start(
+            "simulator", py, "-m", "tracker", "simulate", "--port", str(self.sim_port), "--seed", "7", "--speed", "0.1"
+        )
+        self.start(
+            "web", str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{self.web_port}", "wsgi:app"
+        )
         self.start("worker", py, "-m", "tracker", "worker")
         wait_until(lambda: requests.get(f"{self.web}/healthz", timeout=1).ok, 30, "the web process")
         wait_until(lambda: requests.get(f"{self.sim}/_sim/stats", timeout=1).ok, 30, "the simulator")
@@ -107,14 +109,21 @@ def test_journey_messages_are_sent_called_back_and_delivered(system):
     # A forced outcome makes the first message's fate certain; the rest follow the seeded mix.
     # eSMS calls back only the final status; the "waiting" asserted below needs the simulator
     # to call back the intermediate ones too.
-    requests.post(f"{system.sim}/_sim/config", timeout=5,
-                  json={"forced_outcomes": {"0901888484": "delivered", "0901888485": "failed"},
-                        "intermediate_statuses": True})
+    requests.post(
+        f"{system.sim}/_sim/config",
+        timeout=5,
+        json={"forced_outcomes": {"0901888484": "delivered", "0901888485": "failed"}, "intermediate_statuses": True},
+    )
     phones = ["0901888484", "0901888485"] + [f"09123450{i:02d}" for i in range(18)]
     ids = []
     for i, phone in enumerate(phones):
-        body = {"phone": phone, "template_id": "523194", "params": ["Nguyễn Văn An", f"DH{i}", "đã giao"],
-                "order_id": f"DH{i % 5}", "request_id": f"e2e-{i}"}
+        body = {
+            "phone": phone,
+            "template_id": "523194",
+            "params": ["Nguyễn Văn An", f"DH{i}", "đã giao"],
+            "order_id": f"DH{i % 5}",
+            "request_id": f"e2e-{i}",
+        }
         resp = system.api("POST", "/api/messages", json=body)
         assert resp.status_code == 202, resp.text
         ids.append(resp.json()["id"])
@@ -143,8 +152,11 @@ def test_journey_messages_are_sent_called_back_and_delivered(system):
         assert t["callback_url"].startswith(f"{system.web}/webhooks/esms/") and "?" not in t["callback_url"]
 
     # The same request_id again answers 200 with the same message and sends nothing more.
-    again = system.api("POST", "/api/messages", json={"phone": phones[0], "template_id": "523194", "params": [],
-                                                       "order_id": "DH0", "request_id": "e2e-0"})
+    again = system.api(
+        "POST",
+        "/api/messages",
+        json={"phone": phones[0], "template_id": "523194", "params": [], "order_id": "DH0", "request_id": "e2e-0"},
+    )
     assert again.status_code == 200 and again.json()["id"] == ids[0]
     journey = system.api("GET", "/api/journeys/DH0").json()
     assert [m["id"] for m in journey["messages"]] == [ids[i] for i in range(0, 20, 5)]
@@ -152,8 +164,12 @@ def test_journey_messages_are_sent_called_back_and_delivered(system):
 
 def test_a_rejected_send_ends_rejected_with_its_code(system):
     requests.post(f"{system.sim}/_sim/config", json={"forced_codes": {"0901000789": "789"}}, timeout=5)
-    mid = system.api("POST", "/api/messages", json={"phone": "0901000789", "template_id": "523194",
-                                                     "params": ["a"], "order_id": "R1"}).json()["id"]
-    msg = wait_until(lambda: (m := system.api("GET", f"/api/messages/{mid}").json())["final"] and m, 30,
-                     "the rejection")
+    mid = system.api(
+        "POST",
+        "/api/messages",
+        json={"phone": "0901000789", "template_id": "523194", "params": ["a"], "order_id": "R1"},
+    ).json()["id"]
+    msg = wait_until(
+        lambda: (m := system.api("GET", f"/api/messages/{mid}").json())["final"] and m, 30, "the rejection"
+    )
     assert (msg["status"], msg["error_code"], msg["smsid"]) == ("rejected", "789", None)

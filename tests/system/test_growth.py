@@ -14,13 +14,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tests.support import SECRET, WEBHOOK_TOKEN, make_settings, replace_settings
 from tracker import create_app, tokens
 from tracker.callbacks import spool, spool_size
 from tracker.callbacks.apply import KEPT_AFTER_FINAL
 from tracker.db import make_engine
 from tracker.models import Event, Message
-
-from tests.support import SECRET, WEBHOOK_TOKEN, make_settings, replace_settings
 
 DOWN_URL = "postgresql+psycopg://postgres@127.0.0.1:1/tracker"
 DELIVERED = urlencode({"SMSID": "S-LEAK", "SendStatus": "5", "SendSuccess": "1", "SendFailed": "0", "TotalPrice": "0"})
@@ -33,8 +32,11 @@ def stored(engine, mid: int) -> tuple[int, int]:
         return n, s.get(Message, mid).duplicates
 
 
-@pytest.mark.parametrize("query", [DELIVERED, SENT, "SMSID=S-LEAK&SendStatus=banana&pad=" + "x" * 7000],
-                         ids=["duplicate", "stale", "invalid"])
+@pytest.mark.parametrize(
+    "query",
+    [DELIVERED, SENT, "SMSID=S-LEAK&SendStatus=banana&pad=" + "x" * 7000],
+    ids=["duplicate", "stale", "invalid"],
+)
 def test_a_leaked_url_cannot_grow_the_event_log_after_a_final(client, engine, make_message, query):
     mid = make_message(status="accepted", smsid="S-LEAK")
     url = f"/webhooks/esms/{tokens.make(SECRET, mid)}"
@@ -48,6 +50,7 @@ def test_a_leaked_url_cannot_grow_the_event_log_after_a_final(client, engine, ma
 def test_the_shared_url_is_capped_the_same(client, engine, make_message):
     mid = make_message(status="delivered", smsid="S-LEAK")
     from tracker.db import utcnow
+
     with Session(engine) as s:
         s.get(Message, mid).final_at = utcnow()
         s.commit()

@@ -21,15 +21,14 @@ from click.testing import CliRunner
 from sqlalchemy import inspect, text
 from werkzeug.serving import make_server
 
-from tracker import config, create_app
-from tracker.ops.cli import cli
-from tracker.config import ConfigError
-from tracker.worker.reconcile import Reconciler
-from tracker.simulator import SimSettings, start_in_thread
-from tracker.esms.client import make_client
-from tracker.worker.loop import Worker
-
 from tests.support import make_settings
+from tracker import config, create_app
+from tracker.config import ConfigError
+from tracker.esms.client import make_client
+from tracker.ops.cli import cli
+from tracker.simulator import SimSettings, start_in_thread
+from tracker.worker.loop import Worker
+from tracker.worker.reconcile import Reconciler
 
 API_KEY = "APIKEY-zq7Xw1-distinct"
 SECRET_KEY = "SECRETKEY-p9Lr2+/=distinct"
@@ -86,15 +85,25 @@ def test_no_secret_anywhere_after_a_full_run(engine, db_url, tmp_path, caplog, c
     for name in ("urllib3", "werkzeug", "tracker", "sqlalchemy.engine"):
         logging.getLogger(name).setLevel(logging.DEBUG)
     written: list[str] = []
-    sim = start_in_thread(SimSettings(seed=11, speed=0, api_key=API_KEY, secret_key=SECRET_KEY,
-                                      drop_callback_rate=0.4, natural_duplicate_rate=0.2))
+    sim = start_in_thread(
+        SimSettings(
+            seed=11, speed=0, api_key=API_KEY, secret_key=SECRET_KEY, drop_callback_rate=0.4, natural_duplicate_rate=0.2
+        )
+    )
     instance = tmp_path / "instance"
     server = LiveServer()
-    env = dict(ESMS_API_KEY=API_KEY, ESMS_SECRET_KEY=SECRET_KEY, ESMS_BASE_URL=sim.base_url,
-               ESMS_STATUS_URL=sim.status_url, TRACKER_SECRET_KEY=TRACKER_KEY, TRACKER_SECRET_KEY_OLD=OLD_KEY,
-               TRACKER_API_TOKENS=f"{API_TOKEN},second-token", TRACKER_DASHBOARD_PASSWORD=PASSWORD,
-               TRACKER_WEBHOOK_TOKEN=SHARED_TOKEN,
-               TRACKER_PUBLIC_URL=server.url)
+    env = dict(
+        ESMS_API_KEY=API_KEY,
+        ESMS_SECRET_KEY=SECRET_KEY,
+        ESMS_BASE_URL=sim.base_url,
+        ESMS_STATUS_URL=sim.status_url,
+        TRACKER_SECRET_KEY=TRACKER_KEY,
+        TRACKER_SECRET_KEY_OLD=OLD_KEY,
+        TRACKER_API_TOKENS=f"{API_TOKEN},second-token",
+        TRACKER_DASHBOARD_PASSWORD=PASSWORD,
+        TRACKER_WEBHOOK_TOKEN=SHARED_TOKEN,
+        TRACKER_PUBLIC_URL=server.url,
+    )
     settings = make_settings(db_url, instance, **env)
     written += [repr(settings), str(settings)]
     server.app = create_app(settings, engine=engine)
@@ -116,8 +125,14 @@ def test_no_secret_anywhere_after_a_full_run(engine, db_url, tmp_path, caplog, c
                 ids.append(resp.json()["id"])
             # Error paths of the API: wrong tokens (the password, a secret key), bad bodies.
             for header in (f"Bearer {PASSWORD}", f"Bearer {SECRET_KEY}", f"Basic {API_TOKEN}", API_TOKEN):
-                assert keep(http.get(f"{server.url}/api/messages", headers={"Authorization": header})).status_code == 401
-            keep(http.post(f"{server.url}/api/messages", json={"phone": API_KEY, "template_id": SECRET_KEY}, headers=auth))
+                assert (
+                    keep(http.get(f"{server.url}/api/messages", headers={"Authorization": header})).status_code == 401
+                )
+            keep(
+                http.post(
+                    f"{server.url}/api/messages", json={"phone": API_KEY, "template_id": SECRET_KEY}, headers=auth
+                )
+            )
             keep(http.post(f"{server.url}/api/messages", data=f"ApiKey={API_KEY}", headers=auth))
 
             worker = Worker(engine, settings, make_client(settings))
@@ -131,38 +146,75 @@ def test_no_secret_anywhere_after_a_full_run(engine, db_url, tmp_path, caplog, c
                 worker.client.query_zns_status(smsid)
 
             # A webhook call that carries credentials, as someone confused might send.
-            keep(http.get(f"{server.url}/webhooks/esms/{ids[0]}.forgedforgedforgedforg",
-                          params={"ApiKey": API_KEY, "SecretKey": SECRET_KEY}))
+            keep(
+                http.get(
+                    f"{server.url}/webhooks/esms/{ids[0]}.forgedforgedforgedforg",
+                    params={"ApiKey": API_KEY, "SecretKey": SECRET_KEY},
+                )
+            )
             from tracker import tokens
 
-            keep(http.get(f"{server.url}/webhooks/esms/{tokens.make(TRACKER_KEY, ids[1])}",
-                          params={"SMSID": "X", "SendStatus": "2", "apikey": API_KEY, "SECRETKEY": SECRET_KEY}))
-            keep(http.post(f"{server.url}/webhooks/esms/{tokens.make(TRACKER_KEY, ids[2])}",
-                           json={"SMSID": "Y", "SendStatus": "2", "ApiKey": API_KEY, "SecretKey": SECRET_KEY}))
+            keep(
+                http.get(
+                    f"{server.url}/webhooks/esms/{tokens.make(TRACKER_KEY, ids[1])}",
+                    params={"SMSID": "X", "SendStatus": "2", "apikey": API_KEY, "SECRETKEY": SECRET_KEY},
+                )
+            )
+            keep(
+                http.post(
+                    f"{server.url}/webhooks/esms/{tokens.make(TRACKER_KEY, ids[2])}",
+                    json={"SMSID": "Y", "SendStatus": "2", "ApiKey": API_KEY, "SecretKey": SECRET_KEY},
+                )
+            )
 
-            keep(http.get(f"{server.url}/webhooks/esms/{SHARED_TOKEN}",
-                          params={"SMSID": "EXT-1", "SendStatus": "5", "SendSuccess": "1", "phonenumber": "0901888484"}))
+            keep(
+                http.get(
+                    f"{server.url}/webhooks/esms/{SHARED_TOKEN}",
+                    params={"SMSID": "EXT-1", "SendStatus": "5", "SendSuccess": "1", "phonenumber": "0901888484"},
+                )
+            )
 
             # Dashboard: wrong password, right password, every page.
             page = keep(http.get(f"{server.url}/login"))
             keep(http.post(f"{server.url}/login", data={"password": SECRET_KEY, "csrf_token": csrf(page.text)}))
             page = keep(http.get(f"{server.url}/login"))
             keep(http.post(f"{server.url}/login", data={"password": PASSWORD, "csrf_token": csrf(page.text)}))
-            for path in ("/", "/messages", f"/messages/{ids[0]}", "/journeys/J0", "/dashboard/data/overview",
-                         "/messages.csv", "/healthz", "/api/openapi.json", f"/api/messages/{ids[0]}",
-                         "/api/stats", "/api/journeys/J1"):
+            for path in (
+                "/",
+                "/messages",
+                f"/messages/{ids[0]}",
+                "/journeys/J0",
+                "/dashboard/data/overview",
+                "/messages.csv",
+                "/healthz",
+                "/api/openapi.json",
+                f"/api/messages/{ids[0]}",
+                "/api/stats",
+                "/api/journeys/J1",
+            ):
                 resp = keep(http.get(f"{server.url}{path}", headers=auth if path.startswith("/api/") else {}))
                 assert resp.status_code == 200, path
 
             # Sends with wrong keys: eSMS answers 101.
-            wrong = make_settings(db_url, instance, **{**env, "ESMS_API_KEY": WRONG_KEY, "ESMS_SECRET_KEY": WRONG_SECRET})
-            resp = keep(http.post(f"{server.url}/api/messages", headers=auth, json={
-                "phone": "0912345678", "template_id": "523194", "params": ["x"], "order_id": "W"}))
+            wrong = make_settings(
+                db_url, instance, **{**env, "ESMS_API_KEY": WRONG_KEY, "ESMS_SECRET_KEY": WRONG_SECRET}
+            )
+            resp = keep(
+                http.post(
+                    f"{server.url}/api/messages",
+                    headers=auth,
+                    json={"phone": "0912345678", "template_id": "523194", "params": ["x"], "order_id": "W"},
+                )
+            )
             wrong_worker = Worker(engine, wrong, make_client(wrong))
             # The 101 pauses sending (issue 11's circuit breaker): the message stays queued with the code.
             wrong_id = resp.json()["id"]
-            wait_until(lambda: wrong_worker.run_once() >= 0
-                       and _one(engine, f"SELECT error_code FROM messages WHERE id = {wrong_id}") == "101")
+            wait_until(
+                lambda: (
+                    wrong_worker.run_once() >= 0
+                    and _one(engine, f"SELECT error_code FROM messages WHERE id = {wrong_id}") == "101"
+                )
+            )
             assert _one(engine, f"SELECT status FROM messages WHERE id = {wrong_id}") == "queued"
             assert keep(http.get(f"{server.url}/healthz")).json()["sending"] == "paused"
             wrong_worker.client.get_send_status("nope")
@@ -173,15 +225,21 @@ def test_no_secret_anywhere_after_a_full_run(engine, db_url, tmp_path, caplog, c
         sim.stop()
 
     # Configuration errors name the variable, never its value.
-    for bad in ({"ESMS_API_KEY": API_KEY}, {"ESMS_SECRET_KEY": SECRET_KEY},
-                {**env, "TRACKER_SECRET_KEY": PASSWORD[:10]}, {**env, "TRACKER_API_TOKENS": ""},
-                {**env, "TRACKER_SECRET_KEY_OLD": TRACKER_KEY}, {**env, "DATABASE_URL": f"mysql://u:{PASSWORD}@h/db"},
-                {**env, "TRACKER_DASHBOARD_PASSWORD": ""}):
+    for bad in (
+        {"ESMS_API_KEY": API_KEY},
+        {"ESMS_SECRET_KEY": SECRET_KEY},
+        {**env, "TRACKER_SECRET_KEY": PASSWORD[:10]},
+        {**env, "TRACKER_API_TOKENS": ""},
+        {**env, "TRACKER_SECRET_KEY_OLD": TRACKER_KEY},
+        {**env, "DATABASE_URL": f"mysql://u:{PASSWORD}@h/db"},
+        {**env, "TRACKER_DASHBOARD_PASSWORD": ""},
+    ):
         with pytest.raises(ConfigError) as err:
             config.load({"TRACKER_INSTANCE_DIR": str(instance), **bad})
         written.append(str(err.value))
-    result = CliRunner().invoke(cli, ["purge", "--older-than", "1"],
-                                env={**env, "DATABASE_URL": f"mysql://u:{PASSWORD}@h/db"})
+    result = CliRunner().invoke(
+        cli, ["purge", "--older-than", "1"], env={**env, "DATABASE_URL": f"mysql://u:{PASSWORD}@h/db"}
+    )
     written.append(result.output + repr(result.exception))
 
     written += [r.getMessage() for r in caplog.records]

@@ -7,14 +7,17 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.orm import Session
 
+from tests.support import OAID, make_settings
 from tracker import create_app
 from tracker.db import utcnow
 from tracker.models import Event, Message
 
-from tests.support import OAID, make_settings
-
-GOOD = {"phone": "+84 90 188 8484", "template_id": "523194", "params": ["Nguyễn Văn An", " DH1 ", "x"],
-        "order_id": "DH1"}
+GOOD = {
+    "phone": "+84 90 188 8484",
+    "template_id": "523194",
+    "params": ["Nguyễn Văn An", " DH1 ", "x"],
+    "order_id": "DH1",
+}
 
 
 def test_post_queues_a_message_202(client, auth):
@@ -24,8 +27,22 @@ def test_post_queues_a_message_202(client, auth):
     assert body["status"] == "queued" and body["phone"] == "+84901888484"
     assert body["params"] == ["Nguyễn Văn An", " DH1 ", "x"]  # as given, in order
     assert body["oa_id"] == OAID and body["source"] == "api" and len(body["request_id"]) <= 50
-    for key in ("id", "smsid", "template_id", "order_id", "campaign_id", "sandbox", "error_code",
-                "error_message", "price", "telco", "created_at", "sent_at", "final_at", "updated_at"):
+    for key in (
+        "id",
+        "smsid",
+        "template_id",
+        "order_id",
+        "campaign_id",
+        "sandbox",
+        "error_code",
+        "error_message",
+        "price",
+        "telco",
+        "created_at",
+        "sent_at",
+        "final_at",
+        "updated_at",
+    ):
         assert key in body
     assert body["created_at"].endswith("Z")
 
@@ -38,26 +55,30 @@ def test_phone_forms_are_stored_as_e164(client, auth, phone):
 
 def test_same_request_id_returns_the_existing_message_200(client, auth, engine):
     first = client.post("/api/messages", json={**GOOD, "request_id": "order-1-shipped"}, headers=auth)
-    again = client.post("/api/messages", json={**GOOD, "request_id": "order-1-shipped", "phone": "0912345678"},
-                        headers=auth)
+    again = client.post(
+        "/api/messages", json={**GOOD, "request_id": "order-1-shipped", "phone": "0912345678"}, headers=auth
+    )
     assert (first.status_code, again.status_code) == (202, 200)
     assert again.json["id"] == first.json["id"] and again.json["phone"] == "+84901888484"
     with Session(engine) as s:
         assert s.query(Message).count() == 1
 
 
-@pytest.mark.parametrize("body,field", [
-    ({**GOOD, "phone": "12345"}, "phone"),
-    ({**GOOD, "phone": "+14155552671"}, "phone"),
-    ({k: v for k, v in GOOD.items() if k != "phone"}, "phone"),
-    ({**GOOD, "params": "a,b"}, "params"),
-    ({**GOOD, "params": ["a", 1]}, "params[1]"),
-    ({**GOOD, "request_id": "x" * 51}, "request_id"),
-    ({**GOOD, "order_id": ""}, "order_id"),
-    ({k: v for k, v in GOOD.items() if k != "template_id"}, "template_id"),
-    ({**GOOD, "sandbox": "yes"}, "sandbox"),
-    ({**GOOD, "surprise": 1}, "surprise"),
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({**GOOD, "phone": "12345"}, "phone"),
+        ({**GOOD, "phone": "+14155552671"}, "phone"),
+        ({k: v for k, v in GOOD.items() if k != "phone"}, "phone"),
+        ({**GOOD, "params": "a,b"}, "params"),
+        ({**GOOD, "params": ["a", 1]}, "params[1]"),
+        ({**GOOD, "request_id": "x" * 51}, "request_id"),
+        ({**GOOD, "order_id": ""}, "order_id"),
+        ({k: v for k, v in GOOD.items() if k != "template_id"}, "template_id"),
+        ({**GOOD, "sandbox": "yes"}, "sandbox"),
+        ({**GOOD, "surprise": 1}, "surprise"),
+    ],
+)
 def test_bad_input_is_400_with_the_field_named(client, auth, body, field):
     resp = client.post("/api/messages", json=body, headers=auth)
     assert resp.status_code == 400
@@ -79,8 +100,11 @@ def test_not_json_is_400(client, auth):
 @pytest.mark.parametrize("header", [None, "Bearer wrong", "Basic dGVzdA==", "Bearer "])
 def test_missing_or_wrong_token_is_401(client, header):
     headers = {"Authorization": header} if header else {}
-    for resp in (client.post("/api/messages", json=GOOD, headers=headers),
-                 client.get("/api/messages", headers=headers), client.get("/api/stats", headers=headers)):
+    for resp in (
+        client.post("/api/messages", json=GOOD, headers=headers),
+        client.get("/api/messages", headers=headers),
+        client.get("/api/stats", headers=headers),
+    ):
         assert resp.status_code == 401 and resp.json["error"]["code"] == "unauthorized"
 
 
@@ -105,8 +129,17 @@ def test_unknown_api_path_is_json_404(client, auth):
 def test_get_message_with_events(client, auth, engine):
     mid = client.post("/api/messages", json=GOOD, headers=auth).json["id"]
     with Session(engine) as s:
-        s.add(Event(message_id=mid, kind="send", outcome="applied", status="accepted", data={"attempt": 1},
-                    raw="{}", created_at=utcnow()))
+        s.add(
+            Event(
+                message_id=mid,
+                kind="send",
+                outcome="applied",
+                status="accepted",
+                data={"attempt": 1},
+                raw="{}",
+                created_at=utcnow(),
+            )
+        )
         s.commit()
     body = client.get(f"/api/messages/{mid}", headers=auth).json
     assert body["id"] == mid
@@ -119,20 +152,35 @@ def many(engine):
     now = utcnow()
     with Session(engine) as s:
         for i in range(7):
-            s.add(Message(source="api", status="delivered" if i % 2 else "failed", phone="+84901888484",
-                          smsid=f"SM{i}", request_id=f"rq{i}", template_id="T1" if i < 4 else "T2", oa_id=OAID,
-                          params=[], order_id="J1" if i < 3 else f"J{i}", campaign_id="C1", sandbox=False,
-                          attempts=1, created_at=now - timedelta(minutes=10 - i), updated_at=now,
-                          sent_at=now - timedelta(minutes=10 - i),
-                          final_at=now - timedelta(minutes=10 - i) + timedelta(seconds=i + 1)))
+            s.add(
+                Message(
+                    source="api",
+                    status="delivered" if i % 2 else "failed",
+                    phone="+84901888484",
+                    smsid=f"SM{i}",
+                    request_id=f"rq{i}",
+                    template_id="T1" if i < 4 else "T2",
+                    oa_id=OAID,
+                    params=[],
+                    order_id="J1" if i < 3 else f"J{i}",
+                    campaign_id="C1",
+                    sandbox=False,
+                    attempts=1,
+                    created_at=now - timedelta(minutes=10 - i),
+                    updated_at=now,
+                    sent_at=now - timedelta(minutes=10 - i),
+                    final_at=now - timedelta(minutes=10 - i) + timedelta(seconds=i + 1),
+                )
+            )
         s.commit()
 
 
 def test_list_is_newest_first_and_pages_by_cursor(client, auth, many):
     seen, cursor = [], None
     while True:
-        resp = client.get("/api/messages", query_string={"limit": 3, **({"cursor": cursor} if cursor else {})},
-                          headers=auth)
+        resp = client.get(
+            "/api/messages", query_string={"limit": 3, **({"cursor": cursor} if cursor else {})}, headers=auth
+        )
         seen += [m["smsid"] for m in resp.json["items"]]
         cursor = resp.json["next_cursor"]
         if cursor is None:
@@ -140,14 +188,17 @@ def test_list_is_newest_first_and_pages_by_cursor(client, auth, many):
     assert seen == [f"SM{i}" for i in reversed(range(7))]
 
 
-@pytest.mark.parametrize("query,want", [
-    ({"smsid": "SM3"}, ["SM3"]),
-    ({"order_id": "J1"}, ["SM2", "SM1", "SM0"]),
-    ({"template_id": "T2", "status": "failed"}, ["SM6", "SM4"]),
-    ({"status": "delivered,failed", "limit": 2}, ["SM6", "SM5"]),
-    ({"phone": "0901888484", "campaign_id": "C1", "limit": 1}, ["SM6"]),
-    ({"phone": "0901888484", "campaign_id": "C2"}, []),
-])
+@pytest.mark.parametrize(
+    "query,want",
+    [
+        ({"smsid": "SM3"}, ["SM3"]),
+        ({"order_id": "J1"}, ["SM2", "SM1", "SM0"]),
+        ({"template_id": "T2", "status": "failed"}, ["SM6", "SM4"]),
+        ({"status": "delivered,failed", "limit": 2}, ["SM6", "SM5"]),
+        ({"phone": "0901888484", "campaign_id": "C1", "limit": 1}, ["SM6"]),
+        ({"phone": "0901888484", "campaign_id": "C2"}, []),
+    ],
+)
 def test_list_filters(client, auth, many, query, want):
     resp = client.get("/api/messages", query_string=query, headers=auth)
     assert [m["smsid"] for m in resp.json["items"]] == want
@@ -159,10 +210,17 @@ def test_list_time_range(client, auth, many):
     assert [m["smsid"] for m in resp.json["items"]] == ["SM6", "SM5"]
 
 
-@pytest.mark.parametrize("query,field", [
-    ({"status": "lost"}, "status"), ({"limit": "0"}, "limit"), ({"limit": "501"}, "limit"),
-    ({"since": "yesterday"}, "since"), ({"cursor": "abc"}, "cursor"), ({"phone": "12"}, "phone"),
-])
+@pytest.mark.parametrize(
+    "query,field",
+    [
+        ({"status": "lost"}, "status"),
+        ({"limit": "0"}, "limit"),
+        ({"limit": "501"}, "limit"),
+        ({"since": "yesterday"}, "since"),
+        ({"cursor": "abc"}, "cursor"),
+        ({"phone": "12"}, "phone"),
+    ],
+)
 def test_list_bad_query_is_400(client, auth, query, field):
     resp = client.get("/api/messages", query_string=query, headers=auth)
     assert resp.status_code == 400 and field in resp.json["error"]["fields"]
@@ -186,11 +244,20 @@ def test_stats_counts_rate_and_percentiles(client, auth, many):
 def test_openapi_needs_no_token_and_lists_every_path(client):
     doc = client.get("/api/openapi.json").json
     assert doc["openapi"].startswith("3.")
-    assert set(doc["paths"]) == {"/api/messages", "/api/messages/{id}", "/api/messages/{id}/resend",
-                                 "/api/journeys/{order_id}", "/api/stats", "/api/openapi.json"}
+    assert set(doc["paths"]) == {
+        "/api/messages",
+        "/api/messages/{id}",
+        "/api/messages/{id}/resend",
+        "/api/journeys/{order_id}",
+        "/api/stats",
+        "/api/openapi.json",
+    }
     assert "401" in doc["paths"]["/api/messages"]["post"]["responses"]
-    rules = {r.rule.replace("<int:message_id>", "{id}").replace("<path:order_id>", "{order_id}")
-             for r in client.application.url_map.iter_rules() if r.rule.startswith("/api")}
+    rules = {
+        r.rule.replace("<int:message_id>", "{id}").replace("<path:order_id>", "{order_id}")
+        for r in client.application.url_map.iter_rules()
+        if r.rule.startswith("/api")
+    }
     assert rules == set(doc["paths"])
 
 

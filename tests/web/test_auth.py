@@ -5,15 +5,16 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
+from tests.support import API_TOKEN, make_settings, replace_settings
 from tracker.errors import JsonError
 from tracker.web import auth
-
-from tests.support import API_TOKEN, make_settings, replace_settings
 
 
 @pytest.fixture
 def settings(tmp_path):
-    return replace_settings(make_settings(f"sqlite:///{tmp_path / 'x.db'}", tmp_path), api_tokens=("first-token", API_TOKEN))
+    return replace_settings(
+        make_settings(f"sqlite:///{tmp_path / 'x.db'}", tmp_path), api_tokens=("first-token", API_TOKEN)
+    )
 
 
 def check(settings, header: str | None, fn=auth.token_ok):
@@ -22,15 +23,29 @@ def check(settings, header: str | None, fn=auth.token_ok):
         return fn(settings)
 
 
-@pytest.mark.parametrize("header", [f"Bearer {API_TOKEN}", "Bearer first-token", f"bearer {API_TOKEN}",
-                                    f"BEARER {API_TOKEN}", f"Bearer {API_TOKEN} "])
+@pytest.mark.parametrize(
+    "header",
+    [f"Bearer {API_TOKEN}", "Bearer first-token", f"bearer {API_TOKEN}", f"BEARER {API_TOKEN}", f"Bearer {API_TOKEN} "],
+)
 def test_any_configured_token_is_accepted(settings, header):
     assert check(settings, header) is True
 
 
-@pytest.mark.parametrize("header", [None, "", "Bearer", "Bearer ", f"Basic {API_TOKEN}", API_TOKEN,
-                                    "Bearer wrong", f"Bearer {API_TOKEN}x", f"Bearer {API_TOKEN[:-1]}",
-                                    "Bearer first-token,test-api-token"])
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "",
+        "Bearer",
+        "Bearer ",
+        f"Basic {API_TOKEN}",
+        API_TOKEN,
+        "Bearer wrong",
+        f"Bearer {API_TOKEN}x",
+        f"Bearer {API_TOKEN[:-1]}",
+        "Bearer first-token,test-api-token",
+    ],
+)
 def test_anything_else_is_refused(settings, header):
     assert check(settings, header) is False
 

@@ -17,8 +17,13 @@ MODES = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
 # What the answers must be. Left out: schemathesis's checks of how strict the API is about its
 # input (an empty `until=` read as no bound, a string `phone` that is no phone number refused
 # with the documented 400), which are choices, not faults.
-ANSWER_CHECKS = [checks.not_a_server_error, checks.status_code_conformance, checks.content_type_conformance,
-                 checks.response_schema_conformance, checks.response_headers_conformance]
+ANSWER_CHECKS = [
+    checks.not_a_server_error,
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+    checks.response_schema_conformance,
+    checks.response_headers_conformance,
+]
 
 
 def operations(app) -> list:
@@ -40,8 +45,9 @@ def with_real_phone(case):
 def run(strategy, check, examples: int) -> None:
     # schemathesis's own pytest hooks do not work with pytest 9, so drive Hypothesis directly.
     @given(case=strategy)
-    @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck),
-              derandomize=True, database=None)
+    @settings(
+        max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None
+    )
     def each(case) -> None:
         check(case)
 
@@ -51,8 +57,14 @@ def run(strategy, check, examples: int) -> None:
 def test_the_document_lists_every_api_operation(app):
     labels = {op.label for op in operations(app)}
     # (schemathesis leaves out the document's own path.)
-    assert labels >= {"POST /api/messages", "GET /api/messages", "GET /api/messages/{id}",
-                      "POST /api/messages/{id}/resend", "GET /api/journeys/{order_id}", "GET /api/stats"}
+    assert labels >= {
+        "POST /api/messages",
+        "GET /api/messages",
+        "GET /api/messages/{id}",
+        "POST /api/messages/{id}/resend",
+        "GET /api/journeys/{order_id}",
+        "GET /api/stats",
+    }
 
 
 @pytest.mark.parametrize("mode", MODES, ids=lambda m: m.value)
@@ -87,7 +99,9 @@ def test_api_without_a_token_is_401(app):
             return
         assert response.status_code == wanted, (case.path, response.status_code)
         if wanted == 401:
-            assert response.json() == {"error": {"code": "unauthorized", "message": response.json()["error"]["message"]}}
+            assert response.json() == {
+                "error": {"code": "unauthorized", "message": response.json()["error"]["message"]}
+            }
 
     for op in operations(app):
         run(op.as_strategy(), check, max(5, EXAMPLES // 3))

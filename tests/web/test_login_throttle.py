@@ -11,11 +11,10 @@ import re
 
 import pytest
 
+from tests.support import make_settings
 from tracker import create_app
 from tracker.web import login_throttle, security
 from tracker.web.login_throttle import GLOBAL_KEY, LoginLimiter
-
-from tests.support import make_settings
 
 
 class Clock:
@@ -125,13 +124,14 @@ def test_login_helpers_use_the_client_address_behind_the_proxy(db_url, engine, t
 def _attempt(client, password: str, addr: str):
     html = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-    return client.post("/login", data={"password": password, "csrf_token": token},
-                       headers={"X-Forwarded-For": addr})
+    return client.post("/login", data={"password": password, "csrf_token": token}, headers={"X-Forwarded-For": addr})
 
 
 def _locked_app(db_url, engine, tmp_path, clock, name: str):
-    app = create_app(make_settings(db_url, tmp_path / name, TRACKER_DASHBOARD_PASSWORD="right-password",
-                                   TRACKER_PROXY_HOPS="1"), engine=engine)
+    app = create_app(
+        make_settings(db_url, tmp_path / name, TRACKER_DASHBOARD_PASSWORD="right-password", TRACKER_PROXY_HOPS="1"),
+        engine=engine,
+    )
     app.extensions["login_limiter"] = LoginLimiter(free=2, lock_after=4, lock_seconds=600, clock=clock)
     return app
 

@@ -7,10 +7,9 @@ import logging
 
 import pytest
 
-from tracker.web import logs
-from tracker import tokens
-
 from tests.support import API_TOKEN, SECRET, WEBHOOK_TOKEN
+from tracker import tokens
+from tracker.web import logs
 
 
 @pytest.fixture
@@ -21,6 +20,7 @@ def lines(caplog):
 
     def get() -> list[dict]:
         return [json.loads(fmt.format(r)) for r in caplog.records if r.name == "tracker.request"]
+
     return get
 
 
@@ -43,8 +43,11 @@ def test_a_sensible_request_id_is_honoured_and_a_bad_one_replaced(client, auth, 
     assert bad.headers["X-Request-ID"] != "x" * 200 and len(bad.headers["X-Request-ID"]) == 32
     evil = client.get("/healthz", headers={"X-Request-ID": 'a"b\\c'})
     assert evil.headers["X-Request-ID"] != 'a"b\\c'
-    assert [ln["request_id"] for ln in lines()] == [resp.headers["X-Request-ID"], bad.headers["X-Request-ID"],
-                                                    evil.headers["X-Request-ID"]]
+    assert [ln["request_id"] for ln in lines()] == [
+        resp.headers["X-Request-ID"],
+        bad.headers["X-Request-ID"],
+        evil.headers["X-Request-ID"],
+    ]
 
 
 def test_refused_requests_are_logged_too(client, lines):
@@ -79,22 +82,26 @@ def test_the_webhook_line_says_what_the_callback_did(client, make_message, lines
     assert [ln["outcome"] for ln in lines()] == ["applied", "duplicate"]
 
 
-@pytest.mark.parametrize("raw, masked", [
-    ("0901888484", "090***484"),
-    ("+84901888484", "+8490***484"),
-    ("84901888484", "8490***484"),
-    ("call 0901888484 now", "call 090***484 now"),
-    ("order 12345", "order 12345"),
-    ("id 1234567890123456", "id 1234567890123456"),
-])
+@pytest.mark.parametrize(
+    "raw, masked",
+    [
+        ("0901888484", "090***484"),
+        ("+84901888484", "+8490***484"),
+        ("84901888484", "8490***484"),
+        ("call 0901888484 now", "call 090***484 now"),
+        ("order 12345", "order 12345"),
+        ("id 1234567890123456", "id 1234567890123456"),
+    ],
+)
 def test_mask_phones(raw, masked):
     assert logs.mask_phones(raw) == masked
 
 
 def test_json_formatter_masks_messages_and_adds_the_request_id(app):
     fmt = logs.JsonFormatter()
-    record = logging.LogRecord("tracker.worker.loop", logging.WARNING, __file__, 1, "send to %s failed",
-                               ("0901888484",), None)
+    record = logging.LogRecord(
+        "tracker.worker.loop", logging.WARNING, __file__, 1, "send to %s failed", ("0901888484",), None
+    )
     out = json.loads(fmt.format(record))
     assert out["msg"] == "send to 090***484 failed" and out["level"] == "warning" and "request_id" not in out
     with app.test_request_context("/"):

@@ -16,11 +16,10 @@ from urllib.parse import urlencode
 import pytest
 import requests
 
-from tracker.web import metrics
+from tests.support import API_TOKEN, ROOT, SECRET, make_settings
 from tracker import tokens
 from tracker.db import utcnow
-
-from tests.support import API_TOKEN, ROOT, SECRET, make_settings
+from tracker.web import metrics
 
 
 def sample(text: str, name: str, labels: str = "") -> float:
@@ -31,8 +30,16 @@ def sample(text: str, name: str, labels: str = "") -> float:
 
 
 def callback(mid: int, smsid: str, send_status: int, success: int = 0) -> str:
-    q = urlencode({"SMSID": smsid, "SendStatus": send_status, "SendSuccess": success, "SendFailed": 0,
-                   "TotalPrice": "220.0000" if success else "0.0000", "TelcoId": 2})
+    q = urlencode(
+        {
+            "SMSID": smsid,
+            "SendStatus": send_status,
+            "SendSuccess": success,
+            "SendFailed": 0,
+            "TotalPrice": "220.0000" if success else "0.0000",
+            "TelcoId": 2,
+        }
+    )
     return f"/webhooks/esms/{tokens.make(SECRET, mid)}?{q}"
 
 
@@ -43,28 +50,37 @@ def scrape(client, auth):
         assert resp.status_code == 200, resp.data
         assert resp.mimetype == "text/plain"
         return resp.get_data(as_text=True)
+
     return get
 
 
 def test_callbacks_are_counted_by_outcome_and_timed(client, make_message, scrape):
     mid = make_message(smsid="m-1")
     before = scrape()
-    assert client.get(callback(mid, "m-1", 2)).status_code == 200          # applied
-    assert client.get(callback(mid, "m-1", 2)).status_code == 200          # duplicate
+    assert client.get(callback(mid, "m-1", 2)).status_code == 200  # applied
+    assert client.get(callback(mid, "m-1", 2)).status_code == 200  # duplicate
     assert client.get(callback(mid, "m-1", 5, success=1)).status_code == 200  # applied (final)
-    assert client.get(callback(mid, "m-1", 7)).status_code == 200          # stale
+    assert client.get(callback(mid, "m-1", 7)).status_code == 200  # stale
     assert client.get(f"/webhooks/esms/{tokens.make('another-secret-0123456789', mid)}?SMSID=x").status_code == 404
     assert client.get(f"/webhooks/esms/{tokens.make(SECRET, mid)}?SMSID=m-1&SendStatus=banana").status_code == 400
     after = scrape()
 
     def delta(outcome: str) -> float:
-        return (sample(after, "tracker_callbacks_total", f'outcome="{outcome}"')
-                - sample(before, "tracker_callbacks_total", f'outcome="{outcome}"'))
+        return sample(after, "tracker_callbacks_total", f'outcome="{outcome}"') - sample(
+            before, "tracker_callbacks_total", f'outcome="{outcome}"'
+        )
 
-    assert (delta("applied"), delta("duplicate"), delta("stale"), delta("not_found"), delta("invalid")) == \
-        (2, 1, 1, 1, 1)
-    assert (sample(after, "tracker_webhook_duration_seconds_count")
-            - sample(before, "tracker_webhook_duration_seconds_count")) == 6
+    assert (delta("applied"), delta("duplicate"), delta("stale"), delta("not_found"), delta("invalid")) == (
+        2,
+        1,
+        1,
+        1,
+        1,
+    )
+    assert (
+        sample(after, "tracker_webhook_duration_seconds_count")
+        - sample(before, "tracker_webhook_duration_seconds_count")
+    ) == 6
     assert 'tracker_webhook_duration_seconds_bucket{le="0.05"}' in after
 
 
@@ -101,8 +117,18 @@ def test_sends_are_counted_by_result(engine, settings):
     try:
         from tracker.sending.sender import Job
 
-        job = Job(id=1, attempts=1, phone="+84901888484", params=[], order_id="o", template_id="1",
-                  oa_id="2", request_id="r", campaign_id=None, sandbox=False)
+        job = Job(
+            id=1,
+            attempts=1,
+            phone="+84901888484",
+            params=[],
+            order_id="o",
+            template_id="1",
+            oa_id="2",
+            request_id="r",
+            campaign_id=None,
+            sandbox=False,
+        )
         assert worker.process(job) == "error"
     finally:
         worker.pool.shutdown()
@@ -113,8 +139,9 @@ def test_sends_are_counted_by_result(engine, settings):
 def test_metrics_need_a_token_outside_simulator_mode(engine, db_url, tmp_path):
     from tracker import create_app
 
-    settings = make_settings(db_url, tmp_path / "instance", ESMS_API_KEY="k", ESMS_SECRET_KEY="s",
-                             TRACKER_DASHBOARD_PASSWORD="pw")
+    settings = make_settings(
+        db_url, tmp_path / "instance", ESMS_API_KEY="k", ESMS_SECRET_KEY="s", TRACKER_DASHBOARD_PASSWORD="pw"
+    )
     client = create_app(settings, engine=engine).test_client()
     assert client.get("/metrics").status_code == 401
     assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
@@ -146,8 +173,9 @@ def test_multiprocess_mode_adds_up_every_process(tmp_path, sqlite_url):
         from tracker.db import make_engine
         print(metrics.render(make_engine({sqlite_url!r})).decode())
     """)
-    out = subprocess.run([sys.executable, "-c", render], env=env, check=True, cwd=ROOT, capture_output=True,
-                         text=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", render], env=env, check=True, cwd=ROOT, capture_output=True, text=True
+    ).stdout
     assert sample(out, "tracker_callbacks_total", 'outcome="applied"') == 6
     assert sample(out, "tracker_webhook_duration_seconds_count") == 2
     assert "tracker_queue_depth" in out
@@ -158,14 +186,32 @@ def test_multiprocess_mode_adds_up_every_process(tmp_path, sqlite_url):
 def test_gunicorn_workers_share_their_counts(sqlite_url, make_message, tmp_path):
     """As the Procfile runs it: /metrics of any worker counts the callbacks all workers took."""
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": sqlite_url, "TRACKER_SECRET_KEY": SECRET,
-           "TRACKER_API_TOKENS": API_TOKEN, "TRACKER_INSTANCE_DIR": str(tmp_path / "instance"),
-           "WEB_CONCURRENCY": "2", "PROMETHEUS_MULTIPROC_DIR": "", "TRACKER_SIMULATOR": "1"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": sqlite_url,
+        "TRACKER_SECRET_KEY": SECRET,
+        "TRACKER_API_TOKENS": API_TOKEN,
+        "TRACKER_INSTANCE_DIR": str(tmp_path / "instance"),
+        "WEB_CONCURRENCY": "2",
+        "PROMETHEUS_MULTIPROC_DIR": "",
+        "TRACKER_SIMULATOR": "1",
+    }
     env.pop("PROMETHEUS_MULTIPROC_DIR")
     log = open(tmp_path / "web.log", "wb")
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py",
-                             "--bind", f"127.0.0.1:{port}", "wsgi:app"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "-c",
+            "gunicorn.conf.py",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30

@@ -23,8 +23,12 @@ def normalise(path: str) -> str:
 
 
 def api_rules(app) -> set[tuple[str, str]]:
-    return {(normalise(openapi_path(r.rule)), m.lower()) for r in app.url_map.iter_rules()
-            if r.rule.startswith("/api/") for m in r.methods - {"HEAD", "OPTIONS"}}
+    return {
+        (normalise(openapi_path(r.rule)), m.lower())
+        for r in app.url_map.iter_rules()
+        if r.rule.startswith("/api/")
+        for m in r.methods - {"HEAD", "OPTIONS"}
+    }
 
 
 def described(doc) -> set[tuple[str, str]]:
@@ -33,6 +37,7 @@ def described(doc) -> set[tuple[str, str]]:
 
 def test_the_document_validates_as_openapi_3():
     import openapi_spec_validator as validator
+
     validator.validate(document())
 
 
@@ -90,13 +95,16 @@ def test_every_authenticated_operation_answers_401_in_the_error_envelope():
                     assert resp["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
 
 
-@pytest.mark.parametrize("path, method, codes", [
-    ("/api/messages", "post", {"202", "200", "400", "401", "413"}),
-    ("/api/messages", "get", {"200", "400", "401"}),
-    ("/api/messages/{id}", "get", {"200", "401", "404"}),
-    ("/api/journeys/{order_id}", "get", {"200", "401", "404"}),
-    ("/api/stats", "get", {"200", "400", "401"}),
-])
+@pytest.mark.parametrize(
+    "path, method, codes",
+    [
+        ("/api/messages", "post", {"202", "200", "400", "401", "413"}),
+        ("/api/messages", "get", {"200", "400", "401"}),
+        ("/api/messages/{id}", "get", {"200", "401", "404"}),
+        ("/api/journeys/{order_id}", "get", {"200", "401", "404"}),
+        ("/api/stats", "get", {"200", "400", "401"}),
+    ],
+)
 def test_each_operation_lists_its_responses(path, method, codes):
     assert codes <= set(document()["paths"][path][method]["responses"])
 

@@ -15,11 +15,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tests.support import SECRET, WEBHOOK_TOKEN
 from tracker import tokens
 from tracker.models import Event
 from tracker.web import scrubbing
-
-from tests.support import SECRET, WEBHOOK_TOKEN
 
 KEY = "LEAKEDKEY42"
 BASE = "SMSID=C1&SendStatus=7"
@@ -43,11 +42,20 @@ def url(make_message) -> str:
     return f"/webhooks/esms/{tokens.make(SECRET, make_message(smsid='C1'))}"
 
 
-@pytest.mark.parametrize("query", [
-    f"Api%4Bey={KEY}", f"api+key={KEY}", f"API%20KEY={KEY}", f"%41%50%49%4B%45%59={KEY}", f"secret-key={KEY}",
-    f"Secret_Key={KEY}&ApiKey={KEY}", f"%EF%BC%A1%EF%BD%90%EF%BD%89%EF%BC%AB%EF%BD%85%EF%BD%99={KEY}",  # ＡｐｉＫｅｙ
-    f"x_api_key={KEY}", f"ApiKey={KEY}&ApiKey={KEY}",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        f"Api%4Bey={KEY}",
+        f"api+key={KEY}",
+        f"API%20KEY={KEY}",
+        f"%41%50%49%4B%45%59={KEY}",
+        f"secret-key={KEY}",
+        f"Secret_Key={KEY}&ApiKey={KEY}",
+        f"%EF%BC%A1%EF%BD%90%EF%BD%89%EF%BC%AB%EF%BD%85%EF%BD%99={KEY}",  # ＡｐｉＫｅｙ
+        f"x_api_key={KEY}",
+        f"ApiKey={KEY}&ApiKey={KEY}",
+    ],
+)
 def test_query_names_are_judged_decoded(client, engine, url, query):
     resp = client.get(f"{url}?{BASE}&{query}")
     assert resp.status_code == 200
@@ -64,18 +72,24 @@ def test_url_encoded_form_fields(client, engine, url, name):
 
 
 def test_multipart_fields_and_files(client, engine, url):
-    client.post(url, data={"SMSID": "C1", "SendStatus": "7", "ApiKey": KEY,
-                           "SecretKey": (io.BytesIO(KEY.encode()), "k.txt")}, content_type="multipart/form-data")
+    client.post(
+        url,
+        data={"SMSID": "C1", "SendStatus": "7", "ApiKey": KEY, "SecretKey": (io.BytesIO(KEY.encode()), "k.txt")},
+        content_type="multipart/form-data",
+    )
     assert_clean(engine)
     assert stored(engine)[0].data.get("smsid") == "C1"
 
 
-@pytest.mark.parametrize("body", [
-    '{"SMSID": "C1", "SendStatus": 7, "\\u0041piKey": "%s"}' % KEY,
-    '{"SMSID": "C1", "SendStatus": 7, "meta": {"deep": [{"secret_key": "%s"}]}}' % KEY,
-    '{"SMSID": "C1", "SendStatus": 7, "Api Key": {"v": "%s"}}' % KEY,
-    '{"SMSID": "C1", "SendStatus": 7, "\\uff21\\uff50\\uff49\\uff2b\\uff45\\uff59": "%s"}' % KEY,
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"SMSID": "C1", "SendStatus": 7, "\\u0041piKey": "%s"}' % KEY,
+        '{"SMSID": "C1", "SendStatus": 7, "meta": {"deep": [{"secret_key": "%s"}]}}' % KEY,
+        '{"SMSID": "C1", "SendStatus": 7, "Api Key": {"v": "%s"}}' % KEY,
+        '{"SMSID": "C1", "SendStatus": 7, "\\uff21\\uff50\\uff49\\uff2b\\uff45\\uff59": "%s"}' % KEY,
+    ],
+)
 def test_json_at_any_depth_and_escaped_names(client, engine, url, body):
     client.post(url, data=body, content_type="application/json")
     assert_clean(engine)
@@ -98,10 +112,15 @@ def test_nothing_scrubbed_keeps_the_raw_exactly(client, engine, url):
     assert stored(engine)[0].raw == query
 
 
-@pytest.mark.parametrize("line", [
-    f'"GET /webhooks/esms/x?Api%4Bey={KEY}&SMSID=1 HTTP/1.1" 200', f"GET /?api+key={KEY}",
-    f'body {{"\\u0041piKey": "{KEY}"}}', f"GET /?%EF%BC%A1%EF%BD%90%EF%BD%89%EF%BC%AB%EF%BD%85%EF%BD%99={KEY}",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        f'"GET /webhooks/esms/x?Api%4Bey={KEY}&SMSID=1 HTTP/1.1" 200',
+        f"GET /?api+key={KEY}",
+        f'body {{"\\u0041piKey": "{KEY}"}}',
+        f"GET /?%EF%BC%A1%EF%BD%90%EF%BD%89%EF%BC%AB%EF%BD%85%EF%BD%99={KEY}",
+    ],
+)
 def test_log_lines_are_blanked_whatever_the_spelling(caplog, line):
     scrubbing.install_log_masking()
     with caplog.at_level(logging.INFO):
@@ -118,7 +137,10 @@ def test_no_credential_lands_in_the_outage_spool(settings, tmp_path):
     try:
         client = create_app(settings, engine=down).test_client()
         assert client.get(f"/webhooks/esms/{tokens.make(SECRET, 1)}?{BASE}&Api%4Bey={KEY}").status_code == 200
-        assert client.post(f"/webhooks/esms/{tokens.make(SECRET, 1)}", json={"SMSID": "C1", "ApiKey": KEY}).status_code == 200
+        assert (
+            client.post(f"/webhooks/esms/{tokens.make(SECRET, 1)}", json={"SMSID": "C1", "ApiKey": KEY}).status_code
+            == 200
+        )
     finally:
         down.dispose()
     files = list(spool.directory(settings).glob("*.jsonl"))

@@ -6,14 +6,19 @@ import logging
 
 import pytest
 
+from tests.support import API_TOKEN, make_settings
 from tracker import config, create_app
 from tracker.web import scrubbing
 from tracker.web.scrubbing import mask_phones
 
-from tests.support import API_TOKEN, make_settings
-
-CSP_WORDS = ("default-src 'self'", "script-src 'self'", "object-src 'none'", "frame-ancestors 'none'",
-             "base-uri 'none'", "form-action 'self'")
+CSP_WORDS = (
+    "default-src 'self'",
+    "script-src 'self'",
+    "object-src 'none'",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+)
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/api/openapi.json", "/api/messages", "/webhooks/esms/1.x", "/nowhere"])
@@ -73,8 +78,10 @@ def test_proxy_https_counts_only_with_trusted_hops(db_url, engine, tmp_path):
 
 # -- API tokens ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("given", [API_TOKEN[:-1], API_TOKEN + "x", API_TOKEN.upper(), f"{API_TOKEN},other",
-                                   "", " ", f"{API_TOKEN}\x00"])
+
+@pytest.mark.parametrize(
+    "given", [API_TOKEN[:-1], API_TOKEN + "x", API_TOKEN.upper(), f"{API_TOKEN},other", "", " ", f"{API_TOKEN}\x00"]
+)
 def test_near_miss_tokens_are_refused(client, given):
     resp = client.get("/api/messages", headers={"Authorization": f"Bearer {given}"})
     assert resp.status_code == 401 and API_TOKEN not in resp.get_data(as_text=True)
@@ -97,8 +104,10 @@ def test_token_comparison_is_constant_time(monkeypatch, client):
 def test_old_and_new_tokens_both_work_during_rotation(db_url, engine, tmp_path):
     app = create_app(make_settings(db_url, tmp_path, TRACKER_API_TOKENS="old-tok-1,new-tok-2"), engine=engine)
     c = app.test_client()
-    assert [c.get("/api/messages", headers={"Authorization": f"Bearer {t}"}).status_code
-            for t in ("old-tok-1", "new-tok-2", "old-tok-3")] == [200, 200, 401]
+    assert [
+        c.get("/api/messages", headers={"Authorization": f"Bearer {t}"}).status_code
+        for t in ("old-tok-1", "new-tok-2", "old-tok-3")
+    ] == [200, 200, 401]
 
 
 # -- open mode ----------------------------------------------------------------------------------
@@ -127,8 +136,10 @@ def test_allowed_open_mode_with_real_credentials_is_logged_loudly(db_url, engine
 
 def test_no_warning_when_everything_is_protected_or_simulated(db_url, engine, tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="tracker.web.security"):
-        create_app(make_settings(db_url, tmp_path / "a", TRACKER_ALLOW_OPEN="1", TRACKER_DASHBOARD_PASSWORD="pw",
-                                 **REAL), engine=engine)
+        create_app(
+            make_settings(db_url, tmp_path / "a", TRACKER_ALLOW_OPEN="1", TRACKER_DASHBOARD_PASSWORD="pw", **REAL),
+            engine=engine,
+        )
         create_app(make_settings(db_url, tmp_path / "b", TRACKER_ALLOW_OPEN="1"), engine=engine)
     assert not [r for r in caplog.records if r.name == "tracker.web.security"]
 
@@ -138,16 +149,38 @@ def test_no_warning_when_everything_is_protected_or_simulated(db_url, engine, tm
 
 # -- phone numbers in logs ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("raw", ["0901888484", "84901888484", "+84901888484", "+84 90 188 8484", "090-188-8484",
-                                 "%2B84901888484", "0381234567", "0701234567"])
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "0901888484",
+        "84901888484",
+        "+84901888484",
+        "+84 90 188 8484",
+        "090-188-8484",
+        "%2B84901888484",
+        "0381234567",
+        "0701234567",
+    ],
+)
 def test_phone_forms_are_masked(raw):
     masked = mask_phones(f"to {raw}, then &phonenumber={raw}&x=1")
     assert raw not in masked and masked.count("***") == 2
     assert "484" in masked or "567" in masked  # the last digits stay, to tell numbers apart
 
 
-@pytest.mark.parametrize("text", ["d8e0f1f0702544b2acb456ca9ccfd111250", "SMSID=a0901888484b", "price 220.0000",
-                                  "id 123456789012345", "09018884841", "request 9001888484", "2026-11-27 09:12:34"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "d8e0f1f0702544b2acb456ca9ccfd111250",
+        "SMSID=a0901888484b",
+        "price 220.0000",
+        "id 123456789012345",
+        "09018884841",
+        "request 9001888484",
+        "2026-11-27 09:12:34",
+    ],
+)
 def test_other_numbers_are_left_alone(text):
     assert mask_phones(text) == text
 

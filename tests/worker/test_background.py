@@ -11,9 +11,8 @@ import time
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from tracker.worker import background
-
 from tests.support import make_settings, replace_settings
+from tracker.worker import background
 
 
 def wait_for(predicate, seconds: float = 5.0) -> bool:
@@ -48,7 +47,9 @@ def calls(monkeypatch):
 
     monkeypatch.setattr(background, "Forwarder", Forwarder)
     monkeypatch.setattr(background, "Reconciler", Reconciler)
-    monkeypatch.setattr(background.replay, "replay", lambda engine, settings: seen["spool"].append((engine, settings)) or 0)
+    monkeypatch.setattr(
+        background.replay, "replay", lambda engine, settings: seen["spool"].append((engine, settings)) or 0
+    )
     return seen
 
 
@@ -108,10 +109,13 @@ def test_a_busy_step_runs_again_at_once_an_idle_one_waits():
     assert not thread.is_alive()
 
 
-@pytest.mark.parametrize("error, level, text", [
-    (RuntimeError("boom"), logging.ERROR, "t failed; retrying"),
-    (OperationalError("SELECT 1", {}, Exception("down")), logging.WARNING, "t: database unreachable"),
-])
+@pytest.mark.parametrize(
+    "error, level, text",
+    [
+        (RuntimeError("boom"), logging.ERROR, "t failed; retrying"),
+        (OperationalError("SELECT 1", {}, Exception("down")), logging.WARNING, "t: database unreachable"),
+    ],
+)
 def test_a_failing_step_is_logged_and_retried_after_a_pause(monkeypatch, caplog, error, level, text):
     monkeypatch.setattr(background, "FAILURE_PAUSE", 0.05)
     stop = threading.Event()

@@ -14,16 +14,15 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tracker.worker import forwarding
-from tracker.sending import sender
+from tests.support import SECRET, replace_settings
 from tracker import tokens
 from tracker.db import utcnow
 from tracker.esms.client import SendResult
-from tracker.worker.forwarding import ForwardDelivery, Forwarder
 from tracker.models import Message
+from tracker.sending import sender
+from tracker.worker import forwarding
+from tracker.worker.forwarding import ForwardDelivery, Forwarder
 from tracker.worker.reconcile import time_out
-
-from tests.support import SECRET, replace_settings
 
 FORWARD_SECRET = "the-forwarding-receivers-own-key-0123456789"
 
@@ -73,8 +72,14 @@ def receiver() -> Iterator[Receiver]:
 @pytest.fixture
 def fwd_settings(settings, receiver):
     # Retries a few milliseconds apart, so the tests see them without waiting.
-    return replace_settings(settings, forward_url=receiver.url, forward_secret=FORWARD_SECRET, backoff_base=0.001, backoff_cap=0.002,
-                            forward_max_attempts=3)
+    return replace_settings(
+        settings,
+        forward_url=receiver.url,
+        forward_secret=FORWARD_SECRET,
+        backoff_base=0.001,
+        backoff_cap=0.002,
+        forward_max_attempts=3,
+    )
 
 
 @pytest.fixture
@@ -101,7 +106,7 @@ def drain(forwarder: Forwarder, rounds: int = 20) -> None:
 
 def test_every_status_change_and_only_a_change_lands_in_the_outbox(client, engine, settings, make_message):
     mid = make_message(status="queued", smsid=None, due_at=utcnow())
-    (job,) = sender.claim(engine, settings, limit=1)                    # queued -> sending: not news
+    (job,) = sender.claim(engine, settings, limit=1)  # queued -> sending: not news
     sender.record(engine, settings, job, SendResult("accepted", "100", smsid="F1"))
     outcomes = [hit(client, mid, "F1", *s) for s in [(2,), (7,), (2,), (5, 1, 0), (5, 1, 0)]]
     assert outcomes == ["applied", "applied", "stale", "applied", "duplicate"]
@@ -132,22 +137,29 @@ def test_delivery_is_signed_and_clears_the_outbox(client, engine, fwd_settings, 
     assert abs(int(headers[forwarding.TIMESTAMP_HEADER]) - time.time()) < 60
     final = receiver.payloads()[-1]
     assert {k: final[k] for k in ("message_id", "order_id", "smsid", "status", "final", "error_code")} == {
-        "message_id": mid, "order_id": "DH7", "smsid": "G1", "status": "failed", "final": True,
-        "error_code": "send_failed"}
+        "message_id": mid,
+        "order_id": "DH7",
+        "smsid": "G1",
+        "status": "failed",
+        "final": True,
+        "error_code": "send_failed",
+    }
     assert final["final_at"].endswith("Z") and final["updated_at"] and final["error_message"]
     assert headers[forwarding.DELIVERY_HEADER] == str(final["delivery_id"])
     forwarder.close()
 
 
-@pytest.mark.parametrize(("script", "delivered", "state", "attempts"), [
-    ([503, 429], True, None, None),          # retried until it lands
-    ([408, 502], True, None, None),
-    ([500, 500, 500], False, "failed", 3),   # out of attempts
-    ([400], False, "failed", 1),             # a refusal is not retried
-    ([404], False, "failed", 1),
-])
-def test_retries_and_failures(client, engine, fwd_settings, receiver, make_message, script, delivered, state,
-                              attempts):
+@pytest.mark.parametrize(
+    ("script", "delivered", "state", "attempts"),
+    [
+        ([503, 429], True, None, None),  # retried until it lands
+        ([408, 502], True, None, None),
+        ([500, 500, 500], False, "failed", 3),  # out of attempts
+        ([400], False, "failed", 1),  # a refusal is not retried
+        ([404], False, "failed", 1),
+    ],
+)
+def test_retries_and_failures(client, engine, fwd_settings, receiver, make_message, script, delivered, state, attempts):
     receiver.script = list(script)
     mid = make_message(smsid="H1")
     hit(client, mid, "H1", 7)
@@ -205,8 +217,7 @@ def test_without_a_url_the_outbox_is_dropped(client, engine, settings, make_mess
     assert forwarding.stats(engine, settings).enabled is False
 
 
-def test_delivery_ids_are_never_reused_and_a_retry_keeps_its_id(client, engine, fwd_settings, receiver,
-                                                                 make_message):
+def test_delivery_ids_are_never_reused_and_a_retry_keeps_its_id(client, engine, fwd_settings, receiver, make_message):
     """Issue 15: on SQLite a delivered (deleted) row's id came back for the next change, so a
     receiver dropping repeats by ``X-Tracker-Delivery`` lost real status changes."""
     mid = make_message(smsid="N1")
@@ -215,11 +226,11 @@ def test_delivery_ids_are_never_reused_and_a_retry_keeps_its_id(client, engine, 
     for change in [(2,), (7,), (5, 1, 0)]:  # waiting, sent (refused once, then retried), delivered
         assert hit(client, mid, "N1", *change) == "applied"
         drain(forwarder)
-        assert outbox(engine) == []         # delivered and deleted before the next change
+        assert outbox(engine) == []  # delivered and deleted before the next change
     forwarder.close()
     got = [(headers[forwarding.DELIVERY_HEADER], json.loads(body)) for headers, body in receiver.got]
     assert [p["status"] for _, p in got] == ["waiting", "sent", "sent", "delivered"]
     assert all(header == str(p["delivery_id"]) for header, p in got)
     waiting, sent, retried, delivered = (header for header, _ in got)
-    assert retried == sent                  # one change, one id, however often it is tried
+    assert retried == sent  # one change, one id, however often it is tried
     assert len({waiting, sent, delivered}) == 3

@@ -8,14 +8,13 @@ import time
 import pytest
 from sqlalchemy.orm import Session
 
+from tests.support import replace_settings
 from tracker.esms.client import make_client
 from tracker.models import Message
 from tracker.schemas import NewMessage
-from tracker.simulator import SimSettings, start_in_thread
 from tracker.sending.queue import queue
+from tracker.simulator import SimSettings, start_in_thread
 from tracker.worker.loop import Worker, _Listener
-
-from tests.support import replace_settings
 
 
 def new(engine, cfg, rid: str) -> int:

@@ -11,12 +11,11 @@ from datetime import timedelta
 
 import pytest
 
+from tests.support import OAID, events, message
 from tracker.db import utcnow
 from tracker.esms import lookups
 from tracker.sending.ratelimit import TokenBucket
 from tracker.worker import phone_time
-
-from tests.support import OAID, events, message
 
 
 class Zalo:
@@ -53,14 +52,16 @@ def delivered(make_message):
     def make(**fields) -> int:
         made.append(None)
         return make_message(**{"status": "delivered", "smsid": f"S{len(made)}", "zalo_msg_id": "Z1", **fields})
+
     return make
 
 
 def _run(engine, settings, zalo, monkeypatch, *, after=60.0, limit=100, now=None, bucket=None):
     monkeypatch.setattr(lookups, "get_zalo_message_status", zalo)
     counted: list[str] = []
-    phone_time.record_phone_times(engine, settings, object(), bucket or Bucket(), now or utcnow(),
-                                  after=after, limit=limit, count=counted.append)
+    phone_time.record_phone_times(
+        engine, settings, object(), bucket or Bucket(), now or utcnow(), after=after, limit=limit, count=counted.append
+    )
     return counted
 
 
@@ -77,8 +78,9 @@ def test_the_phone_time_is_stored_with_an_event(engine, settings, delivered, mon
     assert ev.data["delivered_to_phone_at"]
 
 
-def test_only_delivered_messages_with_a_zalo_id_an_oa_and_no_phone_time_are_asked(engine, settings, delivered,
-                                                                                  monkeypatch):
+def test_only_delivered_messages_with_a_zalo_id_an_oa_and_no_phone_time_are_asked(
+    engine, settings, delivered, monkeypatch
+):
     asked = delivered(zalo_msg_id="Z-ASK")
     delivered(zalo_msg_id=None)
     delivered(oa_id=None)
@@ -117,11 +119,14 @@ def test_a_160_twice_gives_up_until_the_next_period(engine, settings, delivered,
     assert len(zalo.asked) == 2 and message(engine, mid).delivered_to_phone_at is None
 
 
-@pytest.mark.parametrize("answer", [
-    lookups.ZaloStatus(ok=False, code="99", transport=True),
-    lookups.ZaloStatus(ok=True, code="100", status=-1),
-    lookups.ZaloStatus(ok=True, code="100", status=1, delivered_at=None),
-])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        lookups.ZaloStatus(ok=False, code="99", transport=True),
+        lookups.ZaloStatus(ok=True, code="100", status=-1),
+        lookups.ZaloStatus(ok=True, code="100", status=1, delivered_at=None),
+    ],
+)
 def test_an_answer_without_a_phone_time_changes_nothing(engine, settings, delivered, monkeypatch, answer):
     mid = delivered()
     assert _run(engine, settings, Zalo(answer), monkeypatch) == ["query"]

@@ -15,18 +15,17 @@ import pytest
 import requests
 from sqlalchemy import update
 
+from tests.support import OAID, ROOT, SECRET, events, message, replace_settings
+from tests.support import callback_query as callback
 from tracker import tokens
 from tracker.callbacks import apply
 from tracker.db import utcnow
 from tracker.esms import codes
-from tracker.esms.client import GetCallbackResult, StatusAnswer
+from tracker.esms.client import GetCallbackResult, StatusAnswer, make_client
 from tracker.models import Message
 from tracker.sending.ratelimit import PerKey, TokenBucket
 from tracker.simulator import SimSettings, start_in_thread
-from tracker.esms.client import make_client
 from tracker.worker.reconcile import Reconciler, time_out
-
-from tests.support import callback_query as callback, events, message, OAID, replace_settings, ROOT, SECRET
 
 DEAD_CALLBACK = "http://127.0.0.1:9/cb"
 OLD = timedelta(hours=1)
@@ -35,17 +34,12 @@ OLD = timedelta(hours=1)
 @pytest.fixture
 def make_message(make_message):
     """Messages that have waited past TRACKER_RECONCILE_AFTER unless told otherwise."""
+
     def make(**fields) -> int:
         now = utcnow()
-        return make_message(**{"template_id": "2056446", "created_at": now - OLD, "updated_at": now - OLD,
-                               **fields})
+        return make_message(**{"template_id": "2056446", "created_at": now - OLD, "updated_at": now - OLD, **fields})
+
     return make
-
-
-
-
-
-
 
 
 # -- the horizon, and correcting a timeout ------------------------------------------------
@@ -53,8 +47,10 @@ def make_message(make_message):
 
 def test_horizon_times_out_only_open_messages_past_it(engine, settings, make_message):
     past = utcnow() - timedelta(seconds=settings.reconcile_horizon + 60)
-    stuck = {s: make_message(status=s, smsid=f"H-{s}", created_at=past)
-             for s in ("accepted", "pending_approval", "waiting", "sent")}
+    stuck = {
+        s: make_message(status=s, smsid=f"H-{s}", created_at=past)
+        for s in ("accepted", "pending_approval", "waiting", "sent")
+    }
     no_smsid = make_message(status="accepted", smsid=None, created_at=past)
     untouched = {
         "young": make_message(status="sent", smsid="Y1"),
@@ -73,11 +69,14 @@ def test_horizon_times_out_only_open_messages_past_it(engine, settings, make_mes
     assert time_out(engine, settings) == 0
 
 
-@pytest.mark.parametrize(("query", "status", "code"), [
-    (callback("T1", 5, 1, 0), "delivered", None),
-    (callback("T1", 5, 0, 1, error_info='{"error":-118,"message":"gone"}'), "failed", "-118"),
-    (callback("T1", 4), "rejected", codes.STATUS4),
-])
+@pytest.mark.parametrize(
+    ("query", "status", "code"),
+    [
+        (callback("T1", 5, 1, 0), "delivered", None),
+        (callback("T1", 5, 0, 1, error_info='{"error":-118,"message":"gone"}'), "failed", "-118"),
+        (callback("T1", 4), "rejected", codes.STATUS4),
+    ],
+)
 def test_a_real_final_corrects_a_timeout(client, engine, settings, make_message, query, status, code):
     mid = make_message(status="sent", smsid="T1", created_at=utcnow() - timedelta(days=4))
     time_out(engine, settings)
@@ -92,9 +91,15 @@ def test_a_real_final_corrects_a_timeout(client, engine, settings, make_message,
     assert message(engine, mid).status == status
 
 
-@pytest.mark.parametrize(("status", "error_code"), [
-    ("failed", "-114"), ("failed", "transport"), ("delivered", None), ("rejected", "789"),
-])
+@pytest.mark.parametrize(
+    ("status", "error_code"),
+    [
+        ("failed", "-114"),
+        ("failed", "transport"),
+        ("delivered", None),
+        ("rejected", "789"),
+    ],
+)
 def test_an_ordinary_final_still_never_changes(client, engine, make_message, status, error_code):
     final_at = utcnow() - timedelta(minutes=5)
     mid = make_message(status=status, smsid="N1", error_code=error_code, final_at=final_at)
@@ -114,14 +119,19 @@ def test_a_non_final_does_not_undo_a_timeout(client, engine, settings, make_mess
 
 def test_the_horizon_goes_through_the_status_rule(engine, make_message):
     """What time_out writes with: a row that reached a final (or a lower status) after it was chosen stays."""
-    ids = {s: make_message(status=s, smsid=f"R-{s}")
-           for s in ("queued", "sent", "delivered", "rejected")}
+    ids = {s: make_message(status=s, smsid=f"R-{s}") for s in ("queued", "sent", "delivered", "rejected")}
     timed_out = make_message(status="failed", smsid="R-t", error_code="timeout")
     now = utcnow()
     with engine.begin() as conn:
-        moved = apply.change_status(conn, [*ids.values(), timed_out], "failed", now=now,
-                                    among=("accepted", "pending_approval", "waiting", "sent"),
-                                    error_code="timeout", error_message="late")
+        moved = apply.change_status(
+            conn,
+            [*ids.values(), timed_out],
+            "failed",
+            now=now,
+            among=("accepted", "pending_approval", "waiting", "sent"),
+            error_code="timeout",
+            error_message="late",
+        )
     assert [(mid, smsid) for mid, smsid in moved] == [(ids["sent"], "R-sent")]
     m = message(engine, ids["sent"])
     assert (m.status, m.error_code, m.error_message, m.final_at, m.due_at) == ("failed", "timeout", "late", now, None)
@@ -136,17 +146,31 @@ def test_the_horizon_goes_through_the_status_rule(engine, make_message):
 
 @pytest.fixture
 def sim():
-    running = start_in_thread(SimSettings(seed=11, speed=0.0, natural_duplicate_rate=0.0,
-                                          natural_late_rate=0.0, delivered_rate=0.5, failed_rate=0.3,
-                                          rejected_rate=0.2))
+    running = start_in_thread(
+        SimSettings(
+            seed=11,
+            speed=0.0,
+            natural_duplicate_rate=0.0,
+            natural_late_rate=0.0,
+            delivered_rate=0.5,
+            failed_rate=0.3,
+            rejected_rate=0.2,
+        )
+    )
     yield running
     running.stop()
 
 
 @pytest.fixture
 def sim_settings(settings, sim):
-    return replace_settings(settings, esms_base_url=sim.base_url, esms_status_url=sim.status_url,
-                            esms_api_key="k", esms_secret_key="s", reconcile_after=60)
+    return replace_settings(
+        settings,
+        esms_base_url=sim.base_url,
+        esms_status_url=sim.status_url,
+        esms_api_key="k",
+        esms_secret_key="s",
+        reconcile_after=60,
+    )
 
 
 def send_to_sim(sim_settings, n: int, with_callback_url: bool) -> list[str]:
@@ -154,8 +178,14 @@ def send_to_sim(sim_settings, n: int, with_callback_url: bool) -> list[str]:
     smsids = []
     for i in range(n):
         result = client.send_journey(
-            phone=f"09010{i:05d}", params=["Lan"], order_id=f"R{i}", template_id="2056446", oa_id=OAID,
-            request_id=uuid.uuid4().hex, callback_url=DEAD_CALLBACK if with_callback_url else None)
+            phone=f"09010{i:05d}",
+            params=["Lan"],
+            order_id=f"R{i}",
+            template_id="2056446",
+            oa_id=OAID,
+            request_id=uuid.uuid4().hex,
+            callback_url=DEAD_CALLBACK if with_callback_url else None,
+        )
         assert result.outcome == "accepted", result
         smsids.append(result.smsid)
     return smsids
@@ -195,8 +225,11 @@ def test_young_or_recently_asked_messages_are_left_alone(engine, sim, sim_settin
     reconciler = Reconciler(engine, sim_settings, make_client(sim_settings))
     assert reconciler.run_once().candidates == 0
     with engine.begin() as conn:
-        conn.execute(update(Message).where(Message.id == young).values(
-            updated_at=utcnow() - OLD, reconciled_at=utcnow() - timedelta(seconds=10)))
+        conn.execute(
+            update(Message)
+            .where(Message.id == young)
+            .values(updated_at=utcnow() - OLD, reconciled_at=utcnow() - timedelta(seconds=10))
+        )
     assert reconciler.run_once().candidates == 0
     assert reconciler.run_once(after=0).candidates == 1
 
@@ -213,14 +246,22 @@ class FakeEsms:
     queried: list[str] = field(default_factory=list)
 
     def answer(self, smsid: str) -> StatusAnswer:
-        return StatusAnswer(ok=True, code="100", smsid=smsid, send_status=5, send_success=1, send_failed=0,
-                            error_info='{"error":0,"message":"Success"}')
+        return StatusAnswer(
+            ok=True,
+            code="100",
+            smsid=smsid,
+            send_status=5,
+            send_success=1,
+            send_failed=0,
+            error_info='{"error":0,"message":"Success"}',
+        )
 
     def get_callbacks(self, smsids: list[str], oa_id: str) -> GetCallbackResult:
         assert len(smsids) <= 200
         self.batches.append((oa_id, len(smsids)))
-        return GetCallbackResult(ok=True, code="100", answers=[
-            self.answer(s) for s in smsids if s not in self.unknown_to_get_callback])
+        return GetCallbackResult(
+            ok=True, code="100", answers=[self.answer(s) for s in smsids if s not in self.unknown_to_get_callback]
+        )
 
     def query_zns_status(self, smsid: str, sms_type: str = "25") -> StatusAnswer:
         self.queried.append(smsid)
@@ -282,11 +323,14 @@ class FakeClock:
         self.now += seconds
 
 
-@pytest.mark.parametrize(("rate", "calls", "at_least", "at_most"), [
-    (20, 20, 0.0, 0.0),     # one second's burst goes at once
-    (20, 60, 2.0, 2.01),    # then 20 per second
-    (100, 350, 2.5, 2.51),
-])
+@pytest.mark.parametrize(
+    ("rate", "calls", "at_least", "at_most"),
+    [
+        (20, 20, 0.0, 0.0),  # one second's burst goes at once
+        (20, 60, 2.0, 2.01),  # then 20 per second
+        (100, 350, 2.5, 2.51),
+    ],
+)
 def test_token_bucket_keeps_to_its_rate(rate, calls, at_least, at_most):
     clock = FakeClock()
     bucket = TokenBucket(rate, clock=clock, sleep=clock.sleep)
@@ -306,13 +350,26 @@ def test_token_bucket_zero_is_unlimited_and_per_key_buckets_are_separate():
 
 
 def test_reconcile_command_prints_its_summary(engine, db_url, settings, sim, make_message, tmp_path):
-    (smsid,) = send_to_sim(replace_settings(settings, esms_base_url=sim.base_url,
-                                            esms_status_url=sim.status_url), 1, True)
+    (smsid,) = send_to_sim(
+        replace_settings(settings, esms_base_url=sim.base_url, esms_status_url=sim.status_url), 1, True
+    )
     mid = make_message(smsid=smsid)
-    env = {**os.environ, "DATABASE_URL": db_url, "TRACKER_SECRET_KEY": SECRET, "TRACKER_SIMULATOR": "1", "TRACKER_SIMULATOR_URL": sim.url,
-           "TRACKER_INSTANCE_DIR": str(tmp_path / "instance")}
-    done = subprocess.run([sys.executable, "-m", "tracker", "reconcile", "--after", "0"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=60)
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "TRACKER_SECRET_KEY": SECRET,
+        "TRACKER_SIMULATOR": "1",
+        "TRACKER_SIMULATOR_URL": sim.url,
+        "TRACKER_INSTANCE_DIR": str(tmp_path / "instance"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "tracker", "reconcile", "--after", "0"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert '"applied": 1' in done.stdout
     assert message(engine, mid).status == truth(sim)[smsid]["outcome"]

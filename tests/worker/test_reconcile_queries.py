@@ -14,12 +14,6 @@ from datetime import timedelta
 
 import pytest
 
-from tracker import tokens
-from tracker.db import utcnow
-from tracker.esms.client import StatusAnswer, make_client
-from tracker.simulator import SimSettings, start_in_thread
-from tracker.worker.reconcile import PASS_LIMIT, Reconciler
-
 from tests.support import OAID, SECRET, replace_settings
 from tests.worker.test_reconcile import (
     DEAD_CALLBACK,
@@ -31,31 +25,51 @@ from tests.worker.test_reconcile import (
     send_to_sim,
     truth,
 )
+from tracker import tokens
+from tracker.db import utcnow
+from tracker.esms.client import StatusAnswer, make_client
+from tracker.simulator import SimSettings, start_in_thread
+from tracker.worker.reconcile import PASS_LIMIT, Reconciler
 
 
 @pytest.fixture
 def make_message(make_message):
     """Messages that have waited past TRACKER_RECONCILE_AFTER unless told otherwise."""
+
     def make(**fields) -> int:
         now = utcnow()
-        return make_message(**{"template_id": "2056446", "created_at": now - OLD, "updated_at": now - OLD,
-                               **fields})
+        return make_message(**{"template_id": "2056446", "created_at": now - OLD, "updated_at": now - OLD, **fields})
+
     return make
 
 
 @pytest.fixture
 def sim():
-    running = start_in_thread(SimSettings(seed=11, speed=0.0, natural_duplicate_rate=0.0,
-                                          natural_late_rate=0.0, delivered_rate=0.5, failed_rate=0.3,
-                                          rejected_rate=0.2))
+    running = start_in_thread(
+        SimSettings(
+            seed=11,
+            speed=0.0,
+            natural_duplicate_rate=0.0,
+            natural_late_rate=0.0,
+            delivered_rate=0.5,
+            failed_rate=0.3,
+            rejected_rate=0.2,
+        )
+    )
     yield running
     running.stop()
 
 
 @pytest.fixture
 def sim_settings(settings, sim):
-    return replace_settings(settings, esms_base_url=sim.base_url, esms_status_url=sim.status_url,
-                            esms_api_key="k", esms_secret_key="s", reconcile_after=60)
+    return replace_settings(
+        settings,
+        esms_base_url=sim.base_url,
+        esms_status_url=sim.status_url,
+        esms_api_key="k",
+        esms_secret_key="s",
+        reconcile_after=60,
+    )
 
 
 def test_a_delivered_message_records_when_it_reached_the_phone(engine, sim, sim_settings, make_message):
@@ -78,7 +92,11 @@ def test_a_delivered_message_records_when_it_reached_the_phone(engine, sim, sim_
         assert m.to_dict()["delivered_to_phone_at"] is not None
         ev = events(engine, mid)[-1]
         assert (ev.kind, ev.status, ev.data["api"], ev.data["zalo_status"]) == (
-            "reconcile", "delivered", "GetZaloMessageStatus", 1)
+            "reconcile",
+            "delivered",
+            "GetZaloMessageStatus",
+            1,
+        )
     # Known, it is not asked again.
     assert reconciler.run_once(after=0).phone_queries == 0
 
@@ -112,13 +130,16 @@ def test_type_mismatch_never_skips_get_send_status(engine, settings, make_messag
     assert events(engine, priority)[0].data["api"] == "QueryZnsStatus"
 
 
-@pytest.mark.parametrize(("answer", "status", "code"), [
-    (dict(send_status=5, send_failed=1, error_info="-114", final=False), "sent", None),
-    (dict(send_status=5, send_success=1, final=False), "sent", None),
-    (dict(send_status=5, error_info="0", final=True), "delivered", None),
-    (dict(send_status=5, error_info="1001", final=True), "failed", "1001"),
-    (dict(send_status=5, send_failed=1, error_info="-114", final=True), "failed", "-114"),
-])
+@pytest.mark.parametrize(
+    ("answer", "status", "code"),
+    [
+        (dict(send_status=5, send_failed=1, error_info="-114", final=False), "sent", None),
+        (dict(send_status=5, send_success=1, final=False), "sent", None),
+        (dict(send_status=5, error_info="0", final=True), "delivered", None),
+        (dict(send_status=5, error_info="1001", final=True), "failed", "1001"),
+        (dict(send_status=5, send_failed=1, error_info="-114", final=True), "failed", "-114"),
+    ],
+)
 def test_final_status_decides_finality_where_present(engine, settings, make_message, answer, status, code):
     """Issue 11: QueryZnsStatus's FinalStatus (ham-lay-thong-tin-trang-thai-zns-1.md) is no longer
     dropped: 0 keeps the message short of final, 1 makes ErrorInfo the last word."""
@@ -144,12 +165,18 @@ def test_the_callbacks_typeid_is_kept_as_the_messages_sms_type(client, engine, m
 
 
 def _send(client, phone: str, request_id: str):
-    return client.send_journey(phone=phone, params=["Lan"], order_id="L1", template_id="2056446", oa_id=OAID,
-                               request_id=request_id, callback_url=DEAD_CALLBACK)
+    return client.send_journey(
+        phone=phone,
+        params=["Lan"],
+        order_id="L1",
+        template_id="2056446",
+        oa_id=OAID,
+        request_id=request_id,
+        callback_url=DEAD_CALLBACK,
+    )
 
 
-def test_an_smsid_lost_with_its_answer_is_found_and_the_message_reconciled(engine, sim, sim_settings,
-                                                                        make_message):
+def test_an_smsid_lost_with_its_answer_is_found_and_the_message_reconciled(engine, sim, sim_settings, make_message):
     """Issue 11: a message accepted through a 124 on our own retry has no SMSID. GetSmsSentData_V2
     (ham-kiem-tra-trang-thai-tin-nhan-theo-khoang-thoi-gian.md) lists the sends of its time window;
     the one to its phone that no message of ours holds is its own, and the same pass asks about it."""
@@ -160,15 +187,25 @@ def test_an_smsid_lost_with_its_answer_is_found_and_the_message_reconciled(engin
     lost = _send(client, "0901000111", "lost-1")
     assert lost.outcome == "accepted" and _send(client, "0901000111", "lost-1").code == "124"
     now = utcnow()
-    mid = make_message(smsid=None, phone="+84901000111", request_id="lost-1", created_at=now - timedelta(seconds=30),
-                       sent_at=now - timedelta(seconds=5), updated_at=now - timedelta(seconds=5))
+    mid = make_message(
+        smsid=None,
+        phone="+84901000111",
+        request_id="lost-1",
+        created_at=now - timedelta(seconds=30),
+        sent_at=now - timedelta(seconds=5),
+        updated_at=now - timedelta(seconds=5),
+    )
     summary = Reconciler(engine, sim_settings, client).run_once(after=1)
     assert summary.smsids_recovered == 1 and summary.recovery_queries >= 2
     m = message(engine, mid)
     assert m.smsid == lost.smsid and m.status == truth(sim)[lost.smsid]["outcome"]
     found, asked = events(engine, mid)[:2]
     assert (found.kind, found.smsid, found.data["api"], found.data["reason"]) == (
-        "reconcile", lost.smsid, "GetSmsSentData_V2", "smsid recovered")
+        "reconcile",
+        lost.smsid,
+        "GetSmsSentData_V2",
+        "smsid recovered",
+    )
     assert found.data["matched_by"] in ("request_id", "phone and time")
     assert asked.data["api"] == "GetCallback"
 

@@ -12,23 +12,23 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.orm import Session
 
+from tests.support import OAID, events, message
+from tests.worker.test_reconcile import OLD
 from tracker.db import utcnow
 from tracker.esms import lookups
 from tracker.esms.answers import GetCallbackResult, StatusAnswer
 from tracker.models import Event, Message
 from tracker.worker import recover
 
-from tests.support import OAID, events, message
-from tests.worker.test_reconcile import OLD
-
 
 @pytest.fixture
 def make_message(make_message):
     """Messages that have waited past TRACKER_RECONCILE_AFTER unless told otherwise."""
+
     def make(**fields) -> int:
         now = utcnow()
-        return make_message(**{"template_id": "2056446", "created_at": now - OLD, "updated_at": now - OLD,
-                               **fields})
+        return make_message(**{"template_id": "2056446", "created_at": now - OLD, "updated_at": now - OLD, **fields})
+
     return make
 
 
@@ -36,8 +36,12 @@ def test_the_window_looked_in_starts_at_the_first_send_attempt(engine, make_mess
     """A message may wait queued for hours (a paused account) before it is sent: its window runs
     from its first send attempt to its acceptance, not from its creation."""
     now = utcnow()
-    mid = make_message(smsid=None, created_at=now - timedelta(hours=3), sent_at=now - timedelta(minutes=2),
-                       updated_at=now - timedelta(minutes=2))
+    mid = make_message(
+        smsid=None,
+        created_at=now - timedelta(hours=3),
+        sent_at=now - timedelta(minutes=2),
+        updated_at=now - timedelta(minutes=2),
+    )
     with Session(engine) as s:
         for ago in (10, 5):
             s.add(Event(message_id=mid, kind="send", outcome="retry", created_at=now - timedelta(minutes=ago)))
@@ -63,7 +67,9 @@ def test_a_send_is_given_to_a_message_only_beyond_doubt():
     s1, s2, s3 = sent("S1"), sent("S2"), sent("S3")
     # Named by RequestId: taken, even among several candidates.
     assert recover._choose([a, b], {1: [s1, s2], 2: [s1, s2]}, {"S1": "rb", "S2": "ra"}) == {
-        1: ("S2", "request_id"), 2: ("S1", "request_id")}
+        1: ("S2", "request_id"),
+        2: ("S1", "request_id"),
+    }
     # No RequestIds kept: one candidate each, claimed by nobody else.
     assert recover._choose([a], {1: [s1]}, {}) == {1: ("S1", "phone and time")}
     # Two messages, two sends, nothing to tell them apart: neither is guessed.
@@ -72,18 +78,30 @@ def test_a_send_is_given_to_a_message_only_beyond_doubt():
     assert recover._choose([c], {3: [s3]}, {"S3": "someone-else"}) == {}
     # Named for one, the other send is the other's by elimination.
     assert recover._choose([a, b], {1: [s1, s2], 2: [s1, s2]}, {"S1": "ra"}) == {
-        1: ("S1", "request_id"), 2: ("S2", "phone and time")}
+        1: ("S1", "request_id"),
+        2: ("S2", "phone and time"),
+    }
 
 
 def test_overlapping_windows_are_merged_so_each_send_is_listed_once():
     at = utcnow()
 
     def lost(start: int, end: int) -> recover._Lost:
-        return recover._Lost(start, "+84901000111", OAID, None, None, "accepted",
-                             at + timedelta(minutes=start), at + timedelta(minutes=end))
+        return recover._Lost(
+            start,
+            "+84901000111",
+            OAID,
+            None,
+            None,
+            "accepted",
+            at + timedelta(minutes=start),
+            at + timedelta(minutes=end),
+        )
 
     assert recover._windows([lost(10, 20), lost(0, 5), lost(4, 8), lost(20, 25)]) == [
-        (at, at + timedelta(minutes=8)), (at + timedelta(minutes=10), at + timedelta(minutes=25))]
+        (at, at + timedelta(minutes=8)),
+        (at + timedelta(minutes=10), at + timedelta(minutes=25)),
+    ]
     assert recover._windows([]) == []
 
 
@@ -125,31 +143,41 @@ class Esms:
     def sent_data(self, client, sms_type, start, end, page=1, page_size=lookups.SENT_DATA_PAGE_SIZE):
         self.listed.append((sms_type, page))
         mine = [r for r in self.sends if r.sms_type == sms_type]
-        return lookups.SentPage(ok=True, code="100", total=len(mine),
-                                records=mine[(page - 1) * page_size:page * page_size])
+        return lookups.SentPage(
+            ok=True, code="100", total=len(mine), records=mine[(page - 1) * page_size : page * page_size]
+        )
 
     def get_callbacks(self, smsids, oa_id):
         self.asked.append((tuple(smsids), oa_id))
-        return GetCallbackResult(ok=True, code="100", answers=[
-            StatusAnswer(ok=True, code="100", smsid=s, raw={"RequestId": self.request_ids.get(s, "")})
-            for s in smsids])
+        return GetCallbackResult(
+            ok=True,
+            code="100",
+            answers=[
+                StatusAnswer(ok=True, code="100", smsid=s, raw={"RequestId": self.request_ids.get(s, "")})
+                for s in smsids
+            ],
+        )
 
 
 def _run(engine, settings, esms, monkeypatch, now=None):
     monkeypatch.setattr(lookups, "get_sms_sent_data", esms.sent_data)
     counted: list[str] = []
-    recover.recover_smsids(engine, settings, esms, now or utcnow(), after=60, acquire=lambda: None,
-                           count=counted.append)
+    recover.recover_smsids(
+        engine, settings, esms, now or utcnow(), after=60, acquire=lambda: None, count=counted.append
+    )
     return counted
 
 
-def test_a_pass_stores_the_one_unclaimed_send_to_the_phone_and_logs_how(engine, settings, make_message,
-                                                                        monkeypatch):
+def test_a_pass_stores_the_one_unclaimed_send_to_the_phone_and_logs_how(engine, settings, make_message, monkeypatch):
     mid = make_message(smsid=None, phone="+84901000111", request_id="r-1")
     make_message(smsid="HELD", phone="+84901000111")  # already another message's
-    esms = Esms([lookups.SentRecord("HELD", "0901000111", None, None, 5, "24"),
-                 lookups.SentRecord("OTHER", "0901000999", None, None, 5, "24"),
-                 lookups.SentRecord("MINE", "0901000111", None, None, 5, "25")])
+    esms = Esms(
+        [
+            lookups.SentRecord("HELD", "0901000111", None, None, 5, "24"),
+            lookups.SentRecord("OTHER", "0901000999", None, None, 5, "24"),
+            lookups.SentRecord("MINE", "0901000111", None, None, 5, "25"),
+        ]
+    )
     counted = _run(engine, settings, esms, monkeypatch)
     assert sorted(esms.listed) == [("24", 1), ("25", 1)]  # both types read
     assert esms.asked == [(("MINE",), OAID)]
@@ -157,8 +185,11 @@ def test_a_pass_stores_the_one_unclaimed_send_to_the_phone_and_logs_how(engine, 
     m = message(engine, mid)
     assert m.smsid == "MINE" and m.reconciled_at is None  # the same pass goes on to ask about it
     (ev,) = events(engine, mid)
-    assert (ev.kind, ev.smsid, ev.data) == ("reconcile", "MINE", {
-        "api": "GetSmsSentData_V2", "reason": "smsid recovered", "matched_by": "phone and time"})
+    assert (ev.kind, ev.smsid, ev.data) == (
+        "reconcile",
+        "MINE",
+        {"api": "GetSmsSentData_V2", "reason": "smsid recovered", "matched_by": "phone and time"},
+    )
 
 
 def test_a_send_get_callback_names_for_another_request_is_left_alone(engine, settings, make_message, monkeypatch):

@@ -13,11 +13,11 @@ in bulk rather than from one report (the reconciler's horizon).
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
-from typing import Any, Mapping
+from functools import cache
+from typing import Any
 
 from sqlalchemy import JSON, Numeric, bindparam, text, update
 from sqlalchemy.engine import Connection, Engine
@@ -88,8 +88,15 @@ def _guard(t: str, incoming: str) -> str:
     return _GUARD.format(t=t, smsid=_SMSID, lower=_in_list(st.replaceable_by(incoming)), timeout=timeout)
 
 
-def change_status(conn: Connection, ids: Sequence[int], incoming: str, *, now: datetime,
-                  among: Collection[str] | None = None, **values: Any) -> list[tuple[int, str | None]]:
+def change_status(
+    conn: Connection,
+    ids: Sequence[int],
+    incoming: str,
+    *,
+    now: datetime,
+    among: Collection[str] | None = None,
+    **values: Any,
+) -> list[tuple[int, str | None]]:
     """Move messages to ``incoming`` where the status rule allows; returns (id, smsid) of those moved.
 
     The rule sits in the UPDATE's own WHERE, as in the report statements: only a
@@ -102,7 +109,8 @@ def change_status(conn: Connection, ids: Sequence[int], incoming: str, *, now: d
     if st.is_final(incoming):
         values = {"final_at": now, **values}
     stmt = (
-        update(Message).where(Message.id.in_(ids), Message.status.in_(allowed))
+        update(Message)
+        .where(Message.id.in_(ids), Message.status.in_(allowed))
         .values(status=incoming, updated_at=now, due_at=None, **values)
         .returning(Message.id, Message.smsid)
     )
@@ -127,7 +135,7 @@ _CAPPED = f"""CASE WHEN {{t}}.status IN ({_FINALS}) AND {{not_applied}} THEN
 _BUMP = text("UPDATE messages SET duplicates = duplicates + 1 WHERE id = :mid")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _pg_statement(incoming: str):
     """One round trip: lock the row, update it if allowed, log the event with what happened."""
     # Returns (outcome, capped); a capped report stores no event, and the caller counts it.
@@ -159,7 +167,7 @@ def _pg_statement(incoming: str):
     return _sql(sql)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _generic_update(incoming: str):
     sql = f"""
     UPDATE messages SET {_SET.format(t="messages", smsid=_SMSID)}
@@ -170,8 +178,9 @@ def _generic_update(incoming: str):
 
 
 _CURRENT = text("SELECT status, smsid FROM messages WHERE id = :mid")
-_CURRENT_CAPPED = text(f"SELECT status, smsid, {_CAPPED.format(t='messages', not_applied='true')} AS capped "
-                       "FROM messages WHERE id = :mid")
+_CURRENT_CAPPED = text(
+    f"SELECT status, smsid, {_CAPPED.format(t='messages', not_applied='true')} AS capped FROM messages WHERE id = :mid"
+)
 _OTHER_HAS_SMSID = text("SELECT 1 FROM messages WHERE smsid = :smsid AND id <> :mid")
 _INSERT_EVENT = _sql(
     f"INSERT INTO events ({_EVENT_COLS}) VALUES "
@@ -185,8 +194,9 @@ def _sms_type(type_id: int | None) -> str | None:
     return str(type_id) if type_id is not None and 0 < type_id < 1000 else None
 
 
-def _params(cb: Callback, kind: str, raw: str | None, now: datetime,
-            extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def _params(
+    cb: Callback, kind: str, raw: str | None, now: datetime, extra: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     status = cb.status
     return {
         "kind": kind,
@@ -238,7 +248,7 @@ def _log_only(conn: Connection, mid: int | None, p: dict[str, Any], outcome: str
     return outcome
 
 
-@lru_cache(maxsize=None)
+@cache
 def _pg_driver_sql(incoming: str, dialect) -> str:
     """The CTE compiled once to the driver's own SQL (psycopg prepares it after a few uses):
     executing it skips SQLAlchemy's per-call statement and parameter processing."""
@@ -250,8 +260,15 @@ def _driver_params(p: dict[str, Any], mid: int) -> dict[str, Any]:
     return {**p, "mid": mid, "data": json.dumps(p["data"])}
 
 
-def apply_to_message(engine: Engine, message_id: int, cb: Callback, *, kind: str = "callback",
-                     raw: str | None = None, extra: Mapping[str, Any] | None = None) -> Applied | None:
+def apply_to_message(
+    engine: Engine,
+    message_id: int,
+    cb: Callback,
+    *,
+    kind: str = "callback",
+    raw: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Applied | None:
     """Apply a report to a known message id; None when no such message exists.
 
     ``extra`` is merged into the event's data (e.g. a replayed spool line's id).
@@ -263,8 +280,9 @@ def apply_to_message(engine: Engine, message_id: int, cb: Callback, *, kind: str
             # in all, instead of BEGIN + statement + COMMIT.
             # Straight to psycopg (prepared after a few uses): SQLAlchemy's execution
             # machinery would cost more CPU than the statement itself.
-            found = db.driver_rows(engine, (_pg_driver_sql(p["status"], engine.dialect),),
-                                       _driver_params(p, message_id))[0]
+            found = db.driver_rows(
+                engine, (_pg_driver_sql(p["status"], engine.dialect),), _driver_params(p, message_id)
+            )[0]
             outcome = found[0][0] if found else None
             if found and found[0][1]:
                 # Past the final's quota: no event was stored; count it (a second round trip,

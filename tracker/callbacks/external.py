@@ -31,8 +31,14 @@ _INSERT_EXTERNAL = _sql(
 )
 
 
-def apply_by_smsid(engine: Engine, cb: Callback, *, kind: str = "callback",
-                   raw: str | None = None, extra: Mapping[str, Any] | None = None) -> Applied:
+def apply_by_smsid(
+    engine: Engine,
+    cb: Callback,
+    *,
+    kind: str = "callback",
+    raw: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Applied:
     """Apply a report that names its message only by SMSID (the shared callback URL).
 
     An SMSID we never sent becomes a message of source ``external``.
@@ -55,17 +61,19 @@ def apply_by_smsid(engine: Engine, cb: Callback, *, kind: str = "callback",
 def _create_external(engine: Engine, cb: Callback) -> int:
     phone = e164_or_none(cb.phone)
     with engine.begin() as conn:
-        mid = conn.execute(_INSERT_EXTERNAL, {
-            "smsid": cb.smsid,
-            "phone": phone,
-            # A Zalo user id is ~20 digits; the column holds 64, and eSMS never sends more.
-            "recipient": None if phone else (cb.phone[:64] if cb.phone else None),
-            "template_id": cb.template_id,
-            "oa_id": cb.oa_id,
-            "params": [],
-            "now": utcnow(),
-        }).scalar()
+        mid = conn.execute(
+            _INSERT_EXTERNAL,
+            {
+                "smsid": cb.smsid,
+                "phone": phone,
+                # A Zalo user id is ~20 digits; the column holds 64, and eSMS never sends more.
+                "recipient": None if phone else (cb.phone[:64] if cb.phone else None),
+                "template_id": cb.template_id,
+                "oa_id": cb.oa_id,
+                "params": [],
+                "now": utcnow(),
+            },
+        ).scalar()
         if mid is None:  # another request created it first
             mid = conn.execute(_BY_SMSID, {"smsid": cb.smsid}).scalar_one()
     return mid
-

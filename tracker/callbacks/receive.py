@@ -16,8 +16,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.wrappers import Request
 
 from tracker import status as st
-from tracker.callbacks import apply
-from tracker.callbacks import external
+from tracker.callbacks import apply, external
 from tracker.config import Settings
 from tracker.esms.callback import parse_callback
 from tracker.web import security
@@ -94,13 +93,15 @@ def _read(req: Request) -> tuple[dict[str, str], str]:
         if parsed is not None:
             scrubbed, hit = _scrub_json(parsed)
             if isinstance(scrubbed, dict) and req.is_json:
-                params.update({str(k): "" if v is None else str(v) for k, v in scrubbed.items()
-                               if not is_credential_name(str(k))})
+                params.update(
+                    {str(k): "" if v is None else str(v) for k, v in scrubbed.items() if not is_credential_name(str(k))}
+                )
             raw_body = json.dumps(scrubbed, ensure_ascii=False) if hit else body
         else:
             # A form (URL-encoded or multipart), or a body of another type read as one for the raw text.
-            fields = list(req.form.items(multi=True)) if (req.form or req.files) else \
-                parse_qsl(body, keep_blank_values=True)
+            fields = (
+                list(req.form.items(multi=True)) if (req.form or req.files) else parse_qsl(body, keep_blank_values=True)
+            )
             form, hit = _scrub_pairs(fields)
             hit |= any(is_credential_name(name) for name in req.files)
             if req.form:
@@ -121,8 +122,9 @@ def is_shared(settings: Settings, token: str) -> bool:
     return hmac.compare_digest(token.encode(), shared.encode())
 
 
-def callback(settings: Settings, engine: Engine, req: Request, token: str,
-             extra: dict[str, Any] | None = None) -> Received | None:
+def callback(
+    settings: Settings, engine: Engine, req: Request, token: str, extra: dict[str, Any] | None = None
+) -> Received | None:
     """Store and apply one callback; None when ``token`` names no message (nothing is stored).
 
     ``extra`` is merged into the stored event's data (the arrival id, a replay's marks).

@@ -26,8 +26,7 @@ from werkzeug.wrappers import Request as PlainRequest
 
 from tracker import tokens
 from tracker.callbacks import receive
-from tracker.callbacks.spool import (ACTIVE, CALLBACK_ID, CLAIMED, LOCK_NAME, LOG_NAME, Spool,
-                                     _fsync_dir, directory)
+from tracker.callbacks.spool import ACTIVE, CALLBACK_ID, CLAIMED, LOCK_NAME, LOG_NAME, Spool, _fsync_dir, directory
 from tracker.callbacks.spool_size import SUFFIX
 from tracker.config import Settings
 from tracker.esms.callback import parse_callback
@@ -66,7 +65,7 @@ def _claim(path: Path) -> list[Path]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             # A unique name: the writer reuses its file name, and an earlier claim of it may still wait.
-            claimed = path / f"{CLAIMED}{secrets.token_hex(4)}-{active.name[len(ACTIVE):]}"
+            claimed = path / f"{CLAIMED}{secrets.token_hex(4)}-{active.name[len(ACTIVE) :]}"
             with contextlib.suppress(FileNotFoundError):
                 os.rename(active, claimed)
         finally:
@@ -106,8 +105,12 @@ class _ReplayLog:
 
 
 def _request(record: dict[str, Any]) -> PlainRequest:
-    builder = EnvironBuilder(method=record["method"], query_string=record["query"],
-                             data=record["body"].encode("latin-1"), content_type=record.get("content_type"))
+    builder = EnvironBuilder(
+        method=record["method"],
+        query_string=record["query"],
+        data=record["body"].encode("latin-1"),
+        content_type=record.get("content_type"),
+    )
     return PlainRequest(builder.get_environ())
 
 

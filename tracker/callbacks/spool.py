@@ -109,8 +109,11 @@ class Spool:
                 return dict(measured)
             # Our own appends since the measurement are seen at once.
             lines = measured["lines"]
-            return {"files": max(measured["files"] or 0, 1), "bytes": (measured["bytes"] or 0) + self._written_since,
-                    "lines": None if lines is None else lines + self._lines_since}
+            return {
+                "files": max(measured["files"] or 0, 1),
+                "bytes": (measured["bytes"] or 0) + self._written_since,
+                "lines": None if lines is None else lines + self._lines_since,
+            }
 
     def write(self, record: dict[str, Any]) -> None:
         """Append one record as a JSON line and fsync it; SpoolFull when the cap is reached."""
@@ -132,11 +135,10 @@ class Spool:
                         mine = False
                     if mine:
                         self._seq += 1
-                        line = json.dumps({**record, "pid": self._pid, "seq": self._seq},
-                                          separators=(",", ":")) + "\n"
+                        line = json.dumps({**record, "pid": self._pid, "seq": self._seq}, separators=(",", ":")) + "\n"
                         data = line.encode()
                         while data:
-                            data = data[os.write(fd, data):]
+                            data = data[os.write(fd, data) :]
                         os.fsync(fd)
                         self.dirty = True
                         self._written_since += len(line.encode())
@@ -148,15 +150,20 @@ class Spool:
 
     def append(self, req: Request, token: str | None, callback_id: str, received_at: datetime) -> None:
         """Keep a callback as it arrived; ``token`` None means the shared URL."""
-        self.write({
-            "id": callback_id, "at": received_at.isoformat(), "method": req.method,
-            "shared": token is None, "token": token,
-            # latin-1 maps bytes 1:1 to text, so the replay sees exactly these bytes; a credential
-            # someone sent is blanked even here (the replay drops it anyway), so none lands on disk.
-            "query": blank_credentials(req.query_string.decode("latin-1")),
-            "body": blank_credentials(req.get_data().decode("latin-1")), "content_type": req.content_type,
-        })
-
+        self.write(
+            {
+                "id": callback_id,
+                "at": received_at.isoformat(),
+                "method": req.method,
+                "shared": token is None,
+                "token": token,
+                # latin-1 maps bytes 1:1 to text, so the replay sees exactly these bytes; a credential
+                # someone sent is blanked even here (the replay drops it anyway), so none lands on disk.
+                "query": blank_credentials(req.query_string.decode("latin-1")),
+                "body": blank_credentials(req.get_data().decode("latin-1")),
+                "content_type": req.content_type,
+            }
+        )
 
 
 def for_app(app: Flask) -> Spool:

@@ -19,8 +19,10 @@ from tracker.errors import JsonError
 bp = Blueprint("dashboard", __name__)
 
 # Every asset comes from the app; no inline script or style, no framing, no other origin.
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
 # The language switch too: the sign-in form is read in the language chosen there.
 _PUBLIC = {"dashboard.login", "dashboard.set_language"}
 
@@ -28,9 +30,11 @@ _PUBLIC = {"dashboard.login", "dashboard.set_language"}
 @bp.before_request
 def _guard() -> ResponseReturnValue | None:
     if request.method == "POST" and not auth.csrf_ok():
-        return render_template("dashboard/error.html", title=_("Form expired"),
-                               detail=_("The form's security token was missing or stale. Go back, reload and try "
-                                        "again.")), 403
+        return render_template(
+            "dashboard/error.html",
+            title=_("Form expired"),
+            detail=_("The form's security token was missing or stale. Go back, reload and try again."),
+        ), 403
     if request.endpoint in _PUBLIC or auth.signed_in():
         return None
     if request.path.startswith("/dashboard/data/"):

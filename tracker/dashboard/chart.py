@@ -53,17 +53,41 @@ def build(buckets: list[tuple[datetime, dict[str, int]]], label_skeleton: str) -
                 continue
             h = plot_h * n / top
             y -= h
-            bars.append({"x": round(x, 2), "y": round(y, 2), "w": round(bar_w, 2), "h": round(h, 2),
-                         "cls": f"s-{group}",
-                         "title": gettext("%(when)s · %(group)s: %(n)s of %(total)s",
-                                    when=formats.skeleton(start, label_skeleton), group=GROUP_LABELS[group],
-                                    n=formats.number(n), total=formats.number(total))})
+            bars.append(
+                {
+                    "x": round(x, 2),
+                    "y": round(y, 2),
+                    "w": round(bar_w, 2),
+                    "h": round(h, 2),
+                    "cls": f"s-{group}",
+                    "title": gettext(
+                        "%(when)s · %(group)s: %(n)s of %(total)s",
+                        when=formats.skeleton(start, label_skeleton),
+                        group=GROUP_LABELS[group],
+                        n=formats.number(n),
+                        total=formats.number(total),
+                    ),
+                }
+            )
     every = max(1, math.ceil(len(buckets) / MAX_X_LABELS))
-    labels = [{"x": round(LEFT + i * slot + slot / 2, 2), "y": HEIGHT - 8,
-               "t": formats.skeleton(start, label_skeleton)}
-              for i, (start, _) in enumerate(buckets) if i % every == 0]
+    labels = [
+        {"x": round(LEFT + i * slot + slot / 2, 2), "y": HEIGHT - 8, "t": formats.skeleton(start, label_skeleton)}
+        for i, (start, _) in enumerate(buckets)
+        if i % every == 0
+    ]
     # Only whole numbers on the axis: a scale of 1 gets no half-way line.
-    grid = [{"y": round(TOP + plot_h * (1 - f), 2), "t": formats.number(int(top * f))}
-            for f in (0, 0.5, 1) if float(top * f).is_integer()]
-    return {"w": WIDTH, "h": HEIGHT, "left": LEFT, "right": WIDTH - RIGHT, "bars": bars,
-            "labels": labels, "grid": grid, "empty": not bars}
+    grid = [
+        {"y": round(TOP + plot_h * (1 - f), 2), "t": formats.number(int(top * f))}
+        for f in (0, 0.5, 1)
+        if float(top * f).is_integer()
+    ]
+    return {
+        "w": WIDTH,
+        "h": HEIGHT,
+        "left": LEFT,
+        "right": WIDTH - RIGHT,
+        "bars": bars,
+        "labels": labels,
+        "grid": grid,
+        "empty": not bars,
+    }

@@ -12,20 +12,42 @@ import csv
 import io
 import re
 from collections.abc import Iterator
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from tracker.models import Message
 from tracker.dashboard import formats, listing, reasons
+from tracker.models import Message
 
 BATCH = 1000
 FLUSH_BYTES = 64 * 1024
-COLUMNS = ("id", "created_at", "created_local", "status", "phone", "recipient", "template_id", "oa_id", "order_id",
-           "campaign_id", "request_id", "smsid", "source", "sandbox", "error_code", "error_meaning",
-           "error_message", "price", "telco", "attempts", "sent_at", "final_at", "updated_at")
+COLUMNS = (
+    "id",
+    "created_at",
+    "created_local",
+    "status",
+    "phone",
+    "recipient",
+    "template_id",
+    "oa_id",
+    "order_id",
+    "campaign_id",
+    "request_id",
+    "smsid",
+    "source",
+    "sandbox",
+    "error_code",
+    "error_meaning",
+    "error_message",
+    "price",
+    "telco",
+    "attempts",
+    "sent_at",
+    "final_at",
+    "updated_at",
+)
 _ADDED = ("created_local", "error_meaning")  # not columns of the table: made from the row
 _SELECTED = [getattr(Message, c) for c in COLUMNS if c not in _ADDED]
 _LOCAL_AT = COLUMNS.index("created_local")
@@ -39,7 +61,7 @@ def _safe(value: Any, zone: tzinfo) -> Any:
     if isinstance(value, str) and _FORMULA.match(value) and not _NUMBER.match(value):
         return "'" + value
     if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(zone).isoformat()
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(zone).isoformat()
     return value
 
 

@@ -11,10 +11,10 @@ Outside a request (unit tests, the CLI) the defaults apply: Vietnamese, Asia/Ho_
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
-from functools import lru_cache
-from typing import Callable
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from babel import Locale, dates, lists, numbers, units
@@ -39,12 +39,12 @@ def locale() -> Locale:
     return get_locale() or _parsed(FORMAT_LOCALES[DEFAULT_LANGUAGE])
 
 
-@lru_cache(maxsize=None)
+@cache
 def _parsed(name: str) -> Locale:
     return Locale.parse(name)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
@@ -63,7 +63,7 @@ def local(value: datetime) -> datetime:
 
 def _aware(value: datetime) -> datetime:
     # SQLite hands back naive UTC on some paths.
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def parse_local(raw: str | None) -> datetime | None:
@@ -82,7 +82,7 @@ def parse_local(raw: str | None) -> datetime | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=zone())
     try:
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
     except OverflowError:  # 0001-01-01 00:00 at UTC+7 is before year 1 in UTC
         raise ValueError(f"out of range: {text!r}") from None
 
@@ -99,18 +99,22 @@ def _parse_shown(text: str) -> datetime:
     raise ValueError(f"not a time: {text!r}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _strptime(pattern: str) -> str:
-    return "".join(_STRPTIME[value[0]] if kind == "field" else value.replace("%", "%%")
-                   for kind, value in dates.tokenize_pattern(pattern))
+    return "".join(
+        _STRPTIME[value[0]] if kind == "field" else value.replace("%", "%%")
+        for kind, value in dates.tokenize_pattern(pattern)
+    )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _strftime(pattern: str) -> str | None:
     """The same pattern for strftime when it has only two-digit numeric fields (and yyyy); else None."""
     tokens = dates.tokenize_pattern(pattern)
-    if any(kind == "field" and (value[0] not in _STRPTIME or value[1] != (4 if value[0] == "y" else 2))
-           for kind, value in tokens):
+    if any(
+        kind == "field" and (value[0] not in _STRPTIME or value[1] != (4 if value[0] == "y" else 2))
+        for kind, value in tokens
+    ):
         return None
     return _strptime(pattern)
 
@@ -136,6 +140,7 @@ def wire(value: datetime) -> str:
 
 # -- numbers ----------------------------------------------------------------------------------
 
+
 def number(n: int | float | Decimal | None) -> str:
     if n is None:
         return DASH
@@ -143,7 +148,7 @@ def number(n: int | float | Decimal | None) -> str:
     return _number_pattern(str(loc), "decimal").apply(n, loc)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _number_pattern(name: str, kind: str) -> numbers.NumberPattern:
     """The locale's decimal or currency pattern, parsed once (Babel parses it on every call)."""
     loc = Locale.parse(name)
@@ -157,7 +162,7 @@ def percent(part: int, whole: int) -> str:
     return _percent_pattern(str(locale())).apply(part / whole, locale())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _percent_pattern(name: str) -> numbers.NumberPattern:
     pattern = numbers.parse_pattern(Locale.parse(name).percent_formats[None].pattern)
     pattern.frac_prec = (1, 1)  # one decimal: 57.1 % tells more than 57 %
@@ -176,6 +181,7 @@ def money(value: Decimal | float | int | None) -> str:
 
 # -- times ------------------------------------------------------------------------------------
 
+
 def _widened(pattern: str) -> str:
     out = []
     for kind, value in dates.tokenize_pattern(pattern):
@@ -185,7 +191,7 @@ def _widened(pattern: str) -> str:
     return dates.untokenize_pattern(out)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _pattern(name: str, date_skeleton: str, time_skeleton: str) -> str:
     """The locale's own date and time patterns, numeric date fields widened (as ICU does).
 
@@ -255,6 +261,7 @@ def zone_label(now: datetime) -> tuple[str, str]:
 
 
 # -- durations --------------------------------------------------------------------------------
+
 
 def duration(seconds: float | None) -> str:
     """``10,0 giây`` / ``10.0s``, ``3 phút 4 giây`` / ``3m 4s``: CLDR's narrow duration units."""

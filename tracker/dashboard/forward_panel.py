@@ -6,15 +6,16 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, url_for
-from flask_babel import gettext as _, ngettext
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.engine import Engine
 
-from tracker.worker import forwarding
 from tracker.config import Settings
-from tracker.db import get_engine, utcnow
 from tracker.dashboard.blueprint import bp
 from tracker.dashboard.present import cell, duration, number
+from tracker.db import get_engine, utcnow
+from tracker.worker import forwarding
 
 
 def text(engine: Engine, settings: Settings) -> dict[str, Any]:
@@ -27,7 +28,8 @@ def text(engine: Engine, settings: Settings) -> dict[str, Any]:
         "fwd-pending": number(s.pending),
         # Red only when something needs a look, so a healthy panel stays quiet.
         "fwd-failed": cell(number(s.failed), cls="err" if s.failed else None),
-        "fwd-oldest": _("%(duration)s ago", duration=duration((utcnow() - oldest).total_seconds())) if oldest
+        "fwd-oldest": _("%(duration)s ago", duration=duration((utcnow() - oldest).total_seconds()))
+        if oldest
         else _("none pending"),
         "fwd-error": s.last_error or _("none"),
     }
@@ -38,10 +40,20 @@ def forwarding_retry() -> ResponseReturnValue:
     """Every failed delivery back in the queue, e.g. after fixing the receiver."""
     settings: Settings = current_app.config["SETTINGS"]
     if not settings.forward_url:
-        return render_template("dashboard/error.html", title=_("Forwarding is off"),
-                               detail=_("TRACKER_FORWARD_URL is not set, so there is nothing to retry.")), 404
+        return render_template(
+            "dashboard/error.html",
+            title=_("Forwarding is off"),
+            detail=_("TRACKER_FORWARD_URL is not set, so there is nothing to retry."),
+        ), 404
     n = forwarding.retry_failed(get_engine())
-    flash(ngettext("%(count)s failed delivery put back in the queue.",
-                   "%(count)s failed deliveries put back in the queue.", n, count=number(n))
-          if n else _("No failed deliveries to retry."))
+    flash(
+        ngettext(
+            "%(count)s failed delivery put back in the queue.",
+            "%(count)s failed deliveries put back in the queue.",
+            n,
+            count=number(n),
+        )
+        if n
+        else _("No failed deliveries to retry.")
+    )
     return redirect(url_for("dashboard.index"), code=303)

@@ -52,10 +52,18 @@ def language() -> str:
 
 def init_app(app: Flask) -> None:
     settings = app.config["SETTINGS"]
-    Babel(app, locale_selector=_select_locale, default_locale=formats.FORMAT_LOCALES[settings.language],
-          default_timezone=settings.timezone, default_translation_directories=str(TRANSLATIONS))
-    app.jinja_env.filters.update(number=formats.number, problem=problems.translate,
-                                 time_field=lambda value: formats.input_value(value, seconds=True))
+    Babel(
+        app,
+        locale_selector=_select_locale,
+        default_locale=formats.FORMAT_LOCALES[settings.language],
+        default_timezone=settings.timezone,
+        default_translation_directories=str(TRANSLATIONS),
+    )
+    app.jinja_env.filters.update(
+        number=formats.number,
+        problem=problems.translate,
+        time_field=lambda value: formats.input_value(value, seconds=True),
+    )
 
 
 @bp.get("/language/<code>")
@@ -76,8 +84,9 @@ def _template_language() -> dict[str, Any]:
     zone_name, zone_offset = formats.zone_label(utcnow())
     return {
         "lang": language(),
-        "languages": [(code, LANGUAGE_NAMES[code], url_for("dashboard.set_language", code=code, next=here))
-                      for code in LANGUAGES],
+        "languages": [
+            (code, LANGUAGE_NAMES[code], url_for("dashboard.set_language", code=code, next=here)) for code in LANGUAGES
+        ],
         "zone_name": zone_name,
         "zone_offset": zone_offset,
         "time_hint": formats.input_hint(),

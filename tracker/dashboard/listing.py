@@ -16,24 +16,24 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Mapping
-
-from flask_babel import gettext as _
+from typing import Any
 
 from flask import session
+from flask_babel import gettext as _
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 
 from tracker import keys, phones
-from tracker.db import utcnow
-from tracker.models import PhoneSearch
 from tracker import status as st
 from tracker.dashboard.present import GROUP_LABELS, GROUPS, STATUS_LABELS
 from tracker.dashboard.problems import translate as translate_problem
-from tracker.queries.lists import MessageFilter
 from tracker.dashboard.ranges import parse_time
+from tracker.db import utcnow
+from tracker.models import PhoneSearch
+from tracker.queries.lists import MessageFilter
 
 # Query argument -> column, for the plain equality filters.
 COLUMNS: dict[str, str] = {
@@ -74,8 +74,9 @@ class Filters:
 
 def status_choices() -> list[tuple[str, Any]]:
     """The status filter's options, in the request's language."""
-    return ([(g, _("%(group)s (all)", group=GROUP_LABELS[g])) for g in ("in_flight",)]
-            + [(s, STATUS_LABELS[s]) for s in st.ALL])
+    return [(g, _("%(group)s (all)", group=GROUP_LABELS[g])) for g in ("in_flight",)] + [
+        (s, STATUS_LABELS[s]) for s in st.ALL
+    ]
 
 
 def phone_token(secret: str, phone: str) -> str:
@@ -104,15 +105,17 @@ class PhoneSearches:
     def get(self, token: str, default: str | None = None) -> str | None:
         since = utcnow() - SEARCH_LIFETIME
         with self.engine.connect() as conn:
-            phone = conn.execute(select(PhoneSearch.phone).where(
-                PhoneSearch.token == self._key(token), PhoneSearch.created_at >= since)).scalar()
+            phone = conn.execute(
+                select(PhoneSearch.phone).where(PhoneSearch.token == self._key(token), PhoneSearch.created_at >= since)
+            ).scalar()
         return default if phone is None else phone
 
     def remember(self, token: str, phone: str) -> None:
         now, key = utcnow(), self._key(token)
         with self.engine.begin() as conn:
-            conn.execute(delete(PhoneSearch).where((PhoneSearch.created_at < now - SEARCH_LIFETIME)
-                                                   | (PhoneSearch.token == key)))
+            conn.execute(
+                delete(PhoneSearch).where((PhoneSearch.created_at < now - SEARCH_LIFETIME) | (PhoneSearch.token == key))
+            )
             conn.execute(PhoneSearch.__table__.insert().values(token=key, phone=phone, created_at=now))
 
 
@@ -146,8 +149,9 @@ def from_args(args: Mapping[str, str], saved_phones: Mapping[str, str] | PhoneSe
         try:
             times[name] = parse_time(values[name])
         except ValueError:
-            errors.append(_("The start time could not be read.") if name == "since"
-                          else _("The end time could not be read."))
+            errors.append(
+                _("The start time could not be read.") if name == "since" else _("The end time could not be read.")
+            )
             values[name], times[name] = "", None
     token = (args.get("pq") or "").strip()[:MAX_ARG_CHARS] or None
     phone = saved_phones.get(token) if token else None
@@ -156,8 +160,9 @@ def from_args(args: Mapping[str, str], saved_phones: Mapping[str, str] | PhoneSe
     return Filters(values, phone, token, times["since"], times["until"], tuple(errors))
 
 
-def from_form(form: Mapping[str, str], secret: str,
-              saved: PhoneSearches) -> tuple[dict[str, str], PhoneSearches, str | None]:
+def from_form(
+    form: Mapping[str, str], secret: str, saved: PhoneSearches
+) -> tuple[dict[str, str], PhoneSearches, str | None]:
     """The POSTed search form as (query args, saved phones, error)."""
     args = {k: (form.get(k) or "").strip()[:MAX_ARG_CHARS] for k in TEXT_ARGS}
     args = {k: v for k, v in args.items() if v}

@@ -12,7 +12,7 @@ short side of the zone's offset: in Asia/Ho_Chi_Minh, 7 hours of every 24. Count
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -31,7 +31,7 @@ def local_midnights(since: datetime, until: datetime, zone: ZoneInfo) -> list[da
     out = []
     day = since.astimezone(zone).date() + DAY
     while True:
-        start = datetime.combine(day, time(0), tzinfo=zone).astimezone(timezone.utc)
+        start = datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
         if start >= until:
             return out
         if start > since:
@@ -46,12 +46,14 @@ def counted(session: Session, since: datetime, until: datetime) -> Counter[str]:
     rows = session.execute(
         select(Message.status, func.count())
         .where(Message.status.in_(st.ALL), Message.created_at >= since, Message.created_at < until)
-        .group_by(Message.status))
+        .group_by(Message.status)
+    )
     return Counter({status: n for status, n in rows})
 
 
-def per_local_day(session: Session, since: datetime, until: datetime,
-                  zone: ZoneInfo) -> list[tuple[datetime, Counter[str]]]:
+def per_local_day(
+    session: Session, since: datetime, until: datetime, zone: ZoneInfo
+) -> list[tuple[datetime, Counter[str]]]:
     """(start, messages per status) for each local day that [since, until) touches, in order.
 
     The first day starts at ``since`` when the range does not begin at a local midnight.
@@ -71,8 +73,9 @@ def per_local_day(session: Session, since: datetime, until: datetime,
     return list(out.items())
 
 
-def _utc_day(session: Session, day: date, since: datetime, until: datetime, starts: list[datetime],
-             whole: Counter[str]) -> dict[Piece, Counter[str]]:
+def _utc_day(
+    session: Session, day: date, since: datetime, until: datetime, starts: list[datetime], whole: Counter[str]
+) -> dict[Piece, Counter[str]]:
     """Counts of each piece of one UTC day that lies inside the range."""
     begin = counters.day_start(day)
     cuts = sorted({begin, begin + DAY, *(t for t in (since, until, *starts) if begin < t < begin + DAY)})

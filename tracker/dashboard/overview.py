@@ -8,22 +8,24 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
-from flask_babel import gettext as _, ngettext
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session
 
-from tracker.queries import counters, stats
 from tracker import status as st
-from tracker.db import UTCDateTime
-from tracker.esms import codes
-from tracker.models import Message
 from tracker.dashboard import chart, formats, localdays, reasons
 from tracker.dashboard.present import GROUP_OF, GROUPS, cell, duration, money, number, percent, when
 from tracker.dashboard.ranges import Range
+from tracker.db import UTCDateTime
+from tracker.esms import codes
+from tracker.models import Message
+from tracker.queries import counters, stats
 
 LinkFor = Callable[..., str]
 TOP_ROWS = 10
@@ -61,8 +63,12 @@ def build(session: Session, rng: Range, link: LinkFor) -> dict[str, Any]:
         "as-of": when(rng.until - timedelta(microseconds=1)),
         "n-total": number(total),
         "rate": percent(tallies[st.DELIVERED].n, finals),
-        "rate-note": ngettext("of %(count)s message with a final status", "of %(count)s messages with a final status",
-                              finals, count=number(finals)),
+        "rate-note": ngettext(
+            "of %(count)s message with a final status",
+            "of %(count)s messages with a final status",
+            finals,
+            count=number(finals),
+        ),
         "money": money(spent),
     }
     for group, n in by_group.items():
@@ -70,9 +76,13 @@ def build(session: Session, rng: Range, link: LinkFor) -> dict[str, Any]:
         txt[f"pct-{group}"] = percent(n, total)
     for status in st.ALL:
         txt[f"s-{status}"] = number(tallies[status].n)
-    out: dict[str, Any] = {"text": txt, "chart": _chart(session, rng), "tables": {},
-                           "active": bool(by_group["queued"] or by_group["in_flight"]),
-                           "pending": not inline_details(rng)}
+    out: dict[str, Any] = {
+        "text": txt,
+        "chart": _chart(session, rng),
+        "tables": {},
+        "active": bool(by_group["queued"] or by_group["in_flight"]),
+        "pending": not inline_details(rng),
+    }
     if inline_details(rng):
         more = details(session, rng, link)
         out["text"].update(more["text"])
@@ -88,11 +98,14 @@ def details(session: Session, rng: Range, link: LinkFor) -> dict[str, Any]:
         "text": {
             "p50": duration(ttf.get("p50")),
             "p95": duration(ttf.get("p95")),
-            "ttf-note": ngettext("over %(count)s final message", "over %(count)s final messages", ttf["count"],
-                                 count=number(ttf["count"])),
+            "ttf-note": ngettext(
+                "over %(count)s final message",
+                "over %(count)s final messages",
+                ttf["count"],
+                count=number(ttf["count"]),
+            ),
         },
-        "tables": {"failures": failure_rows(session, rng, link, span),
-                   **breakdown_tables(session, rng, link, span)},
+        "tables": {"failures": failure_rows(session, rng, link, span), **breakdown_tables(session, rng, link, span)},
     }
 
 
@@ -110,8 +123,9 @@ def _chart(session: Session, rng: Range) -> dict[str, Any]:
     step_s = int(step.total_seconds())
     origin = _local_floor(rng.since, step)
     n = max(1, math.ceil((rng.until - origin) / step))
-    rows = session.execute(_bucket_query(session), {"origin": origin, "since": rng.since,
-                                                    "until": rng.until, "step": step_s})
+    rows = session.execute(
+        _bucket_query(session), {"origin": origin, "since": rng.since, "until": rng.until, "step": step_s}
+    )
     buckets: list[dict[str, int]] = [defaultdict(int) for _ in range(n)]
     for b, status, count in rows:
         buckets[min(max(int(b), 0), n - 1)][GROUP_OF.get(status, "in_flight")] += count
@@ -121,12 +135,13 @@ def _chart(session: Session, rng: Range) -> dict[str, Any]:
 def _bucket_query(session: Session):
     dialect = session.get_bind().dialect.name
     expr = _BUCKETS_SQL["postgresql" if dialect == "postgresql" else "sqlite"]
-    sql = (f"SELECT {expr} AS b, status, count(*) AS n FROM messages "
-           f"WHERE status IN ({_ALL_IN}) AND created_at >= :since AND created_at < :until "
-           "GROUP BY 1, 2")
+    sql = (
+        f"SELECT {expr} AS b, status, count(*) AS n FROM messages "
+        f"WHERE status IN ({_ALL_IN}) AND created_at >= :since AND created_at < :until "
+        "GROUP BY 1, 2"
+    )
     t = UTCDateTime()
-    return text(sql).bindparams(bindparam("origin", type_=t), bindparam("since", type_=t),
-                                bindparam("until", type_=t))
+    return text(sql).bindparams(bindparam("origin", type_=t), bindparam("since", type_=t), bindparam("until", type_=t))
 
 
 def _local_floor(moment: datetime, step: timedelta) -> datetime:
@@ -138,7 +153,7 @@ def _local_floor(moment: datetime, step: timedelta) -> datetime:
     wall = here.replace(tzinfo=None)
     midnight = wall.replace(hour=0, minute=0, second=0, microsecond=0)
     start = midnight + (wall - midnight) // step * step
-    return start.replace(tzinfo=here.tzinfo).astimezone(timezone.utc)
+    return start.replace(tzinfo=here.tzinfo).astimezone(UTC)
 
 
 def _daily_chart(session: Session, rng: Range) -> dict[str, Any]:
@@ -147,7 +162,7 @@ def _daily_chart(session: Session, rng: Range) -> dict[str, Any]:
     buckets: list[tuple[datetime, dict[str, int]]] = []
     for i in range(0, len(days), per_bar):
         merged: dict[str, int] = defaultdict(int)
-        for _start, per_status in days[i:i + per_bar]:
+        for _start, per_status in days[i : i + per_bar]:
             for status, n in per_status.items():
                 merged[GROUP_OF.get(status, "in_flight")] += n
         buckets.append((days[i][0], dict(merged)))
@@ -159,30 +174,43 @@ def failure_rows(session: Session, rng: Range, link: LinkFor, span: dict[str, st
     n = func.count().label("n")
     rows = session.execute(
         select(Message.error_code, n, func.max(Message.error_message))
-        .where(Message.status.in_((st.FAILED, st.REJECTED)),
-               Message.created_at >= rng.since, Message.created_at < rng.until)
-        .group_by(Message.error_code).order_by(n.desc(), Message.error_code).limit(TOP_ROWS)
+        .where(
+            Message.status.in_((st.FAILED, st.REJECTED)),
+            Message.created_at >= rng.since,
+            Message.created_at < rng.until,
+        )
+        .group_by(Message.error_code)
+        .order_by(n.desc(), Message.error_code)
+        .limit(TOP_ROWS)
     ).all()
     failed = sum(r[1] for r in rows)
     out = []
     for code, count, example in rows:
         meaning = reasons.meaning(code) if code else _("No code")
-        out.append([
-            cell(code or _("none"), link(code=code or "", **span)),
-            cell(meaning),
-            cell(number(count), cls="num"),
-            cell(percent(count, failed), cls="num"),
-            cell(example if example and example not in (meaning, codes.describe(code)) else ""),
-            cell(reasons.advice(code) or reasons.advice("unknown"), cls="advice"),
-        ])
+        out.append(
+            [
+                cell(code or _("none"), link(code=code or "", **span)),
+                cell(meaning),
+                cell(number(count), cls="num"),
+                cell(percent(count, failed), cls="num"),
+                cell(example if example and example not in (meaning, codes.describe(code)) else ""),
+                cell(reasons.advice(code) or reasons.advice("unknown"), cls="advice"),
+            ]
+        )
     return out
 
 
 def breakdown_tables(session: Session, rng: Range, link: LinkFor, span: dict[str, str]) -> dict[str, list]:
     """Messages per template, OA and campaign (top rows), from one pass over the range."""
     rows = session.execute(
-        select(Message.template_id, Message.oa_id, Message.campaign_id, Message.status,
-               func.count(), func.sum(Message.price))
+        select(
+            Message.template_id,
+            Message.oa_id,
+            Message.campaign_id,
+            Message.status,
+            func.count(),
+            func.sum(Message.price),
+        )
         .where(Message.created_at >= rng.since, Message.created_at < rng.until)
         .group_by(Message.template_id, Message.oa_id, Message.campaign_id, Message.status)
     ).all()
@@ -192,8 +220,7 @@ def breakdown_tables(session: Session, rng: Range, link: LinkFor, span: dict[str
         status, count, price = row[3], row[4], row[5]
         for dim, i in dims.items():
             key = row[i] or ""
-            a = acc[dim].setdefault(key, {"total": 0, "delivered": 0, "failed": 0, "final": 0,
-                                          "price": Decimal(0)})
+            a = acc[dim].setdefault(key, {"total": 0, "delivered": 0, "failed": 0, "final": 0, "price": Decimal(0)})
             a["total"] += count
             a["price"] += Decimal(str(price or 0))
             if status == st.DELIVERED:
@@ -205,22 +232,30 @@ def breakdown_tables(session: Session, rng: Range, link: LinkFor, span: dict[str
     return {f"by-{dim}": _breakdown_rows(dim, acc[dim], link, span) for dim in dims}
 
 
-def _breakdown_rows(dim: str, acc: dict[str, dict[str, Any]], link: LinkFor,
-                    span: dict[str, str]) -> list[list[dict]]:
+def _breakdown_rows(dim: str, acc: dict[str, dict[str, Any]], link: LinkFor, span: dict[str, str]) -> list[list[dict]]:
     ranked = sorted(acc.items(), key=lambda kv: (-kv[1]["total"], kv[0]))
     out = []
     for key, a in ranked[:TOP_ROWS]:
-        out.append([
-            cell(key or _("(none)"), link(**{dim: key}, **span) if key else None),
-            cell(number(a["total"]), cls="num"),
-            cell(number(a["delivered"]), cls="num"),
-            cell(number(a["failed"]), cls="num"),
-            cell(percent(a["delivered"], a["final"]), cls="num"),
-            cell(money(a["price"]), cls="num"),
-        ])
+        out.append(
+            [
+                cell(key or _("(none)"), link(**{dim: key}, **span) if key else None),
+                cell(number(a["total"]), cls="num"),
+                cell(number(a["delivered"]), cls="num"),
+                cell(number(a["failed"]), cls="num"),
+                cell(percent(a["delivered"], a["final"]), cls="num"),
+                cell(money(a["price"]), cls="num"),
+            ]
+        )
     rest = ranked[TOP_ROWS:]
     if rest:
-        out.append([cell(_("%(n)s more", n=number(len(rest)))),
-                    cell(number(sum(a["total"] for _key, a in rest)), cls="num"),
-                    cell(""), cell(""), cell(""), cell("")])
+        out.append(
+            [
+                cell(_("%(n)s more", n=number(len(rest)))),
+                cell(number(sum(a["total"] for _key, a in rest)), cls="num"),
+                cell(""),
+                cell(""),
+                cell(""),
+                cell(""),
+            ]
+        )
     return out

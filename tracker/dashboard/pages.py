@@ -5,15 +5,31 @@ Words are in the reader's language; ids, codes, SMSIDs and the raw eSMS data sta
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from flask_babel import gettext as _, ngettext
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.engine import Engine
 
 from tracker import status as st
 from tracker.dashboard import listing, reasons
-from tracker.dashboard.present import (KIND_LABELS, SOURCE_LABELS, Cell, cell, duration, error_text, label, money,
-                                       number, outcome_cell, pretty_json, status_cell, when, when_short)
+from tracker.dashboard.present import (
+    KIND_LABELS,
+    SOURCE_LABELS,
+    Cell,
+    cell,
+    duration,
+    error_text,
+    label,
+    money,
+    number,
+    outcome_cell,
+    pretty_json,
+    status_cell,
+    when,
+    when_short,
+)
 from tracker.queries import lists, lookups
 
 UrlFor = Callable[..., str]
@@ -38,8 +54,9 @@ def message_row(m: Row, url: UrlFor) -> list[Cell]:
     ]
 
 
-def list_data(engine: Engine, f: listing.Filters, size: int, before: int | None, after: int | None,
-              url: UrlFor) -> dict[str, Any]:
+def list_data(
+    engine: Engine, f: listing.Filters, size: int, before: int | None, after: int | None, url: UrlFor
+) -> dict[str, Any]:
     pg = lists.page(engine, listing.message_filter(f), size, before=before, after=after)
     args = f.args()
     return {
@@ -83,8 +100,7 @@ def fields(m: Row) -> dict[str, Any]:
         "sent_at": when(m.sent_at),
         "final_at": when(m.final_at),
         "updated_at": when(m.updated_at),
-        "time_to_final": duration((m.final_at - (m.sent_at or m.created_at)).total_seconds())
-        if m.final_at else "—",
+        "time_to_final": duration((m.final_at - (m.sent_at or m.created_at)).total_seconds()) if m.final_at else "—",
     }
 
 
@@ -123,8 +139,7 @@ def message_data(engine: Engine, message_id: int, url: UrlFor) -> dict[str, Any]
     return {
         "message": m,
         "text": {f"f-{k}": v for k, v in fields(m).items()},
-        "tables": {"events": [event_row(e) for e in events],
-                   "journey": [journey_member_row(s, url) for s in siblings]},
+        "tables": {"events": [event_row(e) for e in events], "journey": [journey_member_row(s, url) for s in siblings]},
         "active": not st.is_final(m.status),
     }
 
@@ -137,30 +152,58 @@ def journey_data(engine: Engine, order_id: str, url: UrlFor) -> dict[str, Any] |
     # One timeline: each message's creation, then every send attempt and callback, by time.
     entries: list[tuple[Any, int, list[Cell]]] = []
     for m in members:
-        entries.append((m.created_at, 0, [
-            cell(when_short(m.created_at)), cell(f"#{m.id}", url("dashboard.message", message_id=m.id)),
-            cell(_("stored (%(source)s, template %(template)s)", source=label(SOURCE_LABELS, m.source),
-                   template=m.template_id or "—")), cell(""), status_cell(st.QUEUED),
-            cell(""),
-        ]))
+        entries.append(
+            (
+                m.created_at,
+                0,
+                [
+                    cell(when_short(m.created_at)),
+                    cell(f"#{m.id}", url("dashboard.message", message_id=m.id)),
+                    cell(
+                        _(
+                            "stored (%(source)s, template %(template)s)",
+                            source=label(SOURCE_LABELS, m.source),
+                            template=m.template_id or "—",
+                        )
+                    ),
+                    cell(""),
+                    status_cell(st.QUEUED),
+                    cell(""),
+                ],
+            )
+        )
     for e in events:
-        entries.append((e.created_at, e.id, [
-            cell(when_short(e.created_at)),
-            cell(f"#{e.message_id}", url("dashboard.message", message_id=e.message_id)),
-            cell(label(KIND_LABELS, e.kind)),
-            outcome_cell(e.outcome),
-            status_cell(e.status),
-            cell(error_text(e.error_code, e.error_message), cls="err"),
-        ]))
+        entries.append(
+            (
+                e.created_at,
+                e.id,
+                [
+                    cell(when_short(e.created_at)),
+                    cell(f"#{e.message_id}", url("dashboard.message", message_id=e.message_id)),
+                    cell(label(KIND_LABELS, e.kind)),
+                    outcome_cell(e.outcome),
+                    status_cell(e.status),
+                    cell(error_text(e.error_code, e.error_message), cls="err"),
+                ],
+            )
+        )
     entries.sort(key=lambda x: (x[0], x[1]))
     finals = [m for m in members if st.is_final(m.status)]
     return {
         "messages": members,
-        "text": {"summary": ngettext("%(count)s message, %(final)s with a final status, %(delivered)s delivered",
-                                     "%(count)s messages, %(final)s with a final status, %(delivered)s delivered",
-                                     len(members), count=number(len(members)), final=number(len(finals)),
-                                     delivered=number(sum(m.status == st.DELIVERED for m in members)))},
-        "tables": {"members": [journey_member_row(m, url) for m in members],
-                   "timeline": [row for _, _, row in entries]},
+        "text": {
+            "summary": ngettext(
+                "%(count)s message, %(final)s with a final status, %(delivered)s delivered",
+                "%(count)s messages, %(final)s with a final status, %(delivered)s delivered",
+                len(members),
+                count=number(len(members)),
+                final=number(len(finals)),
+                delivered=number(sum(m.status == st.DELIVERED for m in members)),
+            )
+        },
+        "tables": {
+            "members": [journey_member_row(m, url) for m in members],
+            "timeline": [row for _, _, row in entries],
+        },
         "active": len(finals) < len(members),
     }

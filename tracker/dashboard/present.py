@@ -16,10 +16,10 @@ from flask_babel import lazy_pgettext
 
 from tracker import status as st
 from tracker.dashboard import reasons
-from tracker.esms import codes
+
 # Re-exported: the pages import every formatter from here.
-from tracker.dashboard.formats import (duration, money, number, percent, when,  # noqa: F401
-                                       when_short)
+from tracker.dashboard.formats import duration, money, number, percent, when, when_short  # noqa: F401
+from tracker.esms import codes
 
 Cell = dict[str, Any]
 
@@ -32,36 +32,49 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "queued": (st.QUEUED,),
 }
 # Lazy: translated when shown, in the language of the request showing them.
-GROUP_LABELS = {"queued": lazy_pgettext("status group", "Queued"),
-                "in_flight": lazy_pgettext("status group", "In flight"),
-                "delivered": lazy_pgettext("status group", "Delivered"),
-                "failed": lazy_pgettext("status group", "Failed"),
-                "rejected": lazy_pgettext("status group", "Rejected")}
+GROUP_LABELS = {
+    "queued": lazy_pgettext("status group", "Queued"),
+    "in_flight": lazy_pgettext("status group", "In flight"),
+    "delivered": lazy_pgettext("status group", "Delivered"),
+    "failed": lazy_pgettext("status group", "Failed"),
+    "rejected": lazy_pgettext("status group", "Rejected"),
+}
 GROUP_OF = {s: g for g, members in GROUPS.items() for s in members}
-STATUS_LABELS = {st.QUEUED: lazy_pgettext("status", "queued"),
-                 st.SENDING: lazy_pgettext("status", "sending"),
-                 st.ACCEPTED: lazy_pgettext("status", "accepted"),
-                 st.PENDING_APPROVAL: lazy_pgettext("status", "pending approval"),
-                 st.WAITING: lazy_pgettext("status", "waiting"),
-                 st.SENT: lazy_pgettext("status", "sent"),
-                 st.DELIVERED: lazy_pgettext("status", "delivered"),
-                 st.FAILED: lazy_pgettext("status", "failed"),
-                 st.REJECTED: lazy_pgettext("status", "rejected")}
+STATUS_LABELS = {
+    st.QUEUED: lazy_pgettext("status", "queued"),
+    st.SENDING: lazy_pgettext("status", "sending"),
+    st.ACCEPTED: lazy_pgettext("status", "accepted"),
+    st.PENDING_APPROVAL: lazy_pgettext("status", "pending approval"),
+    st.WAITING: lazy_pgettext("status", "waiting"),
+    st.SENT: lazy_pgettext("status", "sent"),
+    st.DELIVERED: lazy_pgettext("status", "delivered"),
+    st.FAILED: lazy_pgettext("status", "failed"),
+    st.REJECTED: lazy_pgettext("status", "rejected"),
+}
 # What a callback or a status answer did to its message (events.outcome).
-OUTCOME_LABELS = {"applied": lazy_pgettext("outcome", "applied"),
-                  "duplicate": lazy_pgettext("outcome", "duplicate"),
-                  "stale": lazy_pgettext("outcome", "stale"),
-                  "conflict": lazy_pgettext("outcome", "conflict"),
-                  "invalid": lazy_pgettext("outcome", "invalid")}
-KIND_LABELS = {"send": lazy_pgettext("event", "send attempt"),
-               "callback": lazy_pgettext("event", "callback"),
-               "reconcile": lazy_pgettext("event", "status query")}
-SOURCE_LABELS = {"api": lazy_pgettext("source", "API"), "cli": lazy_pgettext("source", "command line"),
-                 "csv": lazy_pgettext("source", "CSV file"), "external": lazy_pgettext("source", "sent elsewhere")}
+OUTCOME_LABELS = {
+    "applied": lazy_pgettext("outcome", "applied"),
+    "duplicate": lazy_pgettext("outcome", "duplicate"),
+    "stale": lazy_pgettext("outcome", "stale"),
+    "conflict": lazy_pgettext("outcome", "conflict"),
+    "invalid": lazy_pgettext("outcome", "invalid"),
+}
+KIND_LABELS = {
+    "send": lazy_pgettext("event", "send attempt"),
+    "callback": lazy_pgettext("event", "callback"),
+    "reconcile": lazy_pgettext("event", "status query"),
+}
+SOURCE_LABELS = {
+    "api": lazy_pgettext("source", "API"),
+    "cli": lazy_pgettext("source", "command line"),
+    "csv": lazy_pgettext("source", "CSV file"),
+    "external": lazy_pgettext("source", "sent elsewhere"),
+}
 
 
-def cell(text: Any, href: str | None = None, cls: str | None = None, *, pre: bool = False,
-         title: str | None = None) -> Cell:
+def cell(
+    text: Any, href: str | None = None, cls: str | None = None, *, pre: bool = False, title: str | None = None
+) -> Cell:
     out: Cell = {"t": "" if text is None else str(text)}
     if href:
         out["href"] = href

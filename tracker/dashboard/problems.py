@@ -21,14 +21,23 @@ def N_(text: str) -> str:
 
 # Exact English texts of the validators.
 _EXACT = {
-    N_("a phone number is required"), N_("too long to be a phone number"), N_("not a phone number"),
-    N_("not a Vietnamese number (+84)"), N_("not a valid Vietnamese number"), N_("not a Vietnamese mobile number"),
-    N_("must not contain NUL characters"), N_("the file is empty"),
+    N_("a phone number is required"),
+    N_("too long to be a phone number"),
+    N_("not a phone number"),
+    N_("not a Vietnamese number (+84)"),
+    N_("not a valid Vietnamese number"),
+    N_("not a Vietnamese mobile number"),
+    N_("must not contain NUL characters"),
+    N_("the file is empty"),
     N_("give the parameters either as 'params' or as param1..paramN, not both"),
     N_("param columns must be numbered param1..paramN without gaps"),
-    N_('must be a JSON array of strings, e.g. ["Lan", "DH1"]'), N_("required (ESMS_OAID is not set)"),
-    N_("unknown field"), N_("Field required"), N_("Input should be a valid string"),
-    N_("Input should be a valid list"), N_("Input should be a valid boolean"),
+    N_('must be a JSON array of strings, e.g. ["Lan", "DH1"]'),
+    N_("required (ESMS_OAID is not set)"),
+    N_("unknown field"),
+    N_("Field required"),
+    N_("Input should be a valid string"),
+    N_("Input should be a valid list"),
+    N_("Input should be a valid boolean"),
     N_("String should have at least 1 character"),
 }
 # Texts with values in them: the English pattern, and the catalog's text for it.
@@ -38,10 +47,14 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"unknown column (?P<name>.+)"), N_("unknown column %(name)s")),
     (re.compile(r"missing column (?P<name>.+)"), N_("missing column %(name)s")),
     (re.compile(r"column (?P<name>.+) appears twice"), N_("column %(name)s appears twice")),
-    (re.compile(r"String should have at most (?P<n>\d+) characters?"),
-     N_("String should have at most %(n)s characters")),
-    (re.compile(r"List should have at most (?P<n>\d+) items? after validation, not (?P<got>\d+)"),
-     N_("List should have at most %(n)s items, not %(got)s")),
+    (
+        re.compile(r"String should have at most (?P<n>\d+) characters?"),
+        N_("String should have at most %(n)s characters"),
+    ),
+    (
+        re.compile(r"List should have at most (?P<n>\d+) items? after validation, not (?P<got>\d+)"),
+        N_("List should have at most %(n)s items, not %(got)s"),
+    ),
 ]
 # "field: problem", as QueueError joins them.
 _FIELD = re.compile(r"(?P<field>[a-z_][a-z0-9_.\[\]]*): (?P<rest>.+)")

@@ -6,11 +6,12 @@ read as local times; the bounds themselves are UTC instants, as stored.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone
-from typing import Mapping
+from datetime import UTC, datetime, time, timedelta
 
-from flask_babel import gettext as _, lazy_gettext
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 
 from tracker.dashboard import formats
 from tracker.db import utcnow
@@ -59,7 +60,7 @@ def parse_time(raw: str | None) -> datetime | None:
 def local_midnight(now: datetime) -> datetime:
     """The start of ``now``'s day on the tracker's clock, as an instant."""
     day = formats.local(now).date()
-    return datetime.combine(day, time(0), tzinfo=formats.zone()).astimezone(timezone.utc)
+    return datetime.combine(day, time(0), tzinfo=formats.zone()).astimezone(UTC)
 
 
 def from_args(args: Mapping[str, str], now: datetime | None = None) -> Range:
@@ -77,8 +78,9 @@ def from_args(args: Mapping[str, str], now: datetime | None = None) -> Range:
         if until <= since:
             return _preset(DEFAULT, now, error=_("A custom range must end after it starts."))
         if until - since > MAX_CUSTOM:
-            return _preset(DEFAULT, now, error=_("A custom range may span at most %(days)s days.",
-                                                 days=MAX_CUSTOM.days))
+            return _preset(
+                DEFAULT, now, error=_("A custom range may span at most %(days)s days.", days=MAX_CUSTOM.days)
+            )
         return Range("custom", since, until, since_text=since_text, until_text=until_text or "")
     if key not in PRESETS:
         return _preset(DEFAULT, now, error=_("Unknown range; showing the last 24 hours."))
@@ -88,5 +90,11 @@ def from_args(args: Mapping[str, str], now: datetime | None = None) -> Range:
 def _preset(key: str, now: datetime, error: str | None = None) -> Range:
     since = local_midnight(now) if key == "today" else now - _SPANS[key]
     # The end is exclusive; a microsecond later keeps a message stored "now" inside.
-    return Range(key, since, now + timedelta(microseconds=1), error=error,
-                 since_text=formats.input_value(since), until_text=formats.input_value(now))
+    return Range(
+        key,
+        since,
+        now + timedelta(microseconds=1),
+        error=error,
+        since_text=formats.input_value(since),
+        until_text=formats.input_value(now),
+    )

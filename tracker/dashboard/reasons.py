@@ -22,10 +22,30 @@ _HTTP_CODE = re.compile(r"http_([0-9]{3})")
 # Which class each known code belongs to. Codes not listed are "unknown".
 _CLASS_OF: dict[str, str] = {
     **dict.fromkeys(("99", "108", "-108", "-110", "-114", "-118", "-119", "-139", "1001"), "recipient"),
-    **dict.fromkeys(("118", "204", "789", "790", "791", "799", "-109", "-111", "-112", "-116", "-117",
-                     "-131", "-133"), "template"),
-    **dict.fromkeys(("101", "102", "103", "140", "143", "801", "802", "-101", "-102", "-103", "-104",
-                     "-105", "-106", "-115", "-124", "-137"), "account"),
+    **dict.fromkeys(
+        ("118", "204", "789", "790", "791", "799", "-109", "-111", "-112", "-116", "-117", "-131", "-133"), "template"
+    ),
+    **dict.fromkeys(
+        (
+            "101",
+            "102",
+            "103",
+            "140",
+            "143",
+            "801",
+            "802",
+            "-101",
+            "-102",
+            "-103",
+            "-104",
+            "-105",
+            "-106",
+            "-115",
+            "-124",
+            "-137",
+        ),
+        "account",
+    ),
     **dict.fromkeys(("transport", "connection", "bad_response", "160", "-100", "124"), "temporary"),
     **dict.fromkeys(("timeout", "105", "851", "854"), "no_report"),
     **dict.fromkeys(("send_failed", "status4"), "provider"),
@@ -33,22 +53,25 @@ _CLASS_OF: dict[str, str] = {
 ADVICE = {
     "recipient": lazy_gettext(
         "The recipient's side: check the phone number and that its owner uses Zalo. Sending the same message "
-        "again rarely helps; reach the customer another way (SMS or a call)."),
+        "again rarely helps; reach the customer another way (SMS or a call)."
+    ),
     "template": lazy_gettext(
         "Template or OA set-up: check in the eSMS portal that the template is approved, belongs to this OA and "
-        "gets the right parameters, then send again."),
+        "gets the right parameters, then send again."
+    ),
     "account": lazy_gettext(
         "The eSMS account: check the API keys, the balance, the ZNS quota and the IP whitelist in the eSMS "
-        "portal, or ask eSMS support."),
+        "portal, or ask eSMS support."
+    ),
     "temporary": lazy_gettext(
         "A temporary problem on the way to eSMS: the tracker retries by itself. If it keeps happening, check the "
-        "network and eSMS's service status."),
+        "network and eSMS's service status."
+    ),
     "no_report": lazy_gettext(
-        "No delivery report came in time: look the message up by its SMSID in the eSMS portal before sending it "
-        "again."),
+        "No delivery report came in time: look the message up by its SMSID in the eSMS portal before sending it again."
+    ),
     "provider": lazy_gettext("eSMS reported the failure without a reason: ask eSMS support, giving the SMSID."),
-    "unknown": lazy_gettext(
-        "An unlisted code: look it up in eSMS's code table or ask eSMS support, giving the SMSID."),
+    "unknown": lazy_gettext("An unlisted code: look it up in eSMS's code table or ask eSMS support, giving the SMSID."),
 }
 
 

@@ -7,17 +7,26 @@ JSON's keys stay the same whatever the language.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-from flask import (Response, current_app, jsonify, make_response, redirect, render_template, request,
-                   stream_with_context, url_for)
+from flask import (
+    Response,
+    current_app,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 
-from tracker.db import get_engine, get_session, utcnow
 from tracker.dashboard import auth, export, formats, forward_panel, listing, overview, pages, ranges
 from tracker.dashboard.blueprint import bp
 from tracker.dashboard.present import GROUP_LABELS, GROUPS, STATUS_LABELS
+from tracker.db import get_engine, get_session, utcnow
 from tracker.errors import JsonError
 from tracker.web import login_throttle
 
@@ -43,6 +52,7 @@ def _data(payload: dict[str, Any]) -> Response:
 
 # -- overview ---------------------------------------------------------------------------------
 
+
 def _overview_payload() -> tuple[ranges.Range, dict[str, Any]]:
     rng = ranges.from_args(request.args)
     data = overview.build(get_session(), rng, _link_to_list)
@@ -54,11 +64,18 @@ def _overview_payload() -> tuple[ranges.Range, dict[str, Any]]:
 @bp.get("/")
 def index():
     rng, data = _overview_payload()
-    return render_template("dashboard/overview.html", rng=rng, data=data, presets=ranges.PRESETS,
-                           groups=GROUP_LABELS, group_members=GROUPS, status_labels=STATUS_LABELS,
-                           live_url=_live("dashboard.overview_data"),
-                           details_url=_live("dashboard.overview_details") if data["pending"] else None,
-                           list_url=_link_to_list(since=formats.wire(rng.since)))
+    return render_template(
+        "dashboard/overview.html",
+        rng=rng,
+        data=data,
+        presets=ranges.PRESETS,
+        groups=GROUP_LABELS,
+        group_members=GROUPS,
+        status_labels=STATUS_LABELS,
+        live_url=_live("dashboard.overview_data"),
+        details_url=_live("dashboard.overview_details") if data["pending"] else None,
+        list_url=_link_to_list(since=formats.wire(rng.since)),
+    )
 
 
 @bp.get("/dashboard/data/overview")
@@ -75,6 +92,7 @@ def overview_details():
 
 # -- message list ------------------------------------------------------------------------------
 
+
 def _filters() -> listing.Filters:
     return listing.from_args(request.args, listing.saved_searches(get_engine()))
 
@@ -88,11 +106,17 @@ def _list_payload(f: listing.Filters) -> dict[str, Any]:
 def messages():
     f = _filters()
     data = _list_payload(f)
-    return render_template("dashboard/messages.html", f=f, data=data, statuses=listing.status_choices(),
-                           phone_shown=f.phone or "", error=None,
-                           live_url=_live("dashboard.messages_data"),
-                           csv_url=url_for("dashboard.messages_csv", **f.args()),
-                           cursor=bool(request.args.get("before") or request.args.get("after")))
+    return render_template(
+        "dashboard/messages.html",
+        f=f,
+        data=data,
+        statuses=listing.status_choices(),
+        phone_shown=f.phone or "",
+        error=None,
+        live_url=_live("dashboard.messages_data"),
+        csv_url=url_for("dashboard.messages_csv", **f.args()),
+        cursor=bool(request.args.get("before") or request.args.get("after")),
+    )
 
 
 @bp.post("/messages")
@@ -103,9 +127,17 @@ def search():
     if error:
         f = listing.from_args(args, {})
         data = pages.list_data(get_engine(), f, _page_size(), None, None, url_for)
-        return render_template("dashboard/messages.html", f=f, data=data, statuses=listing.status_choices(),
-                               phone_shown="", error=error, live_url=None,
-                               csv_url=url_for("dashboard.messages_csv", **f.args()), cursor=False), 400
+        return render_template(
+            "dashboard/messages.html",
+            f=f,
+            data=data,
+            statuses=listing.status_choices(),
+            phone_shown="",
+            error=error,
+            live_url=None,
+            csv_url=url_for("dashboard.messages_csv", **f.args()),
+            cursor=False,
+        ), 400
     return redirect(url_for("dashboard.messages", **args), code=303)
 
 
@@ -117,24 +149,36 @@ def messages_data():
 @bp.get("/messages.csv")
 def messages_csv():
     f = _filters()
-    stamp = formats.local(datetime.now(timezone.utc)).strftime("%Y%m%d-%H%M%S")  # a file name, not shown text
+    stamp = formats.local(datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")  # a file name, not shown text
     body = stream_with_context(export.rows(get_engine(), f))
-    return Response(body, mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="messages-{stamp}.csv"',
-        "Content-Type": "text/csv; charset=utf-8",
-    })
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="messages-{stamp}.csv"',
+            "Content-Type": "text/csv; charset=utf-8",
+        },
+    )
 
 
 # -- one message, one journey --------------------------------------------------------------------
+
 
 @bp.get("/messages/<int:message_id>")
 def message(message_id: int):
     data = pages.message_data(get_engine(), message_id, url_for)
     if data is None:
-        return render_template("dashboard/error.html", title=_("Message not found"),
-                               detail=_("There is no message #%(id)s.", id=message_id)), 404
-    return render_template("dashboard/message.html", m=data["message"], data=data,
-                           live_url=url_for("dashboard.message_data", message_id=message_id))
+        return render_template(
+            "dashboard/error.html",
+            title=_("Message not found"),
+            detail=_("There is no message #%(id)s.", id=message_id),
+        ), 404
+    return render_template(
+        "dashboard/message.html",
+        m=data["message"],
+        data=data,
+        live_url=url_for("dashboard.message_data", message_id=message_id),
+    )
 
 
 @bp.get("/dashboard/data/messages/<int:message_id>")
@@ -149,10 +193,17 @@ def message_data(message_id: int):
 def journey(order_id: str):
     data = pages.journey_data(get_engine(), order_id, url_for)
     if data is None:
-        return render_template("dashboard/error.html", title=_("Journey not found"),
-                               detail=_("No message has order id %(order_id)s.", order_id=order_id)), 404
-    return render_template("dashboard/journey.html", order_id=order_id, data=data,
-                           live_url=url_for("dashboard.journey_data", order_id=order_id))
+        return render_template(
+            "dashboard/error.html",
+            title=_("Journey not found"),
+            detail=_("No message has order id %(order_id)s.", order_id=order_id),
+        ), 404
+    return render_template(
+        "dashboard/journey.html",
+        order_id=order_id,
+        data=data,
+        live_url=url_for("dashboard.journey_data", order_id=order_id),
+    )
 
 
 @bp.get("/dashboard/data/journeys/<path:order_id>")
@@ -164,6 +215,7 @@ def journey_data(order_id: str):
 
 
 # -- sign-in ------------------------------------------------------------------------------------
+
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():

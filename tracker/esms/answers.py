@@ -42,12 +42,20 @@ class StatusAnswer:
     def to_callback_params(self) -> dict[str, str]:
         """The answer as callback parameters, so `parse_callback` applies the same rules."""
         pairs = {
-            "SMSID": self.smsid, "SendStatus": self.send_status,
-            "SendSuccess": self.send_success, "SendFailed": self.send_failed,
-            "TotalPrice": self.total_price, "TotalReceiver": self.total_receiver,
-            "TotalSent": self.total_sent, "TypeId": self.type_id, "telcoid": self.telco_id,
-            "phonenumber": self.phone, "partnerids": self.partner_ids or self.zalo_msg_id,
-            "error_info": self.error_info, "oaid": self.oa_id, "tempid": self.template_id,
+            "SMSID": self.smsid,
+            "SendStatus": self.send_status,
+            "SendSuccess": self.send_success,
+            "SendFailed": self.send_failed,
+            "TotalPrice": self.total_price,
+            "TotalReceiver": self.total_receiver,
+            "TotalSent": self.total_sent,
+            "TypeId": self.type_id,
+            "telcoid": self.telco_id,
+            "phonenumber": self.phone,
+            "partnerids": self.partner_ids or self.zalo_msg_id,
+            "error_info": self.error_info,
+            "oaid": self.oa_id,
+            "tempid": self.template_id,
         }
         return {key: str(value) for key, value in pairs.items() if value is not None}
 
@@ -67,13 +75,21 @@ class GetCallbackResult:
 
 # StatusAnswer field -> (parser, JSON keys in any of the three status APIs).
 ANSWER_FIELDS: dict[str, tuple[Any, ...]] = {
-    "smsid": (text_of, "SMSID", "RefId"), "send_status": (int_of, "SendStatus"),
-    "send_success": (int_of, "SendSuccess"), "send_failed": (int_of, "SendFailed"),
+    "smsid": (text_of, "SMSID", "RefId"),
+    "send_status": (int_of, "SendStatus"),
+    "send_success": (int_of, "SendSuccess"),
+    "send_failed": (int_of, "SendFailed"),
     "total_price": (lambda v: parse_decimal(v)[0], "TotalPrice"),
-    "total_receiver": (int_of, "TotalReceiver"), "total_sent": (int_of, "TotalSent"),
-    "error_info": (text_of, "ErrorInfo", "error_info"), "final": (flag_of, "FinalStatus"),
-    "zalo_msg_id": (text_of, "ZaloMsgId"), "type_id": (int_of, "TypeId"),
-    "telco_id": (int_of, "Telcoid"), "phone": (text_of, "PhoneNumber", "Phone"),
-    "partner_ids": (text_of, "Partnerids"), "oa_id": (text_of, "OAId"),
-    "template_id": (text_of, "ZnsTempId", "TempId"), "callback_url": (text_of, "CallbackUrl"),
+    "total_receiver": (int_of, "TotalReceiver"),
+    "total_sent": (int_of, "TotalSent"),
+    "error_info": (text_of, "ErrorInfo", "error_info"),
+    "final": (flag_of, "FinalStatus"),
+    "zalo_msg_id": (text_of, "ZaloMsgId"),
+    "type_id": (int_of, "TypeId"),
+    "telco_id": (int_of, "Telcoid"),
+    "phone": (text_of, "PhoneNumber", "Phone"),
+    "partner_ids": (text_of, "Partnerids"),
+    "oa_id": (text_of, "OAId"),
+    "template_id": (text_of, "ZnsTempId", "TempId"),
+    "callback_url": (text_of, "CallbackUrl"),
 }

@@ -20,21 +20,33 @@ MAX_EXTRA_PARAMS = 100
 MAX_PRICE = 10**10
 _COLUMN_CHARS = {"smsid": 64, "partner_ids": 64, "oa_id": 64, "template_id": 64}
 TELCOS: dict[int, str] = {
-    1: "Viettel", 2: "Mobifone", 3: "Vinaphone", 4: "Vietnamobile",
-    5: "Gtel", 6: "Itel", 7: "Reddi", 9: "Zalo UID",
+    1: "Viettel",
+    2: "Mobifone",
+    3: "Vinaphone",
+    4: "Vietnamobile",
+    5: "Gtel",
+    6: "Itel",
+    7: "Reddi",
+    9: "Zalo UID",
 }
 
 # Lower-case parameter -> (display name, Callback field).
 _TEXT_PARAMS = {
-    "smsid": ("SMSID", "smsid"), "requestid": ("RequestId", "request_id"),
-    "phonenumber": ("phonenumber", "phone"), "partnerids": ("partnerids", "partner_ids"),
-    "oaid": ("oaid", "oa_id"), "tempid": ("tempid", "template_id"),
+    "smsid": ("SMSID", "smsid"),
+    "requestid": ("RequestId", "request_id"),
+    "phonenumber": ("phonenumber", "phone"),
+    "partnerids": ("partnerids", "partner_ids"),
+    "oaid": ("oaid", "oa_id"),
+    "tempid": ("tempid", "template_id"),
     "error_info": ("error_info", "error_info_raw"),
 }
 _INT_PARAMS = {
-    "sendstatus": ("SendStatus", "send_status"), "sendsuccess": ("SendSuccess", "send_success"),
-    "sendfailed": ("SendFailed", "send_failed"), "totalreceiver": ("TotalReceiver", "total_receiver"),
-    "totalsent": ("TotalSent", "total_sent"), "typeid": ("TypeId", "type_id"),
+    "sendstatus": ("SendStatus", "send_status"),
+    "sendsuccess": ("SendSuccess", "send_success"),
+    "sendfailed": ("SendFailed", "send_failed"),
+    "totalreceiver": ("TotalReceiver", "total_receiver"),
+    "totalsent": ("TotalSent", "total_sent"),
+    "typeid": ("TypeId", "type_id"),
     "telcoid": ("telcoid", "telco_id"),
 }
 _PRICE_PARAM = "totalprice"

@@ -17,8 +17,18 @@ from tracker.esms.answers import ANSWER_FIELDS, GetCallbackResult, StatusAnswer
 from tracker.esms.values import json_get, text_of
 
 # The answers' types are re-exported: callers have always imported them from here.
-__all__ = ["ACCEPTED", "MAX_CALLBACK_IDS", "REJECTED", "TRANSPORT", "ClientSettings", "EsmsClient",
-           "GetCallbackResult", "SendResult", "StatusAnswer", "make_client"]
+__all__ = [
+    "ACCEPTED",
+    "MAX_CALLBACK_IDS",
+    "REJECTED",
+    "TRANSPORT",
+    "ClientSettings",
+    "EsmsClient",
+    "GetCallbackResult",
+    "SendResult",
+    "StatusAnswer",
+    "make_client",
+]
 
 log = logging.getLogger("tracker.esms")
 
@@ -59,8 +69,16 @@ class _Reply:
 class EsmsClient:
     """Talks to eSMS over one pooled `requests.Session`; safe to share between threads."""
 
-    def __init__(self, base_url: str, status_url: str, api_key: str, secret_key: str,
-                 timeout: float = 10.0, *, pool_size: int = 32) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        status_url: str,
+        api_key: str,
+        secret_key: str,
+        timeout: float = 10.0,
+        *,
+        pool_size: int = 32,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.status_url = status_url.rstrip("/")
         self.timeout = timeout
@@ -87,8 +105,7 @@ class EsmsClient:
     def _call(self, method: str, url: str, *, body: Any = None, params: Any = None) -> _Reply:
         started = time.monotonic()
         try:
-            response = self._session.request(
-                method, url, json=body, params=params, timeout=self.timeout)
+            response = self._session.request(method, url, json=body, params=params, timeout=self.timeout)
         except requests.Timeout:
             reply = _Reply(failure="timeout", detail=f"no answer within {self.timeout:g} s")
         except (requests.RequestException, ValueError, OSError) as exc:
@@ -97,8 +114,13 @@ class EsmsClient:
         else:
             reply = self._read(response)
         reply.elapsed_ms = (time.monotonic() - started) * 1000
-        log.info("eSMS %s %s -> %s in %.0f ms", method, urlsplit(url).path,
-                 reply.http_status or reply.failure, reply.elapsed_ms)
+        log.info(
+            "eSMS %s %s -> %s in %.0f ms",
+            method,
+            urlsplit(url).path,
+            reply.http_status or reply.failure,
+            reply.elapsed_ms,
+        )
         return reply
 
     def _read(self, response: requests.Response) -> _Reply:
@@ -117,14 +139,28 @@ class EsmsClient:
         return reply
 
     def send_journey(
-        self, *, phone: str, params: list[str], order_id: str, template_id: str, oa_id: str,
-        request_id: str, callback_url: str | None, campaign_id: str | None = None,
+        self,
+        *,
+        phone: str,
+        params: list[str],
+        order_id: str,
+        template_id: str,
+        oa_id: str,
+        request_id: str,
+        callback_url: str | None,
+        campaign_id: str | None = None,
         sandbox: bool = False,
     ) -> SendResult:
         """Send one journey ZNS message; never raises on network or eSMS trouble."""
         body: dict[str, Any] = {
-            **self._credentials(), "Phone": phone, "Params": list(params), "IsJourney": True,
-            "OrderId": order_id, "TempID": template_id, "OAID": oa_id, "RequestId": request_id,
+            **self._credentials(),
+            "Phone": phone,
+            "Params": list(params),
+            "IsJourney": True,
+            "OrderId": order_id,
+            "TempID": template_id,
+            "OAID": oa_id,
+            "RequestId": request_id,
         }
         if campaign_id:
             body["campaignid"] = campaign_id
@@ -133,9 +169,15 @@ class EsmsClient:
         if sandbox:
             body["Sandbox"] = "1"
         reply = self._call("POST", f"{self.base_url}/SendZaloMessage_V4_post_json/", body=body)
-        result = SendResult(TRANSPORT, reply.failure, error_message=reply.detail,
-                            http_status=reply.http_status, elapsed_ms=reply.elapsed_ms,
-                            request=self._scrub(body), response_text=reply.text)
+        result = SendResult(
+            TRANSPORT,
+            reply.failure,
+            error_message=reply.detail,
+            http_status=reply.http_status,
+            elapsed_ms=reply.elapsed_ms,
+            request=self._scrub(body),
+            response_text=reply.text,
+        )
         if reply.failure:
             return result
         code = text_of(json_get(reply.data, "CodeResult"))
@@ -154,24 +196,39 @@ class EsmsClient:
         return result
 
     def _answer(self, entry: dict[str, Any], code: str, reply: _Reply) -> StatusAnswer:
-        values: dict[str, Any] = {name: parse(json_get(entry, *keys))
-                                  for name, (parse, *keys) in ANSWER_FIELDS.items()}
-        return StatusAnswer(ok=code == "100", code=code, http_status=reply.http_status,
-                            elapsed_ms=reply.elapsed_ms, raw=self._scrub(entry), **values)
+        values: dict[str, Any] = {name: parse(json_get(entry, *keys)) for name, (parse, *keys) in ANSWER_FIELDS.items()}
+        return StatusAnswer(
+            ok=code == "100",
+            code=code,
+            http_status=reply.http_status,
+            elapsed_ms=reply.elapsed_ms,
+            raw=self._scrub(entry),
+            **values,
+        )
 
     def _status(self, reply: _Reply, entry: Any, code_keys: tuple[str, ...]) -> StatusAnswer:
         code = None if reply.failure else text_of(json_get(reply.data, *code_keys))
         raw = self._scrub(reply.data) if isinstance(reply.data, dict) else {}
         common: dict[str, Any] = {"http_status": reply.http_status, "elapsed_ms": reply.elapsed_ms, "raw": raw}
         if code is None:
-            return StatusAnswer(ok=False, code=reply.no_code(), transport=True,
-                                error=reply.detail or "eSMS answer has no result code", **common)
+            return StatusAnswer(
+                ok=False,
+                code=reply.no_code(),
+                transport=True,
+                error=reply.detail or "eSMS answer has no result code",
+                **common,
+            )
         if code != "100":
             message = self._scrub(text_of(json_get(reply.data, "ErrorMessage", "Message")))
             return StatusAnswer(ok=False, code=code, error=message or codes.describe(code), **common)
         if not isinstance(entry, dict):
-            return StatusAnswer(ok=False, code="bad_response", transport=True,
-                                error="eSMS answered 100 without the message's data", **common)
+            return StatusAnswer(
+                ok=False,
+                code="bad_response",
+                transport=True,
+                error="eSMS answered 100 without the message's data",
+                **common,
+            )
         answer = self._answer(entry, code, reply)
         answer.raw = raw
         return answer
@@ -206,8 +263,7 @@ class EsmsClient:
             return GetCallbackResult(ok=True, code=None)
         body = {**self._credentials(), "ListRefid": list(smsids), "OAId": oa_id}
         reply = self._call("POST", f"{self.status_url}/ZaloCallback/GetCallback", body=body)
-        result = GetCallbackResult(ok=False, code=None, http_status=reply.http_status,
-                                   elapsed_ms=reply.elapsed_ms)
+        result = GetCallbackResult(ok=False, code=None, http_status=reply.http_status, elapsed_ms=reply.elapsed_ms)
         code = None if reply.failure else text_of(json_get(reply.data, "Code", "CodeResult"))
         if code is None:
             result.code, result.transport = reply.no_code(), True
@@ -219,9 +275,11 @@ class EsmsClient:
         else:
             entries = json_get(reply.data, "Data_callback")
             result.ok, result.code = True, code
-            result.answers = [self._answer(entry, code, reply)
-                              for entry in (entries if isinstance(entries, list) else [])
-                              if isinstance(entry, dict)]
+            result.answers = [
+                self._answer(entry, code, reply)
+                for entry in (entries if isinstance(entries, list) else [])
+                if isinstance(entry, dict)
+            ]
         return result
 
 
@@ -242,5 +300,10 @@ class ClientSettings(Protocol):
 
 def make_client(settings: ClientSettings) -> EsmsClient:
     """The client the settings describe, for the worker and the CLI."""
-    return EsmsClient(settings.esms_base_url, settings.esms_status_url, settings.esms_api_key,
-                      settings.esms_secret_key, timeout=settings.send_timeout)
+    return EsmsClient(
+        settings.esms_base_url,
+        settings.esms_status_url,
+        settings.esms_api_key,
+        settings.esms_secret_key,
+        timeout=settings.send_timeout,
+    )

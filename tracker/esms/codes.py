@@ -9,7 +9,7 @@ so. ``describe()`` keeps its old English-only answer for the callers that show a
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from tracker.esms.code_table import (
     ACCOUNT,
@@ -57,10 +57,15 @@ TIMEOUT = "timeout"
 SEND_FAILED = "send_failed"
 STATUS4 = "status4"
 _OWN: dict[str, Entry] = {
-    TRANSPORT: Entry("Ngừng gửi sau nhiều lần lỗi kết nối tới eSMS",
-                     "Sending given up after repeated transport failures", RETRY_LATER, WHEN_REACHABLE),
-    TIMEOUT: Entry("Không có trạng thái cuối trong thời hạn theo dõi",
-                   "No final status within the tracking horizon", FINAL),
+    TRANSPORT: Entry(
+        "Ngừng gửi sau nhiều lần lỗi kết nối tới eSMS",
+        "Sending given up after repeated transport failures",
+        RETRY_LATER,
+        WHEN_REACHABLE,
+    ),
+    TIMEOUT: Entry(
+        "Không có trạng thái cuối trong thời hạn theo dõi", "No final status within the tracking horizon", FINAL
+    ),
     SEND_FAILED: Entry("eSMS báo tin gửi thất bại", "eSMS reported the message as failed", FINAL),
     STATUS4: Entry("eSMS từ chối tin (SendStatus 4)", "eSMS rejected the message (SendStatus 4)", FINAL),
 }
@@ -69,8 +74,9 @@ OWN_CODES: dict[str, str] = {code: entry.en for code, entry in _OWN.items()}
 # Per-attempt codes of the HTTP client (SendResult.code); "timeout" is in OWN_CODES.
 _CLIENT: dict[str, Entry] = {
     "connection": Entry("Không kết nối được tới eSMS", "Could not connect to eSMS", RETRY_LATER, WHEN_REACHABLE),
-    "bad_response": Entry("eSMS trả lời không đọc được", "eSMS gave an answer that could not be understood",
-                          RETRY_LATER, WHEN_REACHABLE),
+    "bad_response": Entry(
+        "eSMS trả lời không đọc được", "eSMS gave an answer that could not be understood", RETRY_LATER, WHEN_REACHABLE
+    ),
 }
 CLIENT_CODES: dict[str, str] = {code: entry.en for code, entry in _CLIENT.items()}
 
@@ -82,9 +88,9 @@ _ADVICE: dict[str, str] = {
     FINAL: "Nothing to do: sending this message again would end the same way.",
     RETRY_LATER: "Send it again later",
     ACCOUNT: "Fix the eSMS account (keys, balance, price list, IP whitelist, activation). Sending pauses "
-             "for the whole account and resumes by itself once eSMS accepts again.",
+    "for the whole account and resumes by itself once eSMS accepts again.",
     OA: "Fix the Zalo OA at eSMS (OAID active and added to the account, its permissions). Sending pauses "
-        "for that OA and resumes by itself once eSMS accepts again.",
+    "for that OA and resumes by itself once eSMS accepts again.",
     TEMPLATE: "Fix the template or its parameters, then send again.",
     UNREACHABLE: "This person cannot be reached by Zalo: reach them another way (SMS, a call, e-mail).",
     UNKNOWN: "This code is in neither eSMS's nor Zalo's table: read the raw answer in the message's events.",
@@ -155,10 +161,10 @@ def retry_after(code: str | None, now: datetime) -> datetime | None:
         at = local.replace(hour=6, minute=0, second=0, microsecond=0)
         if local.hour >= 22:
             at += timedelta(days=1)
-        return max(at, local).astimezone(timezone.utc)
+        return max(at, local).astimezone(UTC)
     if entry.when == NEXT_DAY:
         at = local.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
-        return at.astimezone(timezone.utc)
+        return at.astimezone(UTC)
     if entry.when == NEXT_SECOND:
         return now + timedelta(seconds=1)
     if entry.when == SOON:

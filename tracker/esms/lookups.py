@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from tracker.esms.callback import Callback
@@ -76,7 +76,7 @@ def _epoch_ms(value: Any) -> datetime | None:
     if ms <= 0:
         return None
     try:
-        return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+        return datetime.fromtimestamp(ms / 1000, tz=UTC)
     except (OverflowError, OSError, ValueError):
         return None
 
@@ -92,9 +92,14 @@ def get_zalo_message_status(client: EsmsClient, oa_id: str, message_id: str) -> 
     status = parse_int(json_get(data, "status"), allow_negative=True)[0]  # -1: no such message
     if code != "100" or status is None:
         return ZaloStatus(ok=False, code=code, raw=raw)
-    return ZaloStatus(ok=True, code=code, status=status, raw=raw,
-                      delivered_at=_epoch_ms(json_get(data, "delivery_time")) if status == 1 else None,
-                      message=text_of(json_get(data, "message")))
+    return ZaloStatus(
+        ok=True,
+        code=code,
+        status=status,
+        raw=raw,
+        delivered_at=_epoch_ms(json_get(data, "delivery_time")) if status == 1 else None,
+        message=text_of(json_get(data, "message")),
+    )
 
 
 @dataclass(frozen=True)
@@ -129,14 +134,22 @@ def _vn(moment: datetime) -> str:
     return moment.astimezone(VN_TZ).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def get_sms_sent_data(client: EsmsClient, sms_type: str, start: datetime, end: datetime,
-                      page: int = 1, page_size: int = SENT_DATA_PAGE_SIZE) -> SentPage:
+def get_sms_sent_data(
+    client: EsmsClient,
+    sms_type: str,
+    start: datetime,
+    end: datetime,
+    page: int = 1,
+    page_size: int = SENT_DATA_PAGE_SIZE,
+) -> SentPage:
     """GetSmsSentData_V2: sends of type ``sms_type`` created between ``start`` and ``end``.
 
     105 ("no data") is an empty window, not an error.
     """
-    reply = client.post_json("GetSmsSentData_V2", {
-        "SmsType": sms_type, "From": _vn(start), "To": _vn(end), "Page": page, "PageSize": page_size})
+    reply = client.post_json(
+        "GetSmsSentData_V2",
+        {"SmsType": sms_type, "From": _vn(start), "To": _vn(end), "Page": page, "PageSize": page_size},
+    )
     code = None if reply.failure else text_of(json_get(reply.data, "CodeResult"))
     if code is None:
         return SentPage(ok=False, code=reply.no_code(), transport=True)
@@ -149,9 +162,16 @@ def get_sms_sent_data(client: EsmsClient, sms_type: str, start: datetime, end: d
     for row in rows if isinstance(rows, list) else []:
         smsid = text_of(json_get(row, "ReferenceId"))
         if smsid:
-            records.append(SentRecord(
-                smsid=smsid, phone=text_of(json_get(row, "Phone")), campaign=text_of(json_get(row, "Campaign")),
-                sent_at=_dotnet_date(json_get(row, "SentTime")), send_status=int_of(json_get(row, "SendStatus")),
-                sms_type=text_of(json_get(row, "SmsType"))))
-    return SentPage(ok=True, code=code, total=int_of(json_get(reply.data, "CountTotal")) or len(records),
-                    records=records)
+            records.append(
+                SentRecord(
+                    smsid=smsid,
+                    phone=text_of(json_get(row, "Phone")),
+                    campaign=text_of(json_get(row, "Campaign")),
+                    sent_at=_dotnet_date(json_get(row, "SentTime")),
+                    send_status=int_of(json_get(row, "SendStatus")),
+                    sms_type=text_of(json_get(row, "SmsType")),
+                )
+            )
+    return SentPage(
+        ok=True, code=code, total=int_of(json_get(reply.data, "CountTotal")) or len(records), records=records
+    )

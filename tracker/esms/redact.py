@@ -22,8 +22,7 @@ def remember(*secrets: str) -> None:
 def scrub(value: Any, secrets: tuple[str, ...]) -> Any:
     """`value` with credential keys dropped and the strings in `secrets` replaced by ***."""
     if isinstance(value, dict):
-        return {k: scrub(v, secrets) for k, v in value.items()
-                if str(k).lower() not in _CREDENTIAL_KEYS}
+        return {k: scrub(v, secrets) for k, v in value.items() if str(k).lower() not in _CREDENTIAL_KEYS}
     if isinstance(value, list):
         return [scrub(v, secrets) for v in value]
     if isinstance(value, str):

@@ -10,15 +10,18 @@ SEND_STATUS_WAITING = 2
 SEND_STATUS_REJECTED = 4
 SEND_STATUS_FINISHED = 5
 SEND_STATUS_AT_OPERATOR = 7
-VALID_SEND_STATUSES: frozenset[int] = frozenset({
-    SEND_STATUS_PENDING_APPROVAL, SEND_STATUS_WAITING, SEND_STATUS_REJECTED,
-    SEND_STATUS_FINISHED, SEND_STATUS_AT_OPERATOR,
-})
+VALID_SEND_STATUSES: frozenset[int] = frozenset(
+    {
+        SEND_STATUS_PENDING_APPROVAL,
+        SEND_STATUS_WAITING,
+        SEND_STATUS_REJECTED,
+        SEND_STATUS_FINISHED,
+        SEND_STATUS_AT_OPERATOR,
+    }
+)
 
 
-def from_send_status(
-    send_status: int | None, send_success: int | None, send_failed: int | None
-) -> str | None:
+def from_send_status(send_status: int | None, send_success: int | None, send_failed: int | None) -> str | None:
     """Map an eSMS callback's SendStatus and counters to a status word.
 
     Returns None when the values carry no usable status.

@@ -23,16 +23,15 @@ log = logging.getLogger("tracker.esms")
 SMS_TYPE = "24"
 
 
-def get_templates(settings: ClientSettings, oa_id: str, timeout: float,
-                  session: requests.Session | None = None) -> dict[str, Template] | None:
+def get_templates(
+    settings: ClientSettings, oa_id: str, timeout: float, session: requests.Session | None = None
+) -> dict[str, Template] | None:
     """The OA's templates by id, or None when eSMS cannot be reached or answers no listing."""
-    body = {"ApiKey": settings.esms_api_key, "SecretKey": settings.esms_secret_key,
-            "OAId": oa_id, "SmsType": SMS_TYPE}
+    body = {"ApiKey": settings.esms_api_key, "SecretKey": settings.esms_secret_key, "OAId": oa_id, "SmsType": SMS_TYPE}
     started = time.monotonic()
     outcome = "listing"
     try:
-        response = (session or requests).post(f"{settings.esms_base_url}/GetTemplate/", json=body,
-                                              timeout=timeout)
+        response = (session or requests).post(f"{settings.esms_base_url}/GetTemplate/", json=body, timeout=timeout)
         listing = parse_listing(response.json()) if response.status_code == 200 else None
         if listing is None:
             outcome = f"no listing (HTTP {response.status_code})"

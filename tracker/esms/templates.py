@@ -65,14 +65,17 @@ def _template(entry: Any) -> Template | None:
     details = entry.get("ZNSTempDetail")
     if not temp_id or not isinstance(details, list):
         return None
-    ordered = sorted((d for d in details if isinstance(d, dict) and _text(d.get("Param"))),
-                     key=lambda d: _int(d.get("ParamLevel")) or 0)  # sorted() keeps listing order on ties
+    ordered = sorted(
+        (d for d in details if isinstance(d, dict) and _text(d.get("Param"))),
+        key=lambda d: _int(d.get("ParamLevel")) or 0,
+    )  # sorted() keeps listing order on ties
     variables: dict[str, Variable] = {}
     for detail in ordered:
         name = _text(detail.get("Param"))
         limit = _int(detail.get("Limit"))
-        variables.setdefault(name, Variable(name, limit if limit and limit > 0 else None,
-                                            _text(detail.get("RequireType")) or TYPE_TEXT))
+        variables.setdefault(
+            name, Variable(name, limit if limit and limit > 0 else None, _text(detail.get("RequireType")) or TYPE_TEXT)
+        )
     return Template(temp_id, _text(entry.get("TempName")), tuple(variables.values()))
 
 
@@ -111,9 +114,11 @@ def violations(template: Template, params: Sequence[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for i, value in enumerate(params):
         if i >= len(template.variables):
-            out[f"params[{i}]"] = (f"template {template.temp_id} has {len(template.variables)} "
-                                   f"parameter{'s' if len(template.variables) != 1 else ''}: "
-                                   f"{', '.join(v.name for v in template.variables) or 'none'}")
+            out[f"params[{i}]"] = (
+                f"template {template.temp_id} has {len(template.variables)} "
+                f"parameter{'s' if len(template.variables) != 1 else ''}: "
+                f"{', '.join(v.name for v in template.variables) or 'none'}"
+            )
             continue
         why = _fits(template.variables[i], value)
         if why is not None:

@@ -11,8 +11,8 @@ from flask import current_app
 from flask.cli import FlaskGroup
 
 from tracker import config
-from tracker.ops import migrate
 from tracker.config import ConfigError
+from tracker.ops import migrate
 
 
 def _create_app():
@@ -33,8 +33,9 @@ class TrackerGroup(FlaskGroup):
         return click.Group.list_commands(self, ctx)
 
 
-@click.group(cls=TrackerGroup, create_app=_create_app, add_default_commands=False,
-             add_version_option=False, load_dotenv=False)
+@click.group(
+    cls=TrackerGroup, create_app=_create_app, add_default_commands=False, add_version_option=False, load_dotenv=False
+)
 def cli() -> None:
     """Send Zalo ZNS journey messages through eSMS and track their delivery."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -108,13 +109,17 @@ def worker_cmd(once: bool) -> None:
 
 
 @cli.command("reconcile")
-@click.option("--after", type=float, help="ask about messages non-final this many seconds "
-              "(default: TRACKER_RECONCILE_AFTER); 0 asks about every open message")
+@click.option(
+    "--after",
+    type=float,
+    help="ask about messages non-final this many seconds "
+    "(default: TRACKER_RECONCILE_AFTER); 0 asks about every open message",
+)
 def reconcile_cmd(after: float | None) -> None:
     """Ask eSMS once about stuck messages and apply the horizon; prints what it did."""
     from tracker.db import get_engine
-    from tracker.worker.reconcile import Reconciler
     from tracker.esms.client import make_client
+    from tracker.worker.reconcile import Reconciler
 
     settings = current_app.config["SETTINGS"]
     summary = Reconciler(get_engine(), settings, make_client(settings)).run_once(after=after)
@@ -134,8 +139,8 @@ def send_csv_cmd(file: str, skip_invalid: bool, wait: bool, timeout: float | Non
     """Queue one journey message per CSV row (columns: phone, order_id, params or param1..N)."""
     from pathlib import Path
 
-    from tracker.sending import bulk
     from tracker.db import get_engine
+    from tracker.sending import bulk
     from tracker.sending.queue import QueueError, queue_many
 
     engine, settings = get_engine(), current_app.config["SETTINGS"]
@@ -147,21 +152,31 @@ def send_csv_cmd(file: str, skip_invalid: bool, wait: bool, timeout: float | Non
     for error in parsed.errors:
         click.echo(str(error), err=True)
     if parsed.errors and not skip_invalid:
-        raise click.ClickException(f"{parsed.bad_lines} bad rows; nothing was queued "
-                                   "(fix them, or pass --skip-invalid)")
+        raise click.ClickException(
+            f"{parsed.bad_lines} bad rows; nothing was queued (fix them, or pass --skip-invalid)"
+        )
     try:
         queued = queue_many(engine, settings, parsed.rows, source=bulk.SOURCE)
     except QueueError as exc:
         raise click.UsageError(str(exc)) from None
-    click.echo(f"{queued.created} queued, {queued.existing} already queued before"
-               + (f", {parsed.bad_lines} bad rows skipped" if parsed.errors else ""), err=True)
+    click.echo(
+        f"{queued.created} queued, {queued.existing} already queued before"
+        + (f", {parsed.bad_lines} bad rows skipped" if parsed.errors else ""),
+        err=True,
+    )
     counts = bulk.follow(engine, parsed.batch_id, len(parsed.rows), until_final=wait, timeout=timeout)
     click.echo(json.dumps({"batch": parsed.batch_id, "statuses": counts}))
 
 
 @cli.command("purge")
-@click.option("--older-than", "days", required=True, type=click.IntRange(min=1), metavar="DAYS",
-              help="anonymise final messages that became final more than DAYS days ago")
+@click.option(
+    "--older-than",
+    "days",
+    required=True,
+    type=click.IntRange(min=1),
+    metavar="DAYS",
+    help="anonymise final messages that became final more than DAYS days ago",
+)
 def purge_cmd(days: int) -> None:
     """Remove phone numbers and params of old final messages and their events; counts stay."""
     from datetime import timedelta

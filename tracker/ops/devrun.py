@@ -98,7 +98,8 @@ def _print_welcome(settings: config.Settings, port: int) -> None:
     auth = f" \\\n  -H 'Authorization: Bearer {settings.api_tokens[0]}'" if settings.api_tokens else ""
     mode = "simulator (TRACKER_SIMULATOR=1: nothing real is sent)" if settings.simulator_mode else "eSMS"
     body = json.dumps(EXAMPLE, ensure_ascii=False)
-    print(f"""
+    print(
+        f"""
   Journey tracker is running — sending to the {mode}.
 
   Dashboard:  {base}/
@@ -109,4 +110,6 @@ def _print_welcome(settings: config.Settings, port: int) -> None:
 
   Then watch it:  curl -s {base}/api/messages/<id>   (the id is in the answer above)
   Ctrl-C stops everything.
-""", flush=True)
+""",
+        flush=True,
+    )

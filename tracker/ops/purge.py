@@ -40,11 +40,30 @@ PARAM_KEYS = frozenset({"params"})
 RAW_KEYS = frozenset({"error_info_raw"})
 # Lookup keys and enumerations, in columns and in event data: never personal, and the
 # tracker matches on them, so identifier removal leaves them alone.
-KEYS = frozenset({
-    "smsid", "request_id", "requestid", "order_id", "template_id", "tempid", "oa_id", "oaid",
-    "zalo_msg_id", "partner_ids", "partnerids", "message_id", "status", "source", "kind",
-    "outcome", "state", "error_code", "telco", "callback_id",
-})
+KEYS = frozenset(
+    {
+        "smsid",
+        "request_id",
+        "requestid",
+        "order_id",
+        "template_id",
+        "tempid",
+        "oa_id",
+        "oaid",
+        "zalo_msg_id",
+        "partner_ids",
+        "partnerids",
+        "message_id",
+        "status",
+        "source",
+        "kind",
+        "outcome",
+        "state",
+        "error_code",
+        "telco",
+        "callback_id",
+    }
+)
 MARK = "purged_at"
 HIDDEN = "***"
 # Phones have 9+ digits and Zalo user ids ~15-20; a shorter value (a "1", a "null") is
@@ -53,7 +72,8 @@ MIN_DIGITS = 6
 # A personal key and its value in any text: JSON (also escaped inside a JSON string), a
 # Python repr, a query string, "phone: ..." in prose.
 _KEYED = re.compile(
-    r"(?i)(?<![a-z])(?:user_?id|phone_?(?:number)?|recipient)[\\'\"\s]*[:=][\\'\"\s]*(\+?[0-9A-Za-z_-]+)")
+    r"(?i)(?<![a-z])(?:user_?id|phone_?(?:number)?|recipient)[\\'\"\s]*[:=][\\'\"\s]*(\+?[0-9A-Za-z_-]+)"
+)
 _MAX_UNQUOTE = 8  # eSMS encodes error_info up to twice; a few more layers cost nothing
 
 
@@ -181,8 +201,9 @@ def _purge_events(conn: Connection, rows: Iterable[Mapping[str, Any]], known: se
         mine = known | identifiers(row["data"], row["raw"], row["error_message"])
         data = redact(row["data"], mine) if isinstance(row["data"], dict) else {}
         changes = _hidden(row, _free_text(Event.__table__), mine)
-        conn.execute(update(Event).where(Event.id == row["id"]).values(
-            {**changes, "data": {**data, MARK: stamp}, "raw": None}))
+        conn.execute(
+            update(Event).where(Event.id == row["id"]).values({**changes, "data": {**data, MARK: stamp}, "raw": None})
+        )
         done += 1
     return done
 
@@ -199,34 +220,45 @@ def _purge_outbox(conn: Connection, known: Mapping[int, set[str]]) -> None:
 def _purge_messages(engine: Engine, cutoff: datetime, batch: int, stamp: str) -> tuple[int, int]:
     """Old final messages with all their not yet purged events (whatever their age) and
     outbox rows; returns (messages that held personal data, events purged)."""
-    holds_personal = or_(Message.phone.isnot(None), Message.recipient.isnot(None),
-                         cast(Message.params, String) != "[]")
+    holds_personal = or_(Message.phone.isnot(None), Message.recipient.isnot(None), cast(Message.params, String) != "[]")
     # An event that came after its message was purged (a late callback) is purged on the next run.
     unpurged = select(Event.id).where(Event.message_id == Message.id, _NOT_YET).exists()
     messages = events = after = 0
     while True:
         with engine.begin() as conn:
-            rows = conn.execute(select(Message.__table__).where(
-                _old_final(cutoff), or_(holds_personal, unpurged), Message.id > after)
-                .order_by(Message.id).limit(batch)).mappings().all()
+            rows = (
+                conn.execute(
+                    select(Message.__table__)
+                    .where(_old_final(cutoff), or_(holds_personal, unpurged), Message.id > after)
+                    .order_by(Message.id)
+                    .limit(batch)
+                )
+                .mappings()
+                .all()
+            )
             if not rows:
                 return messages, events
             by_message = {r["id"]: r for r in rows}
             pending: dict[int, list[Mapping[str, Any]]] = {mid: [] for mid in by_message}
-            for ev in conn.execute(select(Event.__table__).where(Event.message_id.in_(list(by_message)), _NOT_YET)
-                                   .order_by(Event.id)).mappings():
+            for ev in conn.execute(
+                select(Event.__table__).where(Event.message_id.in_(list(by_message)), _NOT_YET).order_by(Event.id)
+            ).mappings():
                 pending[ev["message_id"]].append(ev)
             known: dict[int, set[str]] = {}
             for mid, msg in by_message.items():
                 # All of a message's identifiers, whichever of its rows names them.
                 known[mid] = known_for(msg["phone"], msg["recipient"]).union(
                     identifiers(*(msg[c] for c in _free_text(Message.__table__))),
-                    *(identifiers(ev["data"], ev["raw"], ev["error_message"]) for ev in pending[mid]))
+                    *(identifiers(ev["data"], ev["raw"], ev["error_message"]) for ev in pending[mid]),
+                )
                 events += _purge_events(conn, pending[mid], known[mid], stamp)
                 changes = _hidden(msg, _free_text(Message.__table__), known[mid])
                 # Status is untouched, so the count triggers and the forwarder see no change.
-                conn.execute(update(Message).where(Message.id == mid).values(
-                    {**changes, "phone": None, "recipient": None, "params": []}))
+                conn.execute(
+                    update(Message)
+                    .where(Message.id == mid)
+                    .values({**changes, "phone": None, "recipient": None, "params": []})
+                )
                 messages += bool(msg["phone"] or msg["recipient"] or msg["params"])
             _purge_outbox(conn, known)
         after = rows[-1]["id"]
@@ -237,9 +269,16 @@ def _purge_orphans(engine: Engine, cutoff: datetime, batch: int, stamp: str) -> 
     done, after = 0, 0
     while True:
         with engine.begin() as conn:
-            rows = conn.execute(select(Event.__table__).where(
-                Event.message_id.is_(None), Event.created_at < cutoff, _NOT_YET, Event.id > after)
-                .order_by(Event.id).limit(batch)).mappings().all()
+            rows = (
+                conn.execute(
+                    select(Event.__table__)
+                    .where(Event.message_id.is_(None), Event.created_at < cutoff, _NOT_YET, Event.id > after)
+                    .order_by(Event.id)
+                    .limit(batch)
+                )
+                .mappings()
+                .all()
+            )
             if not rows:
                 return done
             done += _purge_events(conn, rows, set(), stamp)

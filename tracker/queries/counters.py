@@ -11,7 +11,7 @@ bounded, indexed counts for the partial days at a range's edges. The table is
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -45,7 +45,7 @@ def _dec(value: Decimal | float | int | None) -> Decimal:
 
 
 def day_start(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=timezone.utc)
+    return datetime.combine(day, time(0), tzinfo=UTC)
 
 
 def stored(session: Session, first: date, last: date) -> dict[date, dict[str, Tally]]:
@@ -155,8 +155,9 @@ def recount(session: Session) -> dict[tuple[date, str], Tally]:
 def snapshot(session: Session) -> dict[tuple[date, str], Tally]:
     """Every non-zero counter as stored, summed over shards."""
     rows = session.execute(
-        select(DailyCount.day, DailyCount.status, func.sum(DailyCount.n), func.sum(DailyCount.price))
-        .group_by(DailyCount.day, DailyCount.status)
+        select(DailyCount.day, DailyCount.status, func.sum(DailyCount.n), func.sum(DailyCount.price)).group_by(
+            DailyCount.day, DailyCount.status
+        )
     )
     out: dict[tuple[date, str], Tally] = {}
     for day, status, n, price in rows:

@@ -11,8 +11,9 @@ cursor, an index range at any depth, never an OFFSET.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import ColumnElement, false, select
 from sqlalchemy.engine import Engine
@@ -108,8 +109,7 @@ class Page:
     first: bool
 
 
-def page(engine: Engine, f: MessageFilter, size: int, before: int | None = None,
-         after: int | None = None) -> Page:
+def page(engine: Engine, f: MessageFilter, size: int, before: int | None = None, after: int | None = None) -> Page:
     """Newest first by id: the ``size`` messages below ``before``, or above ``after``, or the newest."""
     if after is not None:
         found = f.where("id", ">", after).oldest_first(engine, size + 1)

@@ -66,5 +66,6 @@ def journey(engine: Engine, order_id: str, limit: int | None = None) -> list[Any
 
 def events_by_time(engine: Engine, message_ids: Iterable[int], limit: int) -> list[Row]:
     """The events of these messages (a journey's timeline) by time, at most ``limit``."""
-    return rows(engine, select(_E).where(_E.c.message_id.in_(list(message_ids)))
-                .order_by(_E.c.created_at, _E.c.id).limit(limit))
+    return rows(
+        engine, select(_E).where(_E.c.message_id.in_(list(message_ids))).order_by(_E.c.created_at, _E.c.id).limit(limit)
+    )

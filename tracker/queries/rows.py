@@ -9,7 +9,7 @@ ORM objects, and the dashboard formats them field by field.
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy import Select
@@ -52,5 +52,4 @@ def as_utc(found: list[Any]) -> list[Any]:
     # The server's TimeZone is the same for every row, so the first tells: a UTC server costs nothing per row.
     if all(getattr(first, f) is None or not getattr(first, f).utcoffset() for f in fields):
         return found
-    return [r._replace(**{f: getattr(r, f).astimezone(timezone.utc) for f in fields if getattr(r, f)})
-            for r in found]
+    return [r._replace(**{f: getattr(r, f).astimezone(UTC) for f in fields if getattr(r, f)}) for r in found]

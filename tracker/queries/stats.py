@@ -30,8 +30,7 @@ def summary(session: Session, since: datetime | None = None, until: datetime | N
     since, until = _range(since, until)
     in_range = (Message.created_at >= since, Message.created_at < until)
     rows = session.execute(
-        select(Message.status, Message.sandbox, func.count()).where(*in_range)
-        .group_by(Message.status, Message.sandbox)
+        select(Message.status, Message.sandbox, func.count()).where(*in_range).group_by(Message.status, Message.sandbox)
     ).all()
     real = {s: 0 for s in st.ALL}
     sandbox = {s: 0 for s in st.ALL}
@@ -40,8 +39,12 @@ def summary(session: Session, since: datetime | None = None, until: datetime | N
         counts[status] = counts.get(status, 0) + int(n)
     finals = sum(real[s] for s in st.FINAL)
     on_phone = session.execute(
-        select(func.count()).where(*in_range, Message.status == st.DELIVERED, Message.sandbox.is_(False),
-                                   Message.delivered_to_phone_at.is_not(None))
+        select(func.count()).where(
+            *in_range,
+            Message.status == st.DELIVERED,
+            Message.sandbox.is_(False),
+            Message.delivered_to_phone_at.is_not(None),
+        )
     ).scalar_one()
     return {
         "since": iso(since),

@@ -113,12 +113,18 @@ def _params(row: list[str], fixed: dict[str, int], numbered: list[int]) -> Any:
     try:
         value = json.loads(cell)
     except ValueError:
-        raise ValueError("must be a JSON array of strings, e.g. [\"Lan\", \"DH1\"]") from None
+        raise ValueError('must be a JSON array of strings, e.g. ["Lan", "DH1"]') from None
     return value
 
 
-def parse_csv(content: bytes, *, template_id: str, oa_id: str | None = None,
-              campaign_id: str | None = None, sandbox: bool | None = None) -> Parsed:
+def parse_csv(
+    content: bytes,
+    *,
+    template_id: str,
+    oa_id: str | None = None,
+    campaign_id: str | None = None,
+    sandbox: bool | None = None,
+) -> Parsed:
     """Validate every row; raises CsvError when the file itself is unusable."""
     try:
         text = content.decode("utf-8-sig")
@@ -143,9 +149,16 @@ def parse_csv(content: bytes, *, template_id: str, oa_id: str | None = None,
         except ValueError as exc:
             parsed.errors.append(RowError(line, "params", str(exc)))
             continue
-        data = {"phone": row[fixed["phone"]].strip(), "order_id": row[fixed["order_id"]].strip(),
-                "params": params, "template_id": template_id, "oa_id": oa_id, "campaign_id": campaign_id,
-                "sandbox": sandbox, "request_id": request_id(parsed.batch_id, line)}
+        data = {
+            "phone": row[fixed["phone"]].strip(),
+            "order_id": row[fixed["order_id"]].strip(),
+            "params": params,
+            "template_id": template_id,
+            "oa_id": oa_id,
+            "campaign_id": campaign_id,
+            "sandbox": sandbox,
+            "request_id": request_id(parsed.batch_id, line),
+        }
         try:
             parsed.rows.append(NewMessage.model_validate({k: v for k, v in data.items() if v is not None}))
         except ValidationError as exc:
@@ -173,14 +186,22 @@ def check_templates(parsed: Parsed, engine: Engine, settings: Settings) -> None:
 
 def progress(engine: Engine, batch: str) -> dict[str, int]:
     """Messages of one file per status."""
-    query = (select(Message.status, func.count()).where(Message.request_id.like(f"csv-{batch}-%"))
-             .group_by(Message.status))
+    query = (
+        select(Message.status, func.count()).where(Message.request_id.like(f"csv-{batch}-%")).group_by(Message.status)
+    )
     with engine.connect() as conn:
         return {status: n for status, n in conn.execute(query)}
 
 
-def follow(engine: Engine, batch: str, total: int, *, until_final: bool = False,
-           poll: float = 0.5, timeout: float | None = None) -> dict[str, int]:
+def follow(
+    engine: Engine,
+    batch: str,
+    total: int,
+    *,
+    until_final: bool = False,
+    poll: float = 0.5,
+    timeout: float | None = None,
+) -> dict[str, int]:
     """Progress bars until every message left our queue (and, with ``until_final``, is final)."""
     from tqdm import tqdm
 

@@ -64,18 +64,31 @@ class Pause:
     def to_dict(self) -> dict[str, Any]:
         """As /healthz and the dashboard show it: what is paused, why, and what to do."""
         return {
-            "scope": ACCOUNT if self.scope == ACCOUNT else "oa", "oa_id": self.oa_id,
-            "code": self.code, "reason": self.reason or codes.describe(self.code),
-            "reason_vi": codes.describe_vi(self.code), "advice": codes.advice(self.code),
-            "since": iso(self.since), "next_probe_at": iso(self.probe_at),
-            "probes": self.probes, "refused_sends": self.refused,
+            "scope": ACCOUNT if self.scope == ACCOUNT else "oa",
+            "oa_id": self.oa_id,
+            "code": self.code,
+            "reason": self.reason or codes.describe(self.code),
+            "reason_vi": codes.describe_vi(self.code),
+            "advice": codes.advice(self.code),
+            "since": iso(self.since),
+            "next_probe_at": iso(self.probe_at),
+            "probes": self.probes,
+            "refused_sends": self.refused,
         }
 
 
 def current(engine: Engine | Connection) -> list[Pause]:
     """Every pause standing now, account first (one small read)."""
-    stmt = select(SendPause.scope, SendPause.oa_id, SendPause.code, SendPause.reason, SendPause.since,
-                  SendPause.probe_at, SendPause.probes, SendPause.refused).order_by(SendPause.scope)
+    stmt = select(
+        SendPause.scope,
+        SendPause.oa_id,
+        SendPause.code,
+        SendPause.reason,
+        SendPause.since,
+        SendPause.probe_at,
+        SendPause.probes,
+        SendPause.refused,
+    ).order_by(SendPause.scope)
     if isinstance(engine, Connection):
         rows = engine.execute(stmt).all()
     else:
@@ -99,29 +112,41 @@ def take_probe(engine: Engine, settings: Settings, scope: str) -> bool:
     probe to another process after the lease, as for any claimed message.
     """
     now = utcnow()
-    stmt = (update(SendPause).where(SendPause.scope == scope, SendPause.probe_at <= now)
-            .values(probe_at=now + timedelta(seconds=settings.lease_seconds), updated_at=now))
+    stmt = (
+        update(SendPause)
+        .where(SendPause.scope == scope, SendPause.probe_at <= now)
+        .values(probe_at=now + timedelta(seconds=settings.lease_seconds), updated_at=now)
+    )
     with engine.begin() as conn:
         return bool(conn.execute(stmt).rowcount)
 
 
-def open_or_refuse(conn: Connection, settings: Settings, scope: str, oa_id: str | None,
-                   code: str, reason: str | None, probe: bool) -> None:
+def open_or_refuse(
+    conn: Connection, settings: Settings, scope: str, oa_id: str | None, code: str, reason: str | None, probe: bool
+) -> None:
     """Record a pausing answer: open the pause, or (a refused probe) back the next probe off."""
     now = utcnow()
-    existing = conn.execute(select(SendPause.probes).where(SendPause.scope == scope)
-                            .with_for_update()).scalar()
+    existing = conn.execute(select(SendPause.probes).where(SendPause.scope == scope).with_for_update()).scalar()
     if existing is None:
-        values = dict(scope=scope, oa_id=None if scope == ACCOUNT else oa_id, code=code, reason=reason,
-                      since=now, probe_at=now + timedelta(seconds=probe_delay(settings, 0)),
-                      probes=0, refused=1, updated_at=now)
+        values = dict(
+            scope=scope,
+            oa_id=None if scope == ACCOUNT else oa_id,
+            code=code,
+            reason=reason,
+            since=now,
+            probe_at=now + timedelta(seconds=probe_delay(settings, 0)),
+            probes=0,
+            refused=1,
+            updated_at=now,
+        )
         if _insert_if_absent(conn, values):
             return
         existing = 0
     changes: dict[str, Any] = dict(code=code, reason=reason, refused=SendPause.refused + 1, updated_at=now)
     if probe:
-        changes.update(probes=SendPause.probes + 1,
-                       probe_at=now + timedelta(seconds=probe_delay(settings, existing + 1)))
+        changes.update(
+            probes=SendPause.probes + 1, probe_at=now + timedelta(seconds=probe_delay(settings, existing + 1))
+        )
     conn.execute(update(SendPause).where(SendPause.scope == scope).values(**changes))
 
 
@@ -144,8 +169,11 @@ def reschedule(conn: Connection, settings: Settings, scope: str) -> None:
     now = utcnow()
     probes = conn.execute(select(SendPause.probes).where(SendPause.scope == scope)).scalar()
     if probes is not None:
-        conn.execute(update(SendPause).where(SendPause.scope == scope).values(
-            probe_at=now + timedelta(seconds=probe_delay(settings, probes)), updated_at=now))
+        conn.execute(
+            update(SendPause)
+            .where(SendPause.scope == scope)
+            .values(probe_at=now + timedelta(seconds=probe_delay(settings, probes)), updated_at=now)
+        )
 
 
 def clear(conn: Connection, scopes: list[str]) -> int:
@@ -186,8 +214,10 @@ class LocalView:
         now = utcnow()
         with self._lock:
             if all(p.scope != scope for p in self._pauses):
-                self._pauses = [*self._pauses, Pause(scope, None if scope == ACCOUNT else oa_id, code, None,
-                                                     now, now, 0, 0)]
+                self._pauses = [
+                    *self._pauses,
+                    Pause(scope, None if scope == ACCOUNT else oa_id, code, None, now, now, 0, 0),
+                ]
                 self._read_at = time.monotonic()
 
     def expire(self) -> None:

@@ -65,24 +65,33 @@ def _oa_id(settings: Settings, data: NewMessage) -> str:
     return oa_id
 
 
-def new_message(settings: Settings, data: NewMessage, *, source: str, request_id: str,
-                now: datetime) -> dict[str, Any]:
+def new_message(settings: Settings, data: NewMessage, *, source: str, request_id: str, now: datetime) -> dict[str, Any]:
     """The columns of a message about to be queued: the one place where defaults are filled in.
 
     An ``oa_id`` left out comes from ESMS_OAID (QueueError when that is not set either),
     a ``sandbox`` left out from ESMS_SANDBOX.
     """
     return dict(
-        source=source, status=st.QUEUED, request_id=request_id, phone=data.phone,
-        template_id=data.template_id, oa_id=_oa_id(settings, data), params=list(data.params),
-        order_id=data.order_id, campaign_id=data.campaign_id,
+        source=source,
+        status=st.QUEUED,
+        request_id=request_id,
+        phone=data.phone,
+        template_id=data.template_id,
+        oa_id=_oa_id(settings, data),
+        params=list(data.params),
+        order_id=data.order_id,
+        campaign_id=data.campaign_id,
         sandbox=settings.esms_sandbox if data.sandbox is None else data.sandbox,
-        attempts=0, due_at=now, created_at=now, updated_at=now,
+        attempts=0,
+        due_at=now,
+        created_at=now,
+        updated_at=now,
     )
 
 
-def queue(session: Session, settings: Settings, data: NewMessage, source: str, *,
-          resent_from: int | None = None) -> tuple[Message, bool]:
+def queue(
+    session: Session, settings: Settings, data: NewMessage, source: str, *, resent_from: int | None = None
+) -> tuple[Message, bool]:
     """Store a message as ``queued``; returns (message, created).
 
     A request_id seen before returns the existing message and queues nothing,
@@ -96,8 +105,9 @@ def queue(session: Session, settings: Settings, data: NewMessage, source: str, *
     problems = templates.check(settings, session, _oa_id(settings, data), data.template_id, data.params)
     if problems:
         raise ParamsError(problems, data.template_id)
-    msg = Message(**new_message(settings, data, source=source, request_id=request_id, now=utcnow()),
-                  resent_from=resent_from)
+    msg = Message(
+        **new_message(settings, data, source=source, request_id=request_id, now=utcnow()), resent_from=resent_from
+    )
     session.add(msg)
     try:
         session.flush()
@@ -118,9 +128,14 @@ def given_phone_event(message_id: int, given: str, now: datetime) -> dict[str, A
 
     Under the key ``phone``, so ``tracker purge`` removes it with every other phone.
     """
-    return dict(message_id=message_id, kind="queue", outcome=st.APPLIED, status=st.QUEUED,
-                data={"phone": given, "converted": "old 11-digit number, stored under its 2018 prefix"},
-                created_at=now)
+    return dict(
+        message_id=message_id,
+        kind="queue",
+        outcome=st.APPLIED,
+        status=st.QUEUED,
+        data={"phone": given, "converted": "old 11-digit number, stored under its 2018 prefix"},
+        created_at=now,
+    )
 
 
 @dataclass(frozen=True)
@@ -129,8 +144,15 @@ class Queued:
     existing: int
 
 
-def queue_many(engine: Engine, settings: Settings, rows: list[NewMessage], *, source: str,
-               batch_size: int = BATCH_SIZE, on_batch: Callable[[int], None] | None = None) -> Queued:
+def queue_many(
+    engine: Engine,
+    settings: Settings,
+    rows: list[NewMessage],
+    *,
+    source: str,
+    batch_size: int = BATCH_SIZE,
+    on_batch: Callable[[int], None] | None = None,
+) -> Queued:
     """Queue validated messages, each with its request_id; those already queued are left alone.
 
     One multi-row INSERT per batch, for CSV bulk sends (the CLI and the dashboard's
@@ -141,19 +163,25 @@ def queue_many(engine: Engine, settings: Settings, rows: list[NewMessage], *, so
     for row in rows:
         _oa_id(settings, row)  # one row without an OA refuses the file before any of it is queued
     with engine.connect() as conn:
-        problems = {f"{_label(row)}: {name}": why for row in rows
-                    for name, why in templates.check(settings, conn, _oa_id(settings, row), row.template_id,
-                                                     row.params).items()}
+        problems = {
+            f"{_label(row)}: {name}": why
+            for row in rows
+            for name, why in templates.check(settings, conn, _oa_id(settings, row), row.template_id, row.params).items()
+        }
     if problems:
         raise ParamsError(problems)
     insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
     created = 0
     for i in range(0, len(rows), batch_size):
-        chunk, now = rows[i:i + batch_size], utcnow()
+        chunk, now = rows[i : i + batch_size], utcnow()
         values = [new_message(settings, r, source=source, request_id=r.request_id, now=now) for r in chunk]
         table = Message.__table__
-        stmt = (insert(table).values(values)
-                .on_conflict_do_nothing(index_elements=["request_id"]).returning(table.c.id, table.c.request_id))
+        stmt = (
+            insert(table)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=["request_id"])
+            .returning(table.c.id, table.c.request_id)
+        )
         given = {r.request_id: r.phone_given for r in chunk if r.phone_given is not None}
         with engine.begin() as conn:
             new = conn.execute(stmt).all()

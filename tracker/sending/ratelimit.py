@@ -10,9 +10,14 @@ from collections.abc import Callable
 class TokenBucket:
     """``rate`` calls per second on average, bursts of at most ``burst``; 0 means unlimited."""
 
-    def __init__(self, rate: float, burst: float | None = None, *,
-                 clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        rate: float,
+        burst: float | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.rate = rate
         # A burst of one second's worth keeps the average within eSMS's per-second limit
         # without making an idle sender wait for its first call.

@@ -52,11 +52,18 @@ def resend(session: Session, settings: Settings, message_id: int) -> tuple[Messa
     if old.status not in RESENDABLE:
         raise Refused(f"message {message_id} is {old.status}, not final yet: it may still be delivered")
     try:
-        data = NewMessage.model_validate({
-            "phone": old.phone, "template_id": old.template_id, "oa_id": old.oa_id,
-            "params": list(old.params or []), "order_id": old.order_id, "campaign_id": old.campaign_id,
-            "request_id": new_request_id(), "sandbox": old.sandbox,
-        })
+        data = NewMessage.model_validate(
+            {
+                "phone": old.phone,
+                "template_id": old.template_id,
+                "oa_id": old.oa_id,
+                "params": list(old.params or []),
+                "order_id": old.order_id,
+                "campaign_id": old.campaign_id,
+                "request_id": new_request_id(),
+                "sandbox": old.sandbox,
+            }
+        )
     except ValidationError as exc:
         # A purged message (no phone, no params) or one eSMS reported that we never sent.
         missing = ", ".join(field_errors(exc))

@@ -57,9 +57,18 @@ class Job:
     probe: bool = False
 
 
-_JOB_COLUMNS = (Message.id, Message.attempts, Message.phone, Message.params, Message.order_id,
-                Message.template_id, Message.oa_id, Message.request_id, Message.campaign_id,
-                Message.sandbox)
+_JOB_COLUMNS = (
+    Message.id,
+    Message.attempts,
+    Message.phone,
+    Message.params,
+    Message.order_id,
+    Message.template_id,
+    Message.oa_id,
+    Message.request_id,
+    Message.campaign_id,
+    Message.sandbox,
+)
 
 
 def claim(engine: Engine, settings: Settings, limit: int) -> list[Job]:
@@ -92,8 +101,15 @@ def _probe(engine: Engine, settings: Settings, scope: str, oa_id: str | None) ->
     return jobs
 
 
-def _claim(engine: Engine, settings: Settings, limit: int, *, skip_oas: list[str] | None = None,
-           only_oa: str | None = None, probe: bool = False) -> list[Job]:
+def _claim(
+    engine: Engine,
+    settings: Settings,
+    limit: int,
+    *,
+    skip_oas: list[str] | None = None,
+    only_oa: str | None = None,
+    probe: bool = False,
+) -> list[Job]:
     """``FOR UPDATE SKIP LOCKED`` (PostgreSQL) lets many workers claim side by side
     without taking the same row; SQLite serialises writers by itself."""
     now = utcnow()
@@ -111,8 +127,12 @@ def _claim(engine: Engine, settings: Settings, limit: int, *, skip_oas: list[str
     stmt = (
         update(Message)
         .where(Message.id.in_(due.scalar_subquery()))
-        .values(status=st.SENDING, attempts=Message.attempts + 1,
-                due_at=now + timedelta(seconds=settings.lease_seconds), updated_at=now)
+        .values(
+            status=st.SENDING,
+            attempts=Message.attempts + 1,
+            due_at=now + timedelta(seconds=settings.lease_seconds),
+            updated_at=now,
+        )
         .returning(*_JOB_COLUMNS)
     )
     with engine.begin() as conn:
@@ -129,16 +149,24 @@ def release(engine: Engine, job: Job) -> None:
     """Put a claimed but unsent message back in the queue, its attempt not counted."""
     now = utcnow()
     with engine.begin() as conn:
-        conn.execute(update(Message).where(Message.id == job.id, Message.status == st.SENDING).values(
-            status=st.QUEUED, attempts=Message.attempts - 1, due_at=now, updated_at=now))
+        conn.execute(
+            update(Message)
+            .where(Message.id == job.id, Message.status == st.SENDING)
+            .values(status=st.QUEUED, attempts=Message.attempts - 1, due_at=now, updated_at=now)
+        )
 
 
 def send(client: EsmsClient, settings: Settings, job: Job) -> SendResult:
     return client.send_journey(
-        phone=phones.to_esms(job.phone), params=job.params, order_id=job.order_id,
-        template_id=job.template_id, oa_id=job.oa_id, request_id=job.request_id,
+        phone=phones.to_esms(job.phone),
+        params=job.params,
+        order_id=job.order_id,
+        template_id=job.template_id,
+        oa_id=job.oa_id,
+        request_id=job.request_id,
         callback_url=tokens.callback_url(settings.public_url, settings.secret_key, job.id),
-        campaign_id=job.campaign_id, sandbox=job.sandbox,
+        campaign_id=job.campaign_id,
+        sandbox=job.sandbox,
     )
 
 
@@ -182,49 +210,73 @@ def record(engine: Engine, settings: Settings, job: Job, result: SendResult) -> 
         note = "paused"
         # The attempt is not counted: an account problem must never use up the transport
         # retries; the code stays visible on the queued message until it is sent.
-        values = dict(status=st.QUEUED, attempts=Message.attempts - 1, error_code=result.code,
-                      error_message=f"sending paused ({kind}): {result.error_message}", due_at=now)
+        values = dict(
+            status=st.QUEUED,
+            attempts=Message.attempts - 1,
+            error_code=result.code,
+            error_message=f"sending paused ({kind}): {result.error_message}",
+            due_at=now,
+        )
     elif result.outcome == "rejected":
         new_status = st.REJECTED
-        values = dict(status=st.REJECTED, error_code=result.code, error_message=result.error_message,
-                      final_at=now, due_at=None)
+        values = dict(
+            status=st.REJECTED, error_code=result.code, error_message=result.error_message, final_at=now, due_at=None
+        )
     elif job.attempts >= settings.max_attempts:
         new_status = st.FAILED
         note = "given_up"
-        values = dict(status=st.FAILED, error_code="transport",
-                      error_message=f"gave up after {job.attempts} attempts: {result.code}",
-                      final_at=now, due_at=None)
+        values = dict(
+            status=st.FAILED,
+            error_code="transport",
+            error_message=f"gave up after {job.attempts} attempts: {result.code}",
+            final_at=now,
+            due_at=None,
+        )
     else:
         new_status = st.QUEUED
         note = "retry"
-        values = dict(status=st.QUEUED, error_code="transport", error_message=f"retrying: {result.code}",
-                      due_at=now + timedelta(seconds=backoff(settings, job.attempts)))
+        values = dict(
+            status=st.QUEUED,
+            error_code="transport",
+            error_message=f"retrying: {result.code}",
+            due_at=now + timedelta(seconds=backoff(settings, job.attempts)),
+        )
     stmt = update(Message).where(Message.id == job.id)
     if only_if_sending:
         stmt = stmt.where(sending)
     with engine.begin() as conn:
         hit = conn.execute(stmt.values(updated_at=now, **values)).rowcount
         lifted = _breaker(conn, settings, job, result, kind, scope)
-        conn.execute(insert(Event).values(
-            message_id=job.id, kind="send", outcome=st.APPLIED if hit else st.STALE,
-            status=new_status, smsid=result.smsid, error_code=result.code if note != "accepted" else None,
-            error_message=result.error_message,
-            data={"attempt": job.attempts, "result": note, "code": result.code,
-                  "http_status": result.http_status, "elapsed_ms": round(result.elapsed_ms, 1),
-                  "request": result.request},
-            raw=result.response_text, created_at=now,
-        ))
+        conn.execute(
+            insert(Event).values(
+                message_id=job.id,
+                kind="send",
+                outcome=st.APPLIED if hit else st.STALE,
+                status=new_status,
+                smsid=result.smsid,
+                error_code=result.code if note != "accepted" else None,
+                error_message=result.error_message,
+                data={
+                    "attempt": job.attempts,
+                    "result": note,
+                    "code": result.code,
+                    "http_status": result.http_status,
+                    "elapsed_ms": round(result.elapsed_ms, 1),
+                    "request": result.request,
+                },
+                raw=result.response_text,
+                created_at=now,
+            )
+        )
     if lifted:
         PAUSES.expire()  # every thread of this process sends again at once
     return new_status
 
 
-def _breaker(conn: Any, settings: Settings, job: Job, result: SendResult, kind: str | None,
-             scope: str | None) -> bool:
+def _breaker(conn: Any, settings: Settings, job: Job, result: SendResult, kind: str | None, scope: str | None) -> bool:
     """Open or extend a pause on a pausing answer; lift the pauses an answer disproves."""
     if scope is not None:
-        pause.open_or_refuse(conn, settings, scope, job.oa_id, result.code or "", result.error_message,
-                             job.probe)
+        pause.open_or_refuse(conn, settings, scope, job.oa_id, result.code or "", result.error_message, job.probe)
     if result.outcome not in (ACCEPTED, REJECTED):
         if job.probe:  # no answer at all says nothing about the account: probe again later
             pause.reschedule(conn, settings, pause.ACCOUNT)
@@ -238,4 +290,3 @@ def _breaker(conn: Any, settings: Settings, job: Job, result: SendResult, kind: 
     if kind is None:
         lift.append(pause.scope_of("oa", job.oa_id))
     return bool(lift) and pause.clear(conn, lift) > 0
-

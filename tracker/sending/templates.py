@@ -61,8 +61,13 @@ class _Entry:
 class TemplateCache:
     """The OA listings of one eSMS account; safe to share between threads."""
 
-    def __init__(self, fetch: Callable[[str], dict[str, Template] | None], ttl: float, timeout: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        fetch: Callable[[str], dict[str, Template] | None],
+        ttl: float,
+        timeout: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._fetch, self.ttl, self.timeout, self._clock = fetch, ttl, timeout, clock
         self._entries: dict[str, _Entry] = {}
         self._locks: dict[str, threading.Lock] = {}
@@ -113,23 +118,34 @@ def cache_for(settings: Settings) -> TemplateCache:
         if cache is None:
             timeout = settings.template_timeout
             cache = _caches[settings] = TemplateCache(
-                lambda oa_id: get_templates(settings, oa_id, timeout), settings.template_ttl, timeout)
+                lambda oa_id: get_templates(settings, oa_id, timeout), settings.template_ttl, timeout
+            )
         return cache
 
 
 def saw_790(db: Session | Connection, oa_id: str) -> Probe:
     """Whether a message of the OA was rejected 790 since a time."""
+
     def probe(since: datetime) -> bool:
-        stmt = (select(Message.id)
-                .where(Message.status == st.REJECTED, Message.created_at >= since - LOOKBACK,
-                       Message.error_code == WRONG_TEMPLATE, Message.oa_id == oa_id, Message.final_at >= since)
-                .limit(1))
+        stmt = (
+            select(Message.id)
+            .where(
+                Message.status == st.REJECTED,
+                Message.created_at >= since - LOOKBACK,
+                Message.error_code == WRONG_TEMPLATE,
+                Message.oa_id == oa_id,
+                Message.final_at >= since,
+            )
+            .limit(1)
+        )
         return db.execute(stmt).first() is not None
+
     return probe
 
 
-def check(settings: Settings, db: Session | Connection, oa_id: str, template_id: str,
-          params: Sequence[str]) -> dict[str, str]:
+def check(
+    settings: Settings, db: Session | Connection, oa_id: str, template_id: str, params: Sequence[str]
+) -> dict[str, str]:
     """``{"params[i]": why}`` for the values that break the template as eSMS lists it; empty when
     they fit, when eSMS does not list it, when no listing can be had, or when the check is off."""
     if settings.template_ttl <= 0:

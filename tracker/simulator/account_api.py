@@ -6,7 +6,7 @@ endpoint); 101 is bang-ma-loi.md's wrong ApiKey/SecretKey.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, request
@@ -52,7 +52,7 @@ def get_quota() -> Any:
         return _error("799")
     daily = fake.settings.daily_quota
     with fake.lock:
-        used = fake.account.quota_used.get(fake.account.quota_key(oa_id, datetime.now(timezone.utc)), 0)
+        used = fake.account.quota_used.get(fake.account.quota_key(oa_id, datetime.now(UTC)), 0)
     return {
         "CodeResult": "100",
         "ErrorMessage": "success",

@@ -14,7 +14,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from tracker.simulator import plan as planning
@@ -156,7 +156,7 @@ class FakeEsms:
         price, echo = price_of(req), rng.random() < 0.5
         telco = wire.telco_of(req.local_phone)
         type_id = type_id_of(req)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         plan = None
         if not req.sandbox:
             form = wire.ERROR_INFO_FORMS[self._form_counter % len(wire.ERROR_INFO_FORMS)]
@@ -280,4 +280,3 @@ class FakeEsms:
             stats["messages"] = sum(not m.request.sandbox for m in self.messages.values())
         stats["callbacks"]["pending"] = self.dispatcher.pending()
         return stats
-

@@ -13,7 +13,7 @@ import json
 import random
 import re
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import quote
 
 # eSMS's REST base path (every page under esms-api/ham-...: rest.esms.vn/MainService.svc/json/...).
@@ -119,11 +119,11 @@ _PHONE_JUNK = re.compile(r"[\s.\-()]")
 
 def iso(moment: datetime) -> str:
     """ISO 8601 UTC with milliseconds and a Z, like the tracker's times."""
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def now_iso() -> str:
-    return iso(datetime.now(timezone.utc))
+    return iso(datetime.now(UTC))
 
 
 def epoch_ms(moment: datetime) -> int:

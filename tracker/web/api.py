@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import Blueprint, Flask, current_app, jsonify, request
 from pydantic import ValidationError
 
 from tracker import phones
-from tracker.queries import lists, lookups, stats
-from tracker.web import auth, security
-from tracker.sending import resend
-from tracker.sending.queue import ParamsError, QueueError, queue
 from tracker import status as st
 from tracker.db import get_engine, get_session
 from tracker.errors import JsonError
-from tracker.web.openapi import document
+from tracker.queries import lists, lookups, stats
 from tracker.schemas import NewMessage, field_errors
+from tracker.sending import resend
+from tracker.sending.queue import ParamsError, QueueError, queue
+from tracker.web import auth, security
+from tracker.web.openapi import document
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -52,8 +52,12 @@ def create_message():
 
 
 def _params_error(exc: ParamsError) -> JsonError:
-    return JsonError(400, "params_do_not_fit_template",
-                     f"the params do not fit template {exc.template_id} as eSMS lists it", exc.fields)
+    return JsonError(
+        400,
+        "params_do_not_fit_template",
+        f"the params do not fit template {exc.template_id} as eSMS lists it",
+        exc.fields,
+    )
 
 
 @bp.post("/messages/<int:message_id>/resend")
@@ -91,11 +95,13 @@ def _time_arg(name: str) -> datetime | None:
         return None
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        value = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        value = value if value.tzinfo else value.replace(tzinfo=UTC)
         # Year 1 at +14:00 or year 9999 at -14:00 cannot be expressed in UTC.
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
     except (ValueError, OverflowError):
-        raise JsonError(400, "invalid_query", f"{name} must be an ISO 8601 time", {name: "not an ISO 8601 time"}) from None
+        raise JsonError(
+            400, "invalid_query", f"{name} must be an ISO 8601 time", {name: "not an ISO 8601 time"}
+        ) from None
 
 
 def _int_arg(name: str, default: int, lo: int, hi: int) -> int:

@@ -29,8 +29,14 @@ def healthz():
             pauses = pause.current(conn)
     except Exception:
         return jsonify(status="unavailable", database=False, spool=spooled), 503
-    return jsonify(status="ok", database=True, simulator=settings.simulator_mode, spool=spooled,
-                   sending="paused" if pauses else "ok", pauses=[p.to_dict() for p in pauses])
+    return jsonify(
+        status="ok",
+        database=True,
+        simulator=settings.simulator_mode,
+        spool=spooled,
+        sending="paused" if pauses else "ok",
+        pauses=[p.to_dict() for p in pauses],
+    )
 
 
 def init_app(app: Flask) -> None:

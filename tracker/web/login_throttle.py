@@ -24,7 +24,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask, current_app
 from sqlalchemy import case, delete, select
@@ -48,10 +48,19 @@ class LoginLimiter:
     cannot tie up web workers. ``engine`` None means the app's (``tracker.db.get_engine``).
     """
 
-    def __init__(self, engine: Engine | None = None, *, free: int = 5, lock_after: int = 10,
-                 lock_seconds: float = 900.0, max_delay: float = 60.0, global_free: int = 100,
-                 global_delay: float = 5.0, forget_after: float = 86400.0,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        engine: Engine | None = None,
+        *,
+        free: int = 5,
+        lock_after: int = 10,
+        lock_seconds: float = 900.0,
+        max_delay: float = 60.0,
+        global_free: int = 100,
+        global_delay: float = 5.0,
+        forget_after: float = 86400.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.engine = engine
         self.free, self.lock_after, self.lock_seconds = free, lock_after, lock_seconds
         self.max_delay, self.global_free, self.global_delay = max_delay, global_free, global_delay
@@ -74,7 +83,7 @@ class LoginLimiter:
         return get_engine()
 
     def _now(self) -> datetime:
-        return datetime.fromtimestamp(self._clock(), timezone.utc)
+        return datetime.fromtimestamp(self._clock(), UTC)
 
     def wait(self, address: str) -> float:
         """Seconds before ``address`` may try a password again (0: now)."""
@@ -82,8 +91,9 @@ class LoginLimiter:
         forget = now - timedelta(seconds=self.forget_after)
         keys = (self.key(address), GLOBAL_KEY)
         with self._engine().connect() as conn:
-            rows = conn.execute(select(LoginAttempt.locked_until, LoginAttempt.last_at)
-                                .where(LoginAttempt.key.in_(keys))).all()
+            rows = conn.execute(
+                select(LoginAttempt.locked_until, LoginAttempt.last_at).where(LoginAttempt.key.in_(keys))
+            ).all()
         waits = [(until - now).total_seconds() for until, last in rows if until is not None and last >= forget]
         return max([0.0, *waits])
 
@@ -91,10 +101,13 @@ class LoginLimiter:
         """Add one failure to ``key`` (starting over when its last one is older than ``forget``)."""
         insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
         stmt = insert(_T).values(key=key, failures=1, last_at=now, locked_until=None)
-        stmt = stmt.on_conflict_do_update(index_elements=[_T.c.key], set_={
-            "failures": case((_T.c.last_at < forget, 1), else_=_T.c.failures + 1),
-            "last_at": now,
-        }).returning(_T.c.failures)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[_T.c.key],
+            set_={
+                "failures": case((_T.c.last_at < forget, 1), else_=_T.c.failures + 1),
+                "last_at": now,
+            },
+        ).returning(_T.c.failures)
         return conn.execute(stmt).scalar_one()
 
     def failed(self, address: str) -> None:
@@ -113,14 +126,22 @@ class LoginLimiter:
             # The budget of all clients together counts failures within the last hour.
             total = self._count(conn, GLOBAL_KEY, now, now - timedelta(hours=1))
             if total > self.global_free:
-                conn.execute(_T.update().where(_T.c.key == GLOBAL_KEY)
-                             .values(locked_until=now + timedelta(seconds=self.global_delay)))
+                conn.execute(
+                    _T.update()
+                    .where(_T.c.key == GLOBAL_KEY)
+                    .values(locked_until=now + timedelta(seconds=self.global_delay))
+                )
                 if total % self.global_free == 1:
-                    log.warning("!!! %d failed sign-ins within an hour from many addresses: every sign-in "
-                                "now waits %.0f s after each failure !!!", total, self.global_delay)
+                    log.warning(
+                        "!!! %d failed sign-ins within an hour from many addresses: every sign-in "
+                        "now waits %.0f s after each failure !!!",
+                        total,
+                        self.global_delay,
+                    )
             if random.random() < 0.02:  # now and then, forget clients quiet for a day
-                conn.execute(delete(LoginAttempt).where(
-                    LoginAttempt.last_at < now - timedelta(seconds=self.forget_after)))
+                conn.execute(
+                    delete(LoginAttempt).where(LoginAttempt.last_at < now - timedelta(seconds=self.forget_after))
+                )
 
     def succeeded(self, address: str) -> None:
         with self._engine().begin() as conn:

@@ -47,14 +47,16 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 
 CALLBACKS = Counter("tracker_callbacks", "Webhook calls received, by what they did", ["outcome"])
 SENDS = Counter("tracker_sends", "Send attempts to eSMS, by the status they left the message in", ["result"])
-WEBHOOK_LATENCY = Histogram("tracker_webhook_duration_seconds", "Webhook latency seen by the web process",
-                            buckets=LATENCY_BUCKETS)
+WEBHOOK_LATENCY = Histogram(
+    "tracker_webhook_duration_seconds", "Webhook latency seen by the web process", buckets=LATENCY_BUCKETS
+)
 
 _OPEN = "('accepted', 'pending_approval', 'waiting', 'sent')"
 # Both use partial indexes (ix_messages_due, ix_messages_open): constant time at any table size.
 _QUEUE_DEPTH = text("SELECT count(*) FROM messages WHERE status IN ('queued', 'sending')")
-_OLDEST_OPEN = text(f"SELECT min(updated_at) AS oldest FROM messages WHERE status IN {_OPEN} "
-                    "AND smsid IS NOT NULL").columns(oldest=UTCDateTime())
+_OLDEST_OPEN = text(
+    f"SELECT min(updated_at) AS oldest FROM messages WHERE status IN {_OPEN} AND smsid IS NOT NULL"
+).columns(oldest=UTCDateTime())
 
 
 def enabled() -> bool:
@@ -81,12 +83,17 @@ class _DatabaseGauges:
 
     def collect(self):
         depth = GaugeMetricFamily("tracker_queue_depth", "Messages queued or being sent (at scrape time)")
-        lag = GaugeMetricFamily("tracker_reconcile_lag_seconds",
-                                "Seconds since the least recently updated non-final message with an SMSID "
-                                "last changed (0 when there is none)")
+        lag = GaugeMetricFamily(
+            "tracker_reconcile_lag_seconds",
+            "Seconds since the least recently updated non-final message with an SMSID "
+            "last changed (0 when there is none)",
+        )
         up = GaugeMetricFamily("tracker_database_up", "1 when the scrape could read the database")
-        paused = GaugeMetricFamily("tracker_sending_paused", "1 for each account or OA pause of the circuit breaker",
-                                   labels=["scope", "oa_id", "code"])
+        paused = GaugeMetricFamily(
+            "tracker_sending_paused",
+            "1 for each account or OA pause of the circuit breaker",
+            labels=["scope", "oa_id", "code"],
+        )
         paused_n = GaugeMetricFamily("tracker_sending_paused_total", "Account/OA pauses standing (0: sending normally)")
         try:
             with self.engine.connect() as conn:

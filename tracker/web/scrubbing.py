@@ -25,7 +25,9 @@ def mask_phones(value: str) -> str:
 # Names are judged as decoded (issue 12): ``Api%4Bey``, ``api+key``, ``"\u0041piKey"`` and
 # ``ＡｐｉＫｅｙ`` are all ApiKey; spelling them differently must not get a key through.
 _PAIR = re.compile(r"(?P<name>[^&?\s=;,\"'{}]+)=(?P<value>[^&\s\"']*)")
-_JSON_FIELD = re.compile(r"""(?P<name>"(?:[^"\\]|\\.)*"|'[^']*')(?P<sep>\s*:\s*)(?P<value>"(?:[^"\\]|\\.)*"|'[^']*'|[^,}\]\s]*)""")
+_JSON_FIELD = re.compile(
+    r"""(?P<name>"(?:[^"\\]|\\.)*"|'[^']*')(?P<sep>\s*:\s*)(?P<value>"(?:[^"\\]|\\.)*"|'[^']*'|[^,}\]\s]*)"""
+)
 
 
 def is_credential_name(name: str) -> bool:
@@ -51,11 +53,14 @@ def blank_credentials(value: str) -> str:
     """Credential parameters (query or form pairs, JSON fields) blanked to ***, names judged decoded."""
     lower = value.lower()
     if "=" in value and ("key" in lower or "%" in value or "+" in value):
-        value = _PAIR.sub(lambda m: f"{m['name']}=***" if is_credential_name(_decoded_pair_name(m["name"]))
-                          else m.group(), value)
+        value = _PAIR.sub(
+            lambda m: f"{m['name']}=***" if is_credential_name(_decoded_pair_name(m["name"])) else m.group(), value
+        )
     if ":" in value and ("key" in lower or "\\u" in lower):
-        value = _JSON_FIELD.sub(lambda m: f'{m["name"]}{m["sep"]}"***"'
-                                if is_credential_name(_decoded_json_name(m["name"])) else m.group(), value)
+        value = _JSON_FIELD.sub(
+            lambda m: f'{m["name"]}{m["sep"]}"***"' if is_credential_name(_decoded_json_name(m["name"])) else m.group(),
+            value,
+        )
     return value
 
 

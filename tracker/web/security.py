@@ -29,8 +29,10 @@ from tracker.web.scrubbing import PHONE, blank_credentials  # noqa: F401
 log = logging.getLogger("tracker.web.security")
 
 # For pages that set no policy of their own (the dashboard sets a stricter one).
-CSP = ("default-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'; "
-       "base-uri 'none'; form-action 'self'")
+CSP = (
+    "default-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'self'"
+)
 HSTS = "max-age=31536000"
 # eSMS's callbacks are a dozen short parameters (under 1 KiB with an encoded error_info);
 # anything far bigger is not eSMS, and refusing it before storing keeps junk out of the event log.
@@ -40,6 +42,7 @@ WEBHOOK_PREFIX = "/webhooks/"
 
 
 # -- client addresses -------------------------------------------------------------------------
+
 
 def client_address() -> str:
     """The caller's address; with TRACKER_PROXY_HOPS set, ProxyFix has already taken it from X-Forwarded-For."""
@@ -181,6 +184,7 @@ def _path_gate() -> None:
 
 # -- response headers -------------------------------------------------------------------------
 
+
 def _with_secure_flag(cookie: str) -> str:
     attrs = [a.strip().lower() for a in cookie.split(";")[1:]]
     return cookie if "secure" in attrs else cookie + "; Secure"
@@ -206,17 +210,27 @@ def _headers(resp: Response) -> Response:
 
 # -- start-up ---------------------------------------------------------------------------------
 
+
 def warn_if_open(settings: Settings) -> bool:
     """Say loudly when real eSMS credentials sit behind an open API or dashboard."""
     if settings.simulator_mode or not settings.allow_open:
         return False
-    open_parts = [name for name, missing in (("the API (/api/*)", not settings.api_tokens),
-                                             ("the dashboard", not settings.dashboard_password)) if missing]
+    open_parts = [
+        name
+        for name, missing in (
+            ("the API (/api/*)", not settings.api_tokens),
+            ("the dashboard", not settings.dashboard_password),
+        )
+        if missing
+    ]
     if not open_parts:
         return False
-    log.warning("!!! TRACKER_ALLOW_OPEN=1 with real eSMS credentials: %s answer anyone without "
-                "authentication; anybody who can reach this server can read phone numbers%s !!!",
-                " and ".join(open_parts), " and send paid messages" if not settings.api_tokens else "")
+    log.warning(
+        "!!! TRACKER_ALLOW_OPEN=1 with real eSMS credentials: %s answer anyone without "
+        "authentication; anybody who can reach this server can read phone numbers%s !!!",
+        " and ".join(open_parts),
+        " and send paid messages" if not settings.api_tokens else "",
+    )
     return True
 
 

@@ -52,6 +52,5 @@ def start(engine: Engine, settings: Settings, client: EsmsClient, stop: threadin
         _loop("spool-replay", stop, SPOOL_EVERY, lambda: replay.replay(engine, settings)),
         _loop("forwarding", stop, FORWARD_IDLE, forwarder.run_once),
         # The pass itself reports no "busy": it always waits the full interval before the next.
-        _loop("reconcile", stop, settings.reconcile_interval,
-              lambda: reconciler.run_once() and None),
+        _loop("reconcile", stop, settings.reconcile_interval, lambda: reconciler.run_once() and None),
     ]

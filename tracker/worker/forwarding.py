@@ -49,10 +49,18 @@ NOT_FORWARDED = (st.QUEUED, st.SENDING)
 def payload(row: ForwardDelivery, now: datetime) -> dict[str, Any]:
     """The JSON a receiver gets; ``forwarded_at`` is inside the signed body, so it cannot be replayed unseen."""
     return {
-        "delivery_id": str(row.delivery_id), "message_id": row.message_id, "order_id": row.order_id,
-        "request_id": row.request_id, "smsid": row.smsid, "status": row.status,
-        "final": st.is_final(row.status), "error_code": row.error_code, "error_message": row.error_message,
-        "sent_at": iso(row.sent_at), "final_at": iso(row.final_at), "updated_at": iso(row.changed_at),
+        "delivery_id": str(row.delivery_id),
+        "message_id": row.message_id,
+        "order_id": row.order_id,
+        "request_id": row.request_id,
+        "smsid": row.smsid,
+        "status": row.status,
+        "final": st.is_final(row.status),
+        "error_code": row.error_code,
+        "error_message": row.error_message,
+        "sent_at": iso(row.sent_at),
+        "final_at": iso(row.final_at),
+        "updated_at": iso(row.changed_at),
         "forwarded_at": iso(now),
     }
 
@@ -84,13 +92,24 @@ def claim(engine: Engine, settings: Settings, limit: int = BATCH) -> list[Forwar
     earlier = aliased(ForwardDelivery)
     due = (
         select(ForwardDelivery.id)
-        .where(ForwardDelivery.state == PENDING, ForwardDelivery.next_at <= now,
-               ~select(earlier.id).where(earlier.message_id == ForwardDelivery.message_id,
-                                         earlier.state == PENDING, earlier.id < ForwardDelivery.id).exists())
-        .order_by(ForwardDelivery.id).limit(limit).with_for_update(skip_locked=True)
+        .where(
+            ForwardDelivery.state == PENDING,
+            ForwardDelivery.next_at <= now,
+            ~select(earlier.id)
+            .where(
+                earlier.message_id == ForwardDelivery.message_id,
+                earlier.state == PENDING,
+                earlier.id < ForwardDelivery.id,
+            )
+            .exists(),
+        )
+        .order_by(ForwardDelivery.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
     )
     stmt = (
-        update(ForwardDelivery).where(ForwardDelivery.id.in_(due.scalar_subquery()))
+        update(ForwardDelivery)
+        .where(ForwardDelivery.id.in_(due.scalar_subquery()))
         .values(attempts=ForwardDelivery.attempts + 1, next_at=now + lease(settings))
         .returning(*ForwardDelivery.__table__.columns)
     )
@@ -138,8 +157,12 @@ def record(engine: Engine, settings: Settings, row: ForwardDelivery, attempt: At
             values["next_at"] = utcnow() + timedelta(seconds=backoff(settings, row.attempts))
         else:
             values["state"] = FAILED
-            log.warning("forwarding of status change %s (message %s) failed for good: %s",
-                        row.delivery_id, row.message_id, attempt.error)
+            log.warning(
+                "forwarding of status change %s (message %s) failed for good: %s",
+                row.delivery_id,
+                row.message_id,
+                attempt.error,
+            )
         conn.execute(update(ForwardDelivery).where(ForwardDelivery.id == row.id).values(**values))
 
 
@@ -189,26 +212,36 @@ class ForwardStats:
 def stats(engine: Engine, settings: Settings) -> ForwardStats:
     """Pending and failed deliveries, the oldest pending one's time, and the latest error."""
     with engine.connect() as conn:
-        counts = dict(conn.execute(
-            select(ForwardDelivery.state, func.count()).group_by(ForwardDelivery.state)).all())
-        oldest = conn.execute(select(func.min(ForwardDelivery.changed_at))
-                              .where(ForwardDelivery.state == PENDING)).scalar()
+        counts = dict(conn.execute(select(ForwardDelivery.state, func.count()).group_by(ForwardDelivery.state)).all())
+        oldest = conn.execute(
+            select(func.min(ForwardDelivery.changed_at)).where(ForwardDelivery.state == PENDING)
+        ).scalar()
         last_error = conn.execute(
-            select(ForwardDelivery.last_error).where(ForwardDelivery.last_error.is_not(None))
-            .order_by(ForwardDelivery.id.desc()).limit(1)).scalar()
+            select(ForwardDelivery.last_error)
+            .where(ForwardDelivery.last_error.is_not(None))
+            .order_by(ForwardDelivery.id.desc())
+            .limit(1)
+        ).scalar()
     return ForwardStats(
-        enabled=bool(settings.forward_url), pending=counts.get(PENDING, 0), failed=counts.get(FAILED, 0),
-        oldest_pending_at=iso(oldest), last_error=last_error,
+        enabled=bool(settings.forward_url),
+        pending=counts.get(PENDING, 0),
+        failed=counts.get(FAILED, 0),
+        oldest_pending_at=iso(oldest),
+        last_error=last_error,
     )
 
 
 def retry_failed(engine: Engine) -> int:
     """Put every failed delivery back in the queue (e.g. after fixing the receiver); returns how many."""
     with engine.begin() as conn:
-        return conn.execute(
-            update(ForwardDelivery).where(ForwardDelivery.state == FAILED)
-            .values(state=PENDING, attempts=0, next_at=utcnow())
-        ).rowcount or 0
+        return (
+            conn.execute(
+                update(ForwardDelivery)
+                .where(ForwardDelivery.state == FAILED)
+                .values(state=PENDING, attempts=0, next_at=utcnow())
+            ).rowcount
+            or 0
+        )
 
 
 def wait_idle(engine: Engine, timeout: float) -> bool:
@@ -216,8 +249,9 @@ def wait_idle(engine: Engine, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with engine.connect() as conn:
-            if not conn.execute(select(func.count()).select_from(ForwardDelivery)
-                                .where(ForwardDelivery.state == PENDING)).scalar():
+            if not conn.execute(
+                select(func.count()).select_from(ForwardDelivery).where(ForwardDelivery.state == PENDING)
+            ).scalar():
                 return True
         time.sleep(0.2)
     return False

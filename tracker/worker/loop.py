@@ -9,13 +9,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy.engine import Engine
 
-from tracker.worker import background
-from tracker.web import metrics
-from tracker.sending import sender
 from tracker.config import Settings
 from tracker.esms.client import EsmsClient, make_client
+from tracker.sending import sender
 from tracker.sending.queue import QUEUE_CHANNEL
 from tracker.sending.ratelimit import PerKey
+from tracker.web import metrics
+from tracker.worker import background
 
 log = logging.getLogger("tracker.worker.loop")
 

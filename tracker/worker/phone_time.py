@@ -45,13 +45,22 @@ def _due(engine: Engine, settings: Settings, now: datetime, after: float, limit:
     cutoff = now - timedelta(seconds=after)
     query = (
         select(Message.id, Message.smsid, Message.oa_id, Message.zalo_msg_id)
-        .where(Message.status == st.DELIVERED, Message.delivered_to_phone_at.is_(None),
-               Message.zalo_msg_id.is_not(None), Message.oa_id.is_not(None), Message.sandbox.is_(False),
-               Message.created_at >= now - timedelta(seconds=settings.reconcile_horizon),
-               # Never asked since it was delivered, or not within the last period.
-               or_(Message.reconciled_at.is_(None), Message.reconciled_at < cutoff,
-                   Message.reconciled_at < Message.final_at))
-        .order_by(Message.created_at).limit(limit)
+        .where(
+            Message.status == st.DELIVERED,
+            Message.delivered_to_phone_at.is_(None),
+            Message.zalo_msg_id.is_not(None),
+            Message.oa_id.is_not(None),
+            Message.sandbox.is_(False),
+            Message.created_at >= now - timedelta(seconds=settings.reconcile_horizon),
+            # Never asked since it was delivered, or not within the last period.
+            or_(
+                Message.reconciled_at.is_(None),
+                Message.reconciled_at < cutoff,
+                Message.reconciled_at < Message.final_at,
+            ),
+        )
+        .order_by(Message.created_at)
+        .limit(limit)
     )
     with engine.begin() as conn:
         found = [_Delivered(*row) for row in conn.execute(query)]
@@ -77,19 +86,38 @@ def _ask(client: EsmsClient, bucket: TokenBucket, d: _Delivered) -> lookups.Zalo
 def _record(engine: Engine, d: _Delivered, answer: lookups.ZaloStatus, now: datetime) -> bool:
     """Store the phone time (only where none is stored yet) and log the answer that gave it."""
     with engine.begin() as conn:
-        moved = conn.execute(update(Message).where(Message.id == d.id, Message.delivered_to_phone_at.is_(None))
-                             .values(delivered_to_phone_at=answer.delivered_at)).rowcount
+        moved = conn.execute(
+            update(Message)
+            .where(Message.id == d.id, Message.delivered_to_phone_at.is_(None))
+            .values(delivered_to_phone_at=answer.delivered_at)
+        ).rowcount
         if moved:
-            conn.execute(insert(Event).values(
-                message_id=d.id, kind="reconcile", outcome=st.APPLIED, status=st.DELIVERED, smsid=d.smsid,
-                data={"api": API, "zalo_status": answer.status, "delivered_to_phone_at": iso(answer.delivered_at)},
-                raw=json.dumps(answer.raw, ensure_ascii=False, default=str), created_at=now))
+            conn.execute(
+                insert(Event).values(
+                    message_id=d.id,
+                    kind="reconcile",
+                    outcome=st.APPLIED,
+                    status=st.DELIVERED,
+                    smsid=d.smsid,
+                    data={"api": API, "zalo_status": answer.status, "delivered_to_phone_at": iso(answer.delivered_at)},
+                    raw=json.dumps(answer.raw, ensure_ascii=False, default=str),
+                    created_at=now,
+                )
+            )
     return bool(moved)
 
 
-def record_phone_times(engine: Engine, settings: Settings, client: EsmsClient, bucket: TokenBucket,
-                       now: datetime, *, after: float, limit: int,
-                       count: Callable[[str], None] = lambda _: None) -> None:
+def record_phone_times(
+    engine: Engine,
+    settings: Settings,
+    client: EsmsClient,
+    bucket: TokenBucket,
+    now: datetime,
+    *,
+    after: float,
+    limit: int,
+    count: Callable[[str], None] = lambda _: None,
+) -> None:
     """Ask about delivered messages without a phone time; ``count`` hears "query" and "recorded"."""
     due = _due(engine, settings, now, after, limit)
 

@@ -87,9 +87,16 @@ class _Candidate:
 
 
 class Reconciler:
-    def __init__(self, engine: Engine, settings: Settings, client: EsmsClient, *,
-                 callback_rate: float = GET_CALLBACK_RATE, query_rate: float = QUERY_RATE,
-                 zalo_rate: float = lookups.ZALO_STATUS_RATE) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        client: EsmsClient,
+        *,
+        callback_rate: float = GET_CALLBACK_RATE,
+        query_rate: float = QUERY_RATE,
+        zalo_rate: float = lookups.ZALO_STATUS_RATE,
+    ) -> None:
         self.engine, self.settings, self.client = engine, settings, client
         self.callback_bucket = TokenBucket(callback_rate)
         self.query_bucket = TokenBucket(query_rate)
@@ -106,15 +113,28 @@ class Reconciler:
             summary = Summary()
             wait = self.settings.reconcile_after if after is None else after
             # First, so a message whose SMSID is found is asked about in this very pass.
-            recover.recover_smsids(self.engine, self.settings, self.client, now, after=wait,
-                                   acquire=self.callback_bucket.acquire,
-                                   count=lambda what: self._count(summary, what))
+            recover.recover_smsids(
+                self.engine,
+                self.settings,
+                self.client,
+                now,
+                after=wait,
+                acquire=self.callback_bucket.acquire,
+                count=lambda what: self._count(summary, what),
+            )
             candidates = self._candidates(now - timedelta(seconds=wait), now)
             summary.candidates = len(candidates)
             self._ask(candidates, summary)
-            phone_time.record_phone_times(self.engine, self.settings, self.client, self.zalo_bucket, now,
-                                          after=wait, limit=self._phone_limit(),
-                                          count=lambda what: self._count(summary, what))
+            phone_time.record_phone_times(
+                self.engine,
+                self.settings,
+                self.client,
+                self.zalo_bucket,
+                now,
+                after=wait,
+                limit=self._phone_limit(),
+                count=lambda what: self._count(summary, what),
+            )
             summary.timed_out = time_out(self.engine, self.settings, now)
             if summary.candidates or summary.timed_out or summary.phone_queries or summary.recovery_queries:
                 log.info("reconcile: %s", summary.to_dict())
@@ -146,16 +166,21 @@ class Reconciler:
         query = (
             select(Message.id, Message.smsid, Message.oa_id, Message.status, Message.sms_type)
             # Sandbox sends are neither delivered nor kept by eSMS: nothing to ask about.
-            .where(Message.status.in_(OPEN), Message.smsid.is_not(None), Message.updated_at < cutoff,
-                   Message.sandbox.is_(False),
-                   or_(Message.reconciled_at.is_(None), Message.reconciled_at < cutoff))
-            .order_by(Message.updated_at).limit(PASS_LIMIT)
+            .where(
+                Message.status.in_(OPEN),
+                Message.smsid.is_not(None),
+                Message.updated_at < cutoff,
+                Message.sandbox.is_(False),
+                or_(Message.reconciled_at.is_(None), Message.reconciled_at < cutoff),
+            )
+            .order_by(Message.updated_at)
+            .limit(PASS_LIMIT)
         )
         with self.engine.begin() as conn:
             found = [_Candidate(*row) for row in conn.execute(query)]
             # Marked before asking: a pass that dies half-way does not hammer eSMS on restart.
             for i in range(0, len(found), CHUNK):
-                ids = [c.id for c in found[i:i + CHUNK]]
+                ids = [c.id for c in found[i : i + CHUNK]]
                 conn.execute(update(Message).where(Message.id.in_(ids)).values(reconciled_at=now))
         return found
 
@@ -169,8 +194,12 @@ class Reconciler:
 
     def _count(self, summary: Summary, what: str) -> None:
         """What phone_time and recover report: one more of ``what`` (their words, our fields)."""
-        field_name = {"query": "phone_queries", "recorded": "phone_times",
-                      "recovery_query": "recovery_queries", "recovered": "smsids_recovered"}[what]
+        field_name = {
+            "query": "phone_queries",
+            "recorded": "phone_times",
+            "recovery_query": "recovery_queries",
+            "recovered": "smsids_recovered",
+        }[what]
         with self._summary_lock:
             setattr(summary, field_name, getattr(summary, field_name) + 1)
 
@@ -181,7 +210,7 @@ class Reconciler:
         rest: list[_Candidate] = list(by_oa.pop(None, []))
         for oa_id, group in by_oa.items():
             for i in range(0, len(group), MAX_CALLBACK_IDS):
-                rest += self._get_callbacks(oa_id, group[i:i + MAX_CALLBACK_IDS], summary)
+                rest += self._get_callbacks(oa_id, group[i : i + MAX_CALLBACK_IDS], summary)
         with ThreadPoolExecutor(self.settings.reconcile_threads, thread_name_prefix="reconcile") as pool:
             list(pool.map(lambda c: self._query(c, summary), rest))
 
@@ -259,19 +288,36 @@ def time_out(engine: Engine, settings: Settings, now: datetime | None = None) ->
     while True:
         with engine.begin() as conn:
             # A sandbox message stays accepted for good: no final status will ever come for it.
-            ids = list(conn.scalars(select(Message.id).where(
-                Message.status.in_(OPEN), Message.created_at < cutoff, Message.sandbox.is_(False)).limit(CHUNK)))
+            ids = list(
+                conn.scalars(
+                    select(Message.id)
+                    .where(Message.status.in_(OPEN), Message.created_at < cutoff, Message.sandbox.is_(False))
+                    .limit(CHUNK)
+                )
+            )
             if not ids:
                 return total
             # Through the status rule: one a callback moved to a final since the read above stays.
-            rows = apply.change_status(conn, ids, st.FAILED, now=now, among=OPEN,
-                                       error_code=apply.TIMEOUT_CODE, error_message=message)
+            rows = apply.change_status(
+                conn, ids, st.FAILED, now=now, among=OPEN, error_code=apply.TIMEOUT_CODE, error_message=message
+            )
             if rows:
-                conn.execute(insert(Event), [
-                    dict(message_id=mid, kind="reconcile", outcome=st.APPLIED, status=st.FAILED, smsid=smsid,
-                         error_code=apply.TIMEOUT_CODE, error_message=message,
-                         data={"reason": "horizon", "horizon_seconds": settings.reconcile_horizon},
-                         raw=None, created_at=now)
-                    for mid, smsid in rows
-                ])
+                conn.execute(
+                    insert(Event),
+                    [
+                        dict(
+                            message_id=mid,
+                            kind="reconcile",
+                            outcome=st.APPLIED,
+                            status=st.FAILED,
+                            smsid=smsid,
+                            error_code=apply.TIMEOUT_CODE,
+                            error_message=message,
+                            data={"reason": "horizon", "horizon_seconds": settings.reconcile_horizon},
+                            raw=None,
+                            created_at=now,
+                        )
+                        for mid, smsid in rows
+                    ],
+                )
             total += len(rows)

@@ -54,22 +54,49 @@ def _due(engine: Engine, now: datetime, after: float) -> list[_Lost]:
     """The messages to look for, marked as asked (``reconciled_at``), each with its window: from its
     first send attempt (a message may wait queued long before it) to its acceptance."""
     cutoff = now - timedelta(seconds=after)
-    first_send = (select(func.min(Event.created_at))
-                  .where(Event.message_id == Message.id, Event.kind == "send").scalar_subquery())
+    first_send = (
+        select(func.min(Event.created_at)).where(Event.message_id == Message.id, Event.kind == "send").scalar_subquery()
+    )
     query = (
-        select(Message.id, Message.phone, Message.oa_id, Message.campaign_id, Message.request_id, Message.status,
-               Message.created_at, Message.sent_at, Message.updated_at, first_send.label("first_send"))
-        .where(Message.status.in_(OPEN), Message.smsid.is_(None), Message.sandbox.is_(False),
-               Message.updated_at < cutoff,
-               or_(Message.reconciled_at.is_(None), Message.reconciled_at < cutoff))
-        .order_by(Message.updated_at).limit(LIMIT)
+        select(
+            Message.id,
+            Message.phone,
+            Message.oa_id,
+            Message.campaign_id,
+            Message.request_id,
+            Message.status,
+            Message.created_at,
+            Message.sent_at,
+            Message.updated_at,
+            first_send.label("first_send"),
+        )
+        .where(
+            Message.status.in_(OPEN),
+            Message.smsid.is_(None),
+            Message.sandbox.is_(False),
+            Message.updated_at < cutoff,
+            or_(Message.reconciled_at.is_(None), Message.reconciled_at < cutoff),
+        )
+        .order_by(Message.updated_at)
+        .limit(LIMIT)
     )
     with engine.begin() as conn:
         rows = list(conn.execute(query))
         if rows:
             conn.execute(update(Message).where(Message.id.in_([r.id for r in rows])).values(reconciled_at=now))
-    return [_Lost(r.id, r.phone, r.oa_id, r.campaign_id, r.request_id, r.status,
-                  (r.first_send or r.created_at) - SLACK, (r.sent_at or r.updated_at) + SLACK) for r in rows]
+    return [
+        _Lost(
+            r.id,
+            r.phone,
+            r.oa_id,
+            r.campaign_id,
+            r.request_id,
+            r.status,
+            (r.first_send or r.created_at) - SLACK,
+            (r.sent_at or r.updated_at) + SLACK,
+        )
+        for r in rows
+    ]
 
 
 def _windows(lost: list[_Lost]) -> list[tuple[datetime, datetime]]:
@@ -103,7 +130,7 @@ def _unclaimed(engine: Engine, records: list[lookups.SentRecord]) -> list[lookup
     smsids = [r.smsid for r in records]
     with engine.connect() as conn:
         for i in range(0, len(smsids), 500):
-            known.update(conn.scalars(select(Message.smsid).where(Message.smsid.in_(smsids[i:i + 500]))))
+            known.update(conn.scalars(select(Message.smsid).where(Message.smsid.in_(smsids[i : i + 500]))))
     return [r for r in records if r.smsid not in known]
 
 
@@ -115,8 +142,13 @@ def _fits(m: _Lost, r: lookups.SentRecord) -> bool:
     return r.sent_at is None or m.start <= r.sent_at <= m.end
 
 
-def _request_ids(client: EsmsClient, lost: list[_Lost], options: dict[int, list[lookups.SentRecord]],
-                 acquire: Callable[[], object], count: Callable[[str], None]) -> dict[str, str | None]:
+def _request_ids(
+    client: EsmsClient,
+    lost: list[_Lost],
+    options: dict[int, list[lookups.SentRecord]],
+    acquire: Callable[[], object],
+    count: Callable[[str], None],
+) -> dict[str, str | None]:
     """GetCallback's RequestId of every candidate send, per OA (None where eSMS keeps none)."""
     by_oa: dict[str, set[str]] = defaultdict(set)
     for m in lost:
@@ -128,7 +160,7 @@ def _request_ids(client: EsmsClient, lost: list[_Lost], options: dict[int, list[
         for i in range(0, len(ordered), MAX_CALLBACK_IDS):
             acquire()
             count("recovery_query")
-            result = client.get_callbacks(ordered[i:i + MAX_CALLBACK_IDS], oa_id)
+            result = client.get_callbacks(ordered[i : i + MAX_CALLBACK_IDS], oa_id)
             for answer in result.answers if result.ok else []:
                 if answer.smsid:
                     request_id = answer.raw.get("RequestId")
@@ -136,8 +168,9 @@ def _request_ids(client: EsmsClient, lost: list[_Lost], options: dict[int, list[
     return out
 
 
-def _choose(lost: list[_Lost], options: dict[int, list[lookups.SentRecord]],
-            request_ids: dict[str, str | None]) -> dict[int, tuple[str, str]]:
+def _choose(
+    lost: list[_Lost], options: dict[int, list[lookups.SentRecord]], request_ids: dict[str, str | None]
+) -> dict[int, tuple[str, str]]:
     """Message id -> (SMSID, how it was matched), only where the match is beyond doubt."""
     chosen: dict[int, tuple[str, str]] = {}
     for m in lost:
@@ -147,8 +180,11 @@ def _choose(lost: list[_Lost], options: dict[int, list[lookups.SentRecord]],
     taken = {smsid for smsid, _ in chosen.values()}
     # A send eSMS names another RequestId for is someone else's; of the rest, a send two
     # waiting messages could both be, or a message two sends could be, is left alone.
-    free = {m.id: [r.smsid for r in options.get(m.id, []) if r.smsid not in taken and not request_ids.get(r.smsid)]
-            for m in lost if m.id not in chosen}
+    free = {
+        m.id: [r.smsid for r in options.get(m.id, []) if r.smsid not in taken and not request_ids.get(r.smsid)]
+        for m in lost
+        if m.id not in chosen
+    }
     claims: dict[str, int] = defaultdict(int)
     for smsids in free.values():
         for smsid in smsids:
@@ -166,20 +202,39 @@ def _store(engine: Engine, m: _Lost, smsid: str, matched_by: str, now: datetime)
     """
     try:
         with engine.begin() as conn:
-            moved = conn.execute(update(Message).where(Message.id == m.id, Message.smsid.is_(None))
-                                 .values(smsid=smsid, reconciled_at=None)).rowcount
+            moved = conn.execute(
+                update(Message)
+                .where(Message.id == m.id, Message.smsid.is_(None))
+                .values(smsid=smsid, reconciled_at=None)
+            ).rowcount
             if moved:
-                conn.execute(insert(Event).values(
-                    message_id=m.id, kind="reconcile", outcome=st.APPLIED, status=m.status, smsid=smsid,
-                    data={"api": API, "reason": "smsid recovered", "matched_by": matched_by}, raw=None,
-                    created_at=now))
+                conn.execute(
+                    insert(Event).values(
+                        message_id=m.id,
+                        kind="reconcile",
+                        outcome=st.APPLIED,
+                        status=m.status,
+                        smsid=smsid,
+                        data={"api": API, "reason": "smsid recovered", "matched_by": matched_by},
+                        raw=None,
+                        created_at=now,
+                    )
+                )
     except IntegrityError:  # a callback gave the SMSID to a message of its own meanwhile
         return False
     return bool(moved)
 
 
-def recover_smsids(engine: Engine, settings: Settings, client: EsmsClient, now: datetime, *, after: float,
-                   acquire: Callable[[], object], count: Callable[[str], None] = lambda _: None) -> None:
+def recover_smsids(
+    engine: Engine,
+    settings: Settings,
+    client: EsmsClient,
+    now: datetime,
+    *,
+    after: float,
+    acquire: Callable[[], object],
+    count: Callable[[str], None] = lambda _: None,
+) -> None:
     """Look for the SMSIDs of open messages that have none.
 
     ``acquire`` paces GetCallback (the reconciler's 20/s bucket); ``count`` hears
