@@ -39,6 +39,8 @@ from tracker.db import make_engine  # noqa: E402
 from tracker.ops import migrate
 
 SECRET = "chaos-secret-key-0123456789abcdef"
+# Forwarding is signed with a key of its own (the receiver holds it, issue 12).
+FORWARD_SECRET = "chaos-forward-secret-0123456789abcdef"
 TOKEN = "chaos-api-token"
 OAID = "4097311281936189049"
 FAULTS = {
@@ -88,7 +90,7 @@ class Run:
         self.web_url = f"http://127.0.0.1:{free_port()}"
         self.db = make_engine(config.normalize_database_url(opts.database_url), pool_pre_ping=True)
         self.proxy = None if opts.restart_pg else Proxy(opts.database_url)
-        self.receiver = ForwardReceiver(SECRET)
+        self.receiver = ForwardReceiver(FORWARD_SECRET)
         self.procs: dict[str, Proc] = {}
         self.started = time.monotonic()
         self.outage_seconds = 0.0
@@ -110,6 +112,7 @@ class Run:
             "ESMS_OAID": OAID,
             "TRACKER_INSTANCE_DIR": str(self.opts.workdir / "instance"),
             "TRACKER_FORWARD_URL": self.receiver.url,
+            "TRACKER_FORWARD_SECRET": FORWARD_SECRET,
             "WEB_CONCURRENCY": "2",
             "PYTHONUNBUFFERED": "1",
             **WORKER_ENV,

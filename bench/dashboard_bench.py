@@ -188,7 +188,7 @@ def make_app(url: str):
         {
             "DATABASE_URL": url,
             "TRACKER_SIMULATOR": "1",
-            "TRACKER_SECRET_KEY": "bench-secret-key-0123456789",
+            "TRACKER_SECRET_KEY": "bench-secret-key-0123456789abcdef-dashboard",
             "TRACKER_INSTANCE_DIR": str(instance),
         }
     )

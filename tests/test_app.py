@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.support import API_TOKEN, OAID
-from tracker import create_app
+from tracker import create_app, keys
 from tracker.config import ConfigError
 from tracker.web.logs import REQUEST_ID_HEADER
 
@@ -42,7 +42,8 @@ def test_each_part_has_its_routes(app, rule):
 
 def test_given_settings_and_engine_are_the_ones_used(app, settings, engine):
     assert app.config["SETTINGS"] is settings
-    assert app.config["SECRET_KEY"] == settings.secret_key
+    # Sessions are signed with their own key derived from TRACKER_SECRET_KEY, never the key itself.
+    assert app.config["SECRET_KEY"] == keys.derive(settings.secret_key, keys.SESSIONS) != settings.secret_key.encode()
     assert app.config["MAX_CONTENT_LENGTH"] == settings.max_body
     assert app.extensions["engine"] is engine
     assert app.instance_path == str(settings.instance_dir)
@@ -65,7 +66,7 @@ def test_settings_come_from_the_environment_when_not_given(monkeypatch, tmp_path
     settings = app.config["SETTINGS"]
     assert settings.database_url == url
     assert settings.api_tokens == ("env-token",)
-    assert app.config["SECRET_KEY"] == "s" * 32
+    assert settings.secret_key == "s" * 32 and app.config["SECRET_KEY"] == keys.derive("s" * 32, keys.SESSIONS)
     assert app.config["MAX_CONTENT_LENGTH"] == 2048
     assert str(app.extensions["engine"].url) == url
     app.extensions["engine"].dispose()

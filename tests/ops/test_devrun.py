@@ -74,7 +74,7 @@ def fake_run(monkeypatch, tmp_path):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'dev.db'}")
     monkeypatch.setenv("TRACKER_INSTANCE_DIR", str(tmp_path / "instance"))
-    monkeypatch.setenv("TRACKER_SECRET_KEY", "dev-secret-key-0123456789")
+    monkeypatch.setenv("TRACKER_SECRET_KEY", "dev-secret-key-0123456789abcdef-0123")
     monkeypatch.setenv("TRACKER_API_TOKENS", API_TOKEN)
     return started
 

@@ -64,6 +64,9 @@ def venv(wheel, tmp_path_factory) -> Path:
         check=True,
         capture_output=True,
         timeout=600,
+        # Without the developer's PYTHONPATH: a checkout on it (its *.egg-info) would make pip
+        # think the tracker is installed already and skip the wheel.
+        env={k: v for k, v in os.environ.items() if k not in LEAKY},
     )
     return home
 
