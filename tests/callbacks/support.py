@@ -1,8 +1,13 @@
-"""Helpers of the callback tests: a parsed report, as eSMS's query string gives it."""
+"""Helpers of the callback tests: a parsed report, a message's callback URL and status."""
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
+
+from tests.support import SECRET
+from tracker import tokens
 from tracker.esms.callback import Callback, parse_callback
+from tracker.models import Message
 
 
 def report(
@@ -16,3 +21,17 @@ def report(
 
 DELIVERED = dict(send_status=5, success=1)
 FAILED = dict(send_status=5, failed=1)
+
+
+# Nothing listens on port 1: every connection is refused, like a database that is down.
+DOWN_URL = "postgresql+psycopg://postgres@127.0.0.1:1/tracker"
+
+
+def webhook_url(mid: int) -> str:
+    """The CallbackUrl path the tracker gives message ``mid``."""
+    return f"/webhooks/esms/{tokens.make(SECRET, mid)}"
+
+
+def status(engine, mid: int) -> str:
+    with Session(engine) as s:
+        return s.get(Message, mid).status

@@ -13,34 +13,14 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from tests.callbacks.support import status
+from tests.callbacks.support import webhook_url as url
 from tests.support import ROOT, SECRET, events
 from tests.support import callback_query as cb
-from tracker import create_app, tokens
+from tracker import tokens
 from tracker.callbacks import apply, replay, spool
-from tracker.db import make_engine, utcnow
-from tracker.models import Event, Message
-
-# Nothing listens on port 1: every connection is refused, like a database that is down.
-DOWN_URL = "postgresql+psycopg://postgres@127.0.0.1:1/tracker"
-
-
-@pytest.fixture
-def down_app(settings):
-    """The web app while its database is unreachable."""
-    down = make_engine(DOWN_URL)
-    app = create_app(settings, engine=down)
-    app.config["TESTING"] = True
-    yield app
-    down.dispose()
-
-
-def url(mid: int) -> str:
-    return f"/webhooks/esms/{tokens.make(SECRET, mid)}"
-
-
-def status(engine, mid: int) -> str:
-    with Session(engine) as s:
-        return s.get(Message, mid).status
+from tracker.db import utcnow
+from tracker.models import Event
 
 
 @pytest.mark.parametrize("crash", ["after_apply", "before_apply"])

@@ -6,38 +6,17 @@ from __future__ import annotations
 import os
 import threading
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.support import SECRET, WEBHOOK_TOKEN, events, replace_settings
+from tests.callbacks.support import DOWN_URL, status
+from tests.callbacks.support import webhook_url as url
+from tests.support import WEBHOOK_TOKEN, events, replace_settings
 from tests.support import callback_query as cb
-from tracker import create_app, tokens
+from tracker import create_app
 from tracker.callbacks import replay, spool
 from tracker.db import make_engine
 from tracker.models import Message
-
-# Nothing listens on port 1: every connection is refused, like a database that is down.
-DOWN_URL = "postgresql+psycopg://postgres@127.0.0.1:1/tracker"
-
-
-@pytest.fixture
-def down_app(settings):
-    """The web app while its database is unreachable."""
-    down = make_engine(DOWN_URL)
-    app = create_app(settings, engine=down)
-    app.config["TESTING"] = True
-    yield app
-    down.dispose()
-
-
-def url(mid: int) -> str:
-    return f"/webhooks/esms/{tokens.make(SECRET, mid)}"
-
-
-def status(engine, mid: int) -> str:
-    with Session(engine) as s:
-        return s.get(Message, mid).status
 
 
 def test_outage_callbacks_are_spooled_answered_200_and_replayed_once_in_order(
