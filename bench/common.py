@@ -119,6 +119,7 @@ class Server:
     log: Path
     health: str = "/healthz"
     proc: subprocess.Popen | None = None
+    cwd: Path = ROOT
 
     @property
     def url(self) -> str:
@@ -127,7 +128,7 @@ class Server:
     def start(self, timeout: float = 30) -> Server:
         out = open(self.log, "wb")
         self.proc = subprocess.Popen(
-            self.cmd, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            self.cmd, cwd=self.cwd, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
         try:
             wait_until(
@@ -180,6 +181,60 @@ def gunicorn(name: str, app: str, env: dict[str, str], tmp: Path, *extra: str) -
     return Server(name, cmd, env, port, tmp / f"{name}.log")
 
 
+def web_workers() -> int:
+    """The tracker's gunicorn worker count (gunicorn.conf.py's rule): the one setting the minimal
+    receiver shares with it."""
+    return int(os.environ.get("WEB_CONCURRENCY", str((os.cpu_count() or 1) + 1)))
+
+
+def minimal_url(url: str) -> str:
+    """The minimal receiver's own database: ``<bench database>_minimal`` on the same server."""
+    base, _, name = plain_pg(url).rpartition("/")
+    name, _, query = name.partition("?")
+    return f"{base}/{name}_minimal" + (f"?{query}" if query else "")
+
+
+def minimal_server(name: str, db_url: str, tmp: Path) -> Server:
+    """bench/minimal_receiver.py under plain gunicorn: run from bench/ (so gunicorn finds no
+    gunicorn.conf.py of ours), with the worker count and nothing else of the tracker's, in an
+    environment holding only its database URL."""
+    port = free_port()
+    env = {"PATH": os.environ.get("PATH", ""), "MINIMAL_DATABASE_URL": plain_pg(db_url)}
+    cmd = [str(BIN / "gunicorn"), "-w", str(web_workers()), "--bind", f"127.0.0.1:{port}", "minimal_receiver:app"]
+    return Server(name, cmd, env, port, tmp / f"{name}.log", cwd=BENCH)
+
+
+def copy_to_minimal(src_url: str, dst_url: str, *, events: bool) -> int:
+    """Make the minimal receiver's schema in its own database and fill it with the tracker's
+    seeded messages (and events), so both answer for the same rows; returns the messages copied."""
+    import psycopg
+
+    sys.path.insert(0, str(BENCH))
+    import minimal_receiver as minimal
+
+    ensure_pg_database(dst_url)
+    minimal.create_schema(plain_pg(dst_url))
+    pairs = [("msg", minimal.MESSAGE_COLS, "messages", minimal.MESSAGE_COLS)]
+    if events:
+        # The receiver's events name their message as msg_id; they carry no JSON data column.
+        src_cols = tuple("message_id" if c == "msg_id" else c for c in ("msg_id", *minimal.EVENT_COLS))
+        pairs.append(("ev", ("msg_id", *minimal.EVENT_COLS), "events", src_cols))
+    with psycopg.connect(plain_pg(src_url)) as src, psycopg.connect(plain_pg(dst_url)) as dst:
+        for dst_table, dst_cols, src_table, src_cols in pairs:
+            select = f"COPY (SELECT {', '.join(src_cols)} FROM {src_table}) TO STDOUT"
+            with (
+                src.cursor().copy(select) as out,
+                dst.cursor().copy(f"COPY {dst_table} ({', '.join(dst_cols)}) FROM STDIN") as into,
+            ):
+                for block in out:
+                    into.write(block)
+        dst.execute("SELECT setval('ev_id_seq', COALESCE((SELECT max(id) FROM ev), 0) + 1)")
+        dst.commit()
+        dst.autocommit = True
+        dst.execute("ANALYZE")
+        return dst.execute("SELECT count(*) FROM msg").fetchone()[0]
+
+
 def children(pid: int) -> list[int]:
     out: list[int] = []
     try:
@@ -230,11 +285,12 @@ class CpuMeter:
     """CPU used by a server's workers (and the database's backends) over a run: a figure that
     other load on a shared machine disturbs far less than requests per second."""
 
-    def __init__(self, server: Server, db_url: str | None):
-        self.server, self.db_url = server, db_url
+    def __init__(self, server: Server, db_url: str | None, also=None):
+        self.server, self.db_url, self.also = server, db_url, also
 
     def __enter__(self) -> CpuMeter:
-        self.web_pids = self.server.pids()
+        # `also`: more of the server's processes (the tracker's worker), counted as its own.
+        self.web_pids = self.server.pids() + (self.also() if self.also else [])
         self.db_pids = pg_backends(self.db_url) if self.db_url else []
         self.web0, self.db0 = cpu_seconds(self.web_pids), cpu_seconds(self.db_pids)
         return self
@@ -377,9 +433,10 @@ def measured(
     duration: float,
     headers: dict[str, str] | None = None,
     tool: str = "auto",
+    also=None,
 ) -> LoadResult:
-    """run_load, plus the CPU the server's workers and the database spent per request."""
-    with CpuMeter(server, db_url) as cpu:
+    """run_load, plus the CPU the server's workers (and ``also()``'s pids) and the database spent per request."""
+    with CpuMeter(server, db_url, also) as cpu:
         r = run_load(label, server.url, paths, concurrency, duration, headers, tool)
     if r.requests:
         r.web_cpu_ms = cpu.web * 1000 / r.requests

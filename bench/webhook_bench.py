@@ -16,20 +16,27 @@ from __future__ import annotations
 
 import argparse
 import random
+import signal
 import sqlite3
+import subprocess
 import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 from common import (
+    BIN,
+    ROOT,
     SECRET,
     LoadResult,
     Server,
     base_env,
+    copy_to_minimal,
     gunicorn,
     machine_line,
     measured,
+    minimal_server,
+    minimal_url,
     pg_url,
     plain_pg,
     print_table,
@@ -44,12 +51,17 @@ from tracker.simulator import plan as planning
 from tracker.simulator import wire
 from tracker.simulator.settings import SimSettings
 
+# The shared callback URL's token (TRACKER_WEBHOOK_TOKEN), for the "shared URL" runs.
+SHARED_TOKEN = "bench-shared-callback-token-0123456789"
 GAP = 150  # a message's next callback comes ~3 x GAP requests later (its order is kept)
 DUPLICATE_SHARE = 0.10
 
 
-def callback_paths(first_id: int, n: int, seed_: int) -> list[str]:
-    """GET paths for messages first_id..first_id+n-1: 2 -> 7 -> 5 each, interleaved, 10 % duplicates."""
+def callback_paths(first_id: int, n: int, seed_: int, shared: str | None = None) -> list[str]:
+    """GET paths for messages first_id..first_id+n-1: 2 -> 7 -> 5 each, interleaved, 10 % duplicates.
+
+    Each message's own callback URL, or with ``shared`` the shared URL (the message found by SMSID).
+    """
     rng = random.Random(seed_)
     sim = SimSettings(seed=seed_)
     keyed: list[tuple[int, int, str]] = []
@@ -72,7 +84,7 @@ def callback_paths(first_id: int, n: int, seed_: int) -> list[str]:
         )
         outcome = "delivered" if rng.random() < 0.9 else "failed"
         steps = planning.build_steps(rng, sim, ctx, outcome, 0 if outcome == "delivered" else -114)
-        base = f"/webhooks/esms/{tokens.make(SECRET, mid)}?"
+        base = f"/webhooks/esms/{shared or tokens.make(SECRET, mid)}?"
         for j, step in enumerate(steps):
             keyed.append((k + j * GAP, j, base + step.query))
     keyed.sort()
@@ -90,10 +102,12 @@ def callback_paths(first_id: int, n: int, seed_: int) -> list[str]:
     return out
 
 
-def outcomes(url: str, first_id: int, n: int) -> dict[str, int]:
-    """Events stored for a block of messages, by outcome (reference events carry only the SMSID)."""
+def outcomes(url: str, first_id: int, n: int, *, minimal: bool = False) -> dict[str, int]:
+    """Events stored for a block of messages, by outcome (the old reference's events carry only the SMSID)."""
     sql = (
-        "SELECT e.outcome, count(*) FROM events e JOIN messages m ON m.smsid = e.smsid "
+        "SELECT e.outcome, count(*) FROM ev e WHERE e.msg_id BETWEEN {p} AND {p} GROUP BY e.outcome"
+        if minimal
+        else "SELECT e.outcome, count(*) FROM events e JOIN messages m ON m.smsid = e.smsid "
         "WHERE m.id BETWEEN {p} AND {p} AND e.kind = 'callback' GROUP BY e.outcome"
     )
     if url.startswith("sqlite"):
@@ -107,73 +121,117 @@ def outcomes(url: str, first_id: int, n: int) -> dict[str, int]:
     return dict(sorted(rows))
 
 
+class Worker:
+    """The Procfile's `worker` line beside the web servers: the tracker's whole cost, not the web's alone."""
+
+    def __init__(self, env: dict[str, str], log: Path):
+        self.env, self.log, self.proc = env, log, None
+
+    def __enter__(self) -> Worker:
+        self.proc = subprocess.Popen(
+            [str(BIN / "tracker"), "worker"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=open(self.log, "wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        return self
+
+    def pids(self) -> list[int]:
+        return [self.proc.pid] if self.proc and self.proc.poll() is None else []
+
+    def __exit__(self, *exc) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
 def bench_database(label: str, url: str, args, tmp: Path) -> tuple[list[LoadResult], list[str]]:
     """Every run on one database; returns the results and the report lines."""
+    postgres = not url.startswith("sqlite")
     variants = [("ours", {})]
     if not args.smoke:
         variants += [
             ("ours, metrics off", {"TRACKER_METRICS": "0"}),
             ("ours, request log off", {"TRACKER_LOG_LEVEL": "WARNING"}),
         ]
+    # The references: the minimal receiver (its own database and schema; PostgreSQL only),
+    # and the old one on the tracker's own database (its UPDATE pays our triggers).
+    refs = (["minimal"] if postgres else []) + ["reference"]
     runs: list[tuple[str, int]] = []
     for c in args.concurrency:
         runs += [("noop", c)]
         # Alternated and repeated: the machine is shared, the best of each is kept.
         for _ in range(args.repeat):
-            runs += [("reference", c), ("ours", c)]
+            runs += [(r, c) for r in refs] + [("ours", c), ("ours, shared URL", c)]
             if c == args.concurrency[0]:
                 runs += [(name, c) for name, _ in variants[1:]]
     per_block = args.messages
     reset_database(url)
     first, took = seed(url, per_block * (len(runs) + 1), status="accepted")
     lines = [f"{label}: seeded {per_block * (len(runs) + 1)} messages in {took:.1f} s"]
+    if postgres:
+        copied = copy_to_minimal(url, minimal_url(url), events=False)
+        lines.append(f"{label}: copied {copied} messages to the minimal receiver's own database")
     blocks = iter(range(first, first + per_block * (len(runs) + 1), per_block))
     warm_block = next(blocks)
 
-    env = base_env(url, tmp, TRACKER_LOG_LEVEL="INFO")
+    env = base_env(url, tmp, TRACKER_LOG_LEVEL="INFO", TRACKER_WEBHOOK_TOKEN=SHARED_TOKEN)
     servers: dict[str, Server] = {
         "reference": gunicorn(f"{label}-reference", "bench.reference_app:app", env, tmp),
     }
+    if postgres:
+        servers["minimal"] = minimal_server(f"{label}-minimal", minimal_url(url), tmp)
     for name, extra in variants:
         servers[name] = gunicorn(
             f"{label}-{name.replace(' ', '_').replace(',', '')}", "wsgi:app", {**env, **extra}, tmp
         )
+    servers["ours, shared URL"] = servers["ours"]
     results: list[LoadResult] = []
     try:
-        for s in servers.values():
+        for s in {id(s): s for s in servers.values()}.values():
             s.start()
-        warm = callback_paths(warm_block, per_block, seed_=0)
-        for name, s in servers.items():
-            run_load("warm-up", s.url, warm, 8, 1 if args.smoke else 2, tool=args.loadgen)
-        for name, c in runs:
-            if name == "noop":
-                r = measured(
-                    "noop (bare Flask)", servers["reference"], None, ["/noop"], c, args.duration, tool=args.loadgen
-                )
-            else:
-                block = next(blocks)
-                server = servers[name]
-                r = measured(
-                    name,
-                    server,
-                    url,
-                    callback_paths(block, per_block, seed_=block),
-                    c,
-                    args.duration,
-                    tool=args.loadgen,
-                )
-                mix = outcomes(url, block, per_block)
-                wrapped = " (paths wrapped: later ones repeat)" if r.requests > per_block * 3.3 else ""
-                lines.append(f"{label} {name} c={c}: outcomes stored {mix}{wrapped}")
-            r.label = f"{label} {r.label}"
-            results.append(r)
+        with Worker(env, tmp / f"{label}-worker.log") as worker:
+            warm = callback_paths(warm_block, per_block, seed_=0)
+            for name, s in servers.items():
+                run_load("warm-up", s.url, warm, 8, 1 if args.smoke else 2, tool=args.loadgen)
+            for name, c in runs:
+                if name == "noop":
+                    r = measured(
+                        "noop (bare Flask)", servers["reference"], None, ["/noop"], c, args.duration, tool=args.loadgen
+                    )
+                else:
+                    block = next(blocks)
+                    server = servers[name]
+                    shared = SHARED_TOKEN if name == "ours, shared URL" else None
+                    r = measured(
+                        name,
+                        server,
+                        minimal_url(url) if name == "minimal" else url,
+                        callback_paths(block, per_block, seed_=block, shared=shared),
+                        c,
+                        args.duration,
+                        tool=args.loadgen,
+                        also=worker.pids if name.startswith("ours") else None,
+                    )
+                    mix = outcomes(
+                        minimal_url(url) if name == "minimal" else url, block, per_block, minimal=name == "minimal"
+                    )
+                    wrapped = " (paths wrapped: later ones repeat)" if r.requests > per_block * 3.3 else ""
+                    lines.append(f"{label} {name} c={c}: outcomes stored {mix}{wrapped}")
+                r.label = f"{label} {r.label}"
+                results.append(r)
         for name, s in servers.items():
             rss = ", ".join(f"{x:.0f}" for x in s.worker_rss_mb())
             lines.append(f"{label} {name}: gunicorn worker RSS after the runs: {rss} MB")
     finally:
-        for s in servers.values():
+        for s in {id(s): s for s in servers.values()}.values():
             s.stop()
-    locked = sum(s.tail(10**7).count("database is locked") for s in servers.values())
+    locked = sum(s.tail(10**7).count("database is locked") for s in {id(s): s for s in servers.values()}.values())
     lines.append(f"{label}: 'database is locked' in the server logs: {locked}")
 
     every = list(results)
@@ -186,14 +244,22 @@ def bench_database(label: str, url: str, args, tmp: Path) -> tuple[list[LoadResu
         by.values(), key=lambda r: (r.concurrency, list(by).index((r.label.split(" ", 1)[1], r.concurrency)))
     )
     for c in args.concurrency:
-        ours, ref, noop = by[("ours", c)], by[("reference", c)], by[("noop (bare Flask)", c)]
-        lines.append(ratio_line(f"{label} webhook c={c} ours/reference", ours, ref, 0.70))
-        lines.append(ratio_line(f"{label} webhook c={c} reference/noop", ref, noop, None))
+        noop = by[("noop (bare Flask)", c)]
+        for ours_name in ("ours", "ours, shared URL"):
+            ours = by[(ours_name, c)]
+            for ref_name in refs:
+                target = 0.70 if ref_name == "minimal" else None
+                lines.append(
+                    ratio_line(f"{label} webhook c={c} {ours_name}/{ref_name}", ours, by[(ref_name, c)], target)
+                )
+            if c == args.concurrency[0]:
+                ok = "met" if ours.p99_ms < 50 else "MISSED"
+                lines.append(f"P99 {label} webhook c={c} {ours_name}: {ours.p99_ms:.1f} ms (target < 50 ms) {ok}")
+        for ref_name in refs:
+            lines.append(ratio_line(f"{label} webhook c={c} {ref_name}/noop", by[(ref_name, c)], noop, None))
         if c == args.concurrency[0]:
-            ok = "met" if ours.p99_ms < 50 else "MISSED"
-            lines.append(f"P99 {label} webhook c={c} ours: {ours.p99_ms:.1f} ms (target < 50 ms) {ok}")
             for name, _ in variants[1:]:
-                lines.append(ratio_line(f"{label} webhook c={c} ours/({name})", ours, by[(name, c)], None))
+                lines.append(ratio_line(f"{label} webhook c={c} ours/({name})", by[("ours", c)], by[(name, c)], None))
         errors = sum(r.errors for r in every if r.concurrency == c)
         lines.append(f"ERRORS {label} c={c}: {errors} non-2xx or failed requests in all runs")
     return results, lines

@@ -36,6 +36,8 @@ def clear(engine) -> None:
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(text("TRUNCATE events, messages RESTART IDENTITY CASCADE"))
+            # A forwarder run without a URL switches the outbox trigger off (tracker/worker/forwarding.py).
+            conn.execute(text("ALTER TABLE messages ENABLE TRIGGER messages_forward"))
         else:
             conn.execute(text("DELETE FROM events"))
             conn.execute(text("DELETE FROM messages"))

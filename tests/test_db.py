@@ -136,3 +136,43 @@ def test_a_worker_sending_at_full_speed_opens_no_new_connections(engine, db_url,
     # ...and the pool, not its overflow, covered the work: the steady part opened no more than it holds.
     assert len(seen) <= pool_size, report
     assert len(opened_steady) <= pool_size, report
+
+
+# -- driver_cursor's autocommit twin (issue 14) ------------------------------------------------
+
+
+@pytest.mark.parametrize("made_by", ["make_engine", "create_engine"])
+def test_driver_statements_commit_by_themselves_on_either_kind_of_engine(db_url, made_by):
+    """make_engine's engines get an autocommit twin pool; any other engine is switched per use.
+    Either way a statement is committed on its own, and the shared pool is left as it was."""
+    if not db_url.startswith("postgresql"):
+        return  # driver statements are PostgreSQL's (SQLite goes through SQLAlchemy)
+    from sqlalchemy import create_engine, text
+
+    from tracker import db
+
+    eng = db.make_engine(db_url) if made_by == "make_engine" else create_engine(db_url)
+    other = db.make_engine(db_url)
+    name = f"twin-{uuid.uuid4().hex[:8]}"
+    try:
+        db.driver_rows(
+            eng,
+            ("INSERT INTO login_attempts (key, failures, last_at) VALUES (%(k)s, 1, now()) RETURNING key",),
+            {"k": name},
+        )
+        with other.connect() as conn:
+            assert conn.execute(text("SELECT failures FROM login_attempts WHERE key = :k"), {"k": name}).scalar() == 1
+        with eng.connect() as conn:  # the shared pool's connections still open transactions
+            conn.execute(text("DELETE FROM login_attempts WHERE key = :k"), {"k": name})
+            conn.rollback()
+        with other.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM login_attempts WHERE key = :k"), {"k": name}).scalar() == 1
+        assert ("_tracker_driver_pool" in eng.__dict__) is (made_by == "make_engine")
+    finally:
+        with other.begin() as conn:
+            conn.execute(text("DELETE FROM login_attempts WHERE key = :k"), {"k": name})
+        twin = eng.__dict__.get("_tracker_driver_pool")
+        eng.dispose()
+        other.dispose()
+    if twin is not None:
+        assert twin.pool.checkedin() == 0  # disposed with its engine: no connection left open

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -78,6 +80,8 @@ def make_engine(url: str, **kwargs) -> Engine:
     engine = create_engine(url, **kwargs)
     if not kwargs.get("pool_pre_ping"):
         _ping_when_idle(engine)
+    # What _driver_pool needs to make this engine's autocommit twin the same way.
+    engine.__dict__["_tracker_made_with"] = (url, kwargs)
     return engine
 
 
@@ -113,14 +117,14 @@ def pool_size(settings: Settings) -> int:
     """Connections a process of the app keeps: one for each thread that may hold one at once.
 
     In a sender worker that is its ``worker_threads`` sends plus its duties beside them
-    (tracker/worker/background.py): the spool replay, the forwarder's parallel deliveries and
-    the reconciler's status queries. A smaller pool sends the rest through the overflow, whose
+    (tracker/worker/background.py): the spool replay, the counters' fold, the forwarder's
+    parallel deliveries and the reconciler's status queries. A smaller pool sends the rest through the overflow, whose
     connections are closed after each use: a new PostgreSQL backend (a fork on the database
     host) per send, ~35 a second at full speed (issue 15). A web process (one request at a time
     per gunicorn sync worker) costs nothing more: the pool connects only when a connection is
     wanted and none is free, so it holds what was in use at once, never more.
     """
-    return settings.worker_threads + 1 + settings.forward_threads + settings.reconcile_threads
+    return settings.worker_threads + 2 + settings.forward_threads + settings.reconcile_threads
 
 
 def init_app(app: Flask, engine: Engine | None = None) -> None:
@@ -158,30 +162,85 @@ def autocommit(engine: Engine) -> Engine:
 observers: list[Any] = []
 
 
-def driver_rows(engine: Engine, statements: tuple[str, ...], params: dict[str, Any]) -> list[list[Any]]:
-    """Run fixed SQL (psycopg placeholders) straight on psycopg, on one autocommit connection.
+def _driver_pool(engine: Engine) -> Engine | None:
+    """A twin of ``engine`` whose connections are autocommit for good, for :func:`driver_cursor`
+    (None for an engine :func:`make_engine` did not make: it has no recipe for a twin).
 
-    The rows of each statement. Skips SQLAlchemy's per-call processing: the webhook's
-    statement and the lookups cost less CPU this way (bench/README.md).
+    Through the shared pool every checkout switched the connection to autocommit and every
+    checkin switched it back (with a Connection object around it): about a tenth of the
+    webhook's Python time (bench/README.md). The twin keeps its own small pool (one connection
+    per thread that uses it: one per gunicorn sync worker) and is disposed with ``engine``.
+    """
+    twin = engine.__dict__.get("_tracker_driver_pool")
+    if twin is None:
+        made_with = engine.__dict__.get("_tracker_made_with")
+        if made_with is None:
+            return None
+        url, kwargs = made_with
+        # Nothing to roll back on return: every statement committed itself.
+        twin = create_engine(url, **{**kwargs, "isolation_level": "AUTOCOMMIT", "pool_reset_on_return": None})
+        if not kwargs.get("pool_pre_ping"):
+            _ping_when_idle(twin)
+        event.listen(engine, "engine_disposed", lambda _engine: twin.dispose())
+        engine.__dict__["_tracker_driver_pool"] = twin
+    return twin
 
-    Errors come out as SQLAlchemy's exception classes, as they would through SQLAlchemy.
+
+@contextmanager
+def driver_cursor(engine: Engine) -> Iterator[Any]:
+    """A psycopg cursor on an autocommit connection, for fixed SQL (psycopg placeholders).
+
+    Skips SQLAlchemy's per-call processing: the webhook's statements and the lookups cost
+    less CPU this way (bench/README.md). Errors come out as SQLAlchemy's exception classes,
+    as they would through SQLAlchemy (the spool and error pages expect them).
     """
     import psycopg
     from psycopg.rows import namedtuple_row
 
-    out: list[list[Any]] = []
-    with autocommit(engine).connect() as conn:
-        driver = conn.connection.driver_connection
+    twin = _driver_pool(engine)
+    if twin is None:
+        # The shared pool, switched to autocommit for this use (SQLAlchemy switches it back).
+        with autocommit(engine).connect() as conn:
+            pooled = conn.connection
+            driver = pooled.driver_connection
+            try:
+                with driver.cursor(row_factory=namedtuple_row) as cur:
+                    yield cur
+            except psycopg.Error as exc:
+                if driver.broken or driver.closed:
+                    conn.invalidate()
+                raise DBAPIError.instance(getattr(exc, "_tracker_sql", None), None, exc, psycopg.Error) from exc
+        return
+    try:
+        pooled = twin.raw_connection()
+    except psycopg.Error as exc:  # the pool lets the driver's own errors out; SQLAlchemy's wrap them
+        raise DBAPIError.instance(None, None, exc, psycopg.Error) from exc
+    try:
+        driver = pooled.driver_connection
         try:
             with driver.cursor(row_factory=namedtuple_row) as cur:
-                for sql in statements:
-                    for observe in observers:
-                        observe(sql, params)
-                    cur.execute(sql, params)
-                    out.append(cur.fetchall())
+                yield cur
         except psycopg.Error as exc:
             if driver.broken or driver.closed:
-                conn.invalidate()
-            # The same exception classes as through SQLAlchemy (the spool and error pages expect them).
-            raise DBAPIError.instance(sql, params, exc, psycopg.Error) from exc
-    return out
+                pooled.invalidate()
+            raise DBAPIError.instance(getattr(exc, "_tracker_sql", None), None, exc, psycopg.Error) from exc
+    finally:
+        pooled.close()
+
+
+def run(cur: Any, sql: str, params: dict[str, Any]) -> list[Any]:
+    """Execute one statement on a :func:`driver_cursor`; its rows."""
+    for observe in observers:
+        observe(sql, params)
+    try:
+        cur.execute(sql, params)
+    except Exception as exc:
+        exc._tracker_sql = sql  # type: ignore[attr-defined]  # named in the error, as SQLAlchemy would
+        raise
+    return cur.fetchall()
+
+
+def driver_rows(engine: Engine, statements: tuple[str, ...], params: dict[str, Any]) -> list[list[Any]]:
+    """The rows of each statement, run in order on one :func:`driver_cursor`."""
+    with driver_cursor(engine) as cur:
+        return [run(cur, sql, params) for sql in statements]

@@ -1,6 +1,7 @@
 """Every table: Message (current status row), Event (append-only log with the raw payload),
-DailyCount (trigger-kept counters), ForwardDelivery (the forwarding outbox), SendPause (the
-circuit breaker), and the dashboard's sign-in state (LoginAttempt, DashboardSession, PhoneSearch).
+DailyCount and daily_count_changes (trigger-kept counters), ForwardDelivery (the forwarding
+outbox), SendPause (the circuit breaker), and the dashboard's sign-in state (LoginAttempt,
+DashboardSession, PhoneSearch).
 
 The code that uses the last two stays beside its job (``tracker.queries.counters``,
 ``tracker.worker.forwarding``); their rows are written by triggers on ``messages``
@@ -18,6 +19,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Column,
     Date,
     FetchedValue,
     ForeignKey,
@@ -26,6 +28,7 @@ from sqlalchemy import (
     Numeric,
     SmallInteger,
     String,
+    Table,
     Text,
     Uuid,
     text,
@@ -199,6 +202,19 @@ class DailyCount(Base):
     shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     n: Mapped[int] = mapped_column(BigInteger)
     price: Mapped[Decimal] = mapped_column(Numeric(18, 4))
+
+
+# PostgreSQL: status changes not yet folded into daily_counts (tracker/queries/counters.py fold).
+# Appended by a row trigger, read whole and deleted by the fold: no key, no index (issue 14).
+daily_count_changes = Table(
+    "daily_count_changes",
+    Base.metadata,
+    Column("day", Date, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("shard", SmallInteger, nullable=False),
+    Column("n", Integer, nullable=False),
+    Column("price", Numeric(18, 4), nullable=False),
+)
 
 
 # A ForwardDelivery's state: waiting (or being tried), or given up on. Delivered rows are deleted.

@@ -21,6 +21,32 @@ def test_by_smsid_finds_the_message(engine, make_message):
     assert message(engine, mid).status == "delivered"
 
 
+def test_by_smsid_on_postgresql_the_statement_finds_the_message_itself(engine, make_message):
+    """Issue 14: no lookup round trip before the report's statement (the shared URL's cost)."""
+    from sqlalchemy import event
+
+    from tracker import db
+
+    mid = make_message(smsid="S9")
+    through_sqlalchemy: list[str] = []
+    through_driver: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        through_sqlalchemy.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    db.observers.append(lambda sql, params: through_driver.append(sql))
+    try:
+        assert external.apply_by_smsid(engine, report("S9", **DELIVERED)) == Applied(mid, "applied")
+    finally:
+        db.observers.pop()
+        event.remove(engine, "before_cursor_execute", seen)
+    if engine.dialect.name == "postgresql":
+        assert through_sqlalchemy == [] and len(through_driver) == 1
+        assert "m.smsid = " in through_driver[0]
+    assert [e.outcome for e in events(engine, mid)] == ["applied"]
+
+
 def test_by_smsid_an_unknown_smsid_becomes_an_external_message(engine):
     cb = report("EXT", **DELIVERED, phonenumber="0901888484", oaid="OA1", tempid="T1")
     got = external.apply_by_smsid(engine, cb)

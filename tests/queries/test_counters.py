@@ -1,4 +1,5 @@
-"""daily_counts stays equal to a full recount through every write path, on both databases."""
+"""daily_counts stays equal to a full recount through every write path, on both databases; on
+PostgreSQL status changes wait in daily_count_changes until the worker folds them, and reads add them."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from tracker import status as st
 from tracker import tokens
 from tracker.db import utcnow
 from tracker.esms.client import SendResult
-from tracker.models import Event, Message
+from tracker.models import DailyCount, Event, Message, daily_count_changes
 from tracker.queries import counters
 from tracker.sending import sender
 
@@ -207,3 +208,72 @@ def test_range_totals_leave_sandbox_messages_out_and_count_them_apart(engine):
         assert {k: t.n for k, t in apart.items() if t.n} == {st.ACCEPTED: 2, st.REJECTED: 1}
         assert sum(t.n for t in counters.sandbox_totals(s, until, since).values()) == 0
         assert counters.snapshot(s) == counters.recount(s)
+
+
+# -- PostgreSQL's change log and the worker's fold (issue 14) ----------------------------------
+
+
+def change_rows(s: Session) -> int:
+    return s.scalar(select(func.count()).select_from(daily_count_changes))
+
+
+def live_counters(s: Session) -> dict[str, int]:
+    rows = s.execute(select(DailyCount.status, func.sum(DailyCount.n)).group_by(DailyCount.status)).all()
+    return {status: int(n) for status, n in rows if n}
+
+
+def test_a_status_change_waits_in_the_change_log_until_folded_and_reads_stay_exact(engine):
+    postgres = engine.dialect.name == "postgresql"
+    with Session(engine) as s:
+        s.add(Message(source="api", status=st.QUEUED, params=[], created_at=utcnow(), updated_at=utcnow()))
+        s.commit()
+        s.execute(update(Message).values(status=st.SENDING))
+        s.commit()
+        # PostgreSQL logs the change (out of the old counter, into the new); SQLite's triggers
+        # write the counters at once.
+        assert change_rows(s) == (2 if postgres else 0)
+        assert live_counters(s) == ({st.QUEUED: 1} if postgres else {st.SENDING: 1})
+        assert counters.snapshot(s) == counters.recount(s)
+    assert (counters.fold(engine) > 0) == postgres
+    with Session(engine) as s:
+        assert change_rows(s) == 0
+        assert live_counters(s) == {st.SENDING: 1}
+        assert counters.snapshot(s) == counters.recount(s)
+        assert counters.totals(s, utcnow() - timedelta(hours=1), utcnow() + timedelta(seconds=1))[st.SENDING].n == 1
+
+
+def test_folding_while_statuses_change_loses_no_change(engine):
+    import threading
+
+    now = utcnow()
+    with Session(engine) as s:
+        s.add_all(
+            Message(source="api", status=st.ACCEPTED, params=[], created_at=now - timedelta(days=i % 3), updated_at=now)
+            for i in range(120)
+        )
+        s.commit()
+        ids = s.scalars(select(Message.id)).all()
+    done = threading.Event()
+    folds: list[int] = []
+
+    def fold_until_done():
+        while not done.is_set():
+            folds.append(counters.fold(engine))
+
+    folder = threading.Thread(target=fold_until_done)
+    folder.start()
+    try:
+        for status, price in ((st.WAITING, None), (st.SENT, None), (st.DELIVERED, Decimal("220"))):
+            for i in range(0, len(ids), 7):
+                with engine.begin() as conn:
+                    values = {"status": status} if price is None else {"status": status, "price": price}
+                    conn.execute(update(Message).where(Message.id.in_(ids[i : i + 7])).values(**values))
+    finally:
+        done.set()
+        folder.join(timeout=30)
+    counters.fold(engine)
+    with Session(engine) as s:
+        assert change_rows(s) == 0
+        assert counters.snapshot(s) == counters.recount(s)
+        assert live_counters(s) == {st.DELIVERED: 120}
+    assert len(folds) > 1

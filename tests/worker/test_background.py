@@ -1,4 +1,5 @@
-"""tracker.worker.background: the worker's side duties (spool replay, forwarding, reconciliation), each
+"""tracker.worker.background: the worker's side duties (spool replay, forwarding, the counters' fold,
+reconciliation), each
 started in its own daemon thread, run again at once while busy, paused after a failure, and ended by
 the stop event. The duties themselves are replaced by recorders: they have their own tests."""
 
@@ -27,7 +28,7 @@ def wait_for(predicate, seconds: float = 5.0) -> bool:
 @pytest.fixture
 def calls(monkeypatch):
     """Each duty's calls, by name; the duties' classes and the spool replay are recorders."""
-    seen: dict[str, list[tuple]] = {"spool": [], "forward": [], "reconcile": []}
+    seen: dict[str, list[tuple]] = {"spool": [], "forward": [], "fold": [], "reconcile": []}
 
     class Forwarder:
         def __init__(self, engine, settings):
@@ -50,6 +51,7 @@ def calls(monkeypatch):
     monkeypatch.setattr(
         background.replay, "replay", lambda engine, settings: seen["spool"].append((engine, settings)) or 0
     )
+    monkeypatch.setattr(background.counters, "fold", lambda engine: seen["fold"].append((engine,)) or 0)
     return seen
 
 
@@ -63,11 +65,12 @@ def test_each_duty_thread_is_started_and_stops_on_the_stop_event(calls, settings
     engine, client = object(), object()
     threads = background.start(engine, settings, client, stop)
     try:
-        assert [t.name for t in threads] == ["spool-replay", "forwarding", "reconcile"]
+        assert [t.name for t in threads] == ["spool-replay", "forwarding", "count-fold", "reconcile"]
         assert all(t.daemon and t.is_alive() for t in threads)
         assert wait_for(lambda: all(calls.values()))
         assert calls["spool"][0] == (engine, settings)
         assert calls["forward"][0] == (engine, settings)
+        assert calls["fold"][0] == (engine,)
         assert calls["reconcile"][0] == (engine, settings, client)
     finally:
         stop.set()

@@ -217,6 +217,32 @@ def test_without_a_url_the_outbox_is_dropped(client, engine, settings, make_mess
     assert forwarding.stats(engine, settings).enabled is False
 
 
+def test_without_a_url_postgresql_writes_no_outbox_rows_at_all_and_a_url_brings_them_back(
+    client, engine, settings, fwd_settings, receiver, make_message
+):
+    """Issue 14: with forwarding off, the webhook's UPDATE should not pay for rows that are only
+    deleted again; PostgreSQL's trigger is switched off by the worker, SQLite's rows are dropped."""
+    postgres = engine.dialect.name == "postgresql"
+    a, b, c = (make_message(smsid=f"W{i}") for i in range(3))
+    off = Forwarder(engine, settings)
+    off.run_once()
+    hit(client, a, "W0", 7)
+    assert len(outbox(engine)) == (0 if postgres else 1)
+    off.run_once()
+    assert outbox(engine) == []
+    on = Forwarder(engine, fwd_settings)
+    on.run_once()  # switches the trigger back on first
+    hit(client, b, "W1", 7)
+    drain(on)
+    assert [(p["message_id"], p["status"]) for p in receiver.payloads()] == [(b, "sent")]
+    # Once on, a second forwarder without a URL (another worker's settings) turns it off again.
+    Forwarder(engine, settings).run_once()
+    hit(client, c, "W2", 7)
+    assert len(outbox(engine)) == (0 if postgres else 1)
+    on.close()
+    off.close()
+
+
 def test_delivery_ids_are_never_reused_and_a_retry_keeps_its_id(client, engine, fwd_settings, receiver, make_message):
     """Issue 15: on SQLite a delivered (deleted) row's id came back for the next change, so a
     receiver dropping repeats by ``X-Tracker-Delivery`` lost real status changes."""

@@ -13,13 +13,14 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from tracker import status as st
-from tracker.callbacks.apply import Applied, _log_only, _params, _sql, apply_to_message
+from tracker.callbacks.apply import Applied, apply_by_key, apply_to_message, log_only, report_params
+from tracker.callbacks.report_sql import typed
 from tracker.db import utcnow
 from tracker.esms.callback import Callback
 from tracker.phones import e164_or_none
 
 _BY_SMSID = text("SELECT id FROM messages WHERE smsid = :smsid")
-_INSERT_EXTERNAL = _sql(
+_INSERT_EXTERNAL = typed(
     """
     INSERT INTO messages (source, status, smsid, phone, recipient, template_id, oa_id, params,
                           sandbox, attempts, created_at, updated_at, sent_at)
@@ -44,13 +45,20 @@ def apply_by_smsid(
     An SMSID we never sent becomes a message of source ``external``.
     """
     if not cb.smsid or cb.status is None:
-        p = _params(cb, kind, raw, utcnow(), extra)
+        p = report_params(cb, kind, raw, utcnow(), extra)
         with engine.begin() as conn:
             mid = conn.execute(_BY_SMSID, {"smsid": cb.smsid}).scalar() if cb.smsid else None
-            _log_only(conn, mid, p, st.INVALID)
+            log_only(conn, mid, p, st.INVALID)
         return Applied(mid, st.INVALID)
-    with engine.connect() as conn:
-        mid = conn.execute(_BY_SMSID, {"smsid": cb.smsid}).scalar()
+    if engine.dialect.name == "postgresql":
+        # The statements find the message by SMSID themselves: no lookup round trip first.
+        found = apply_by_key(engine, cb, by="smsid", kind=kind, raw=raw, extra=extra)
+        if found is not None:
+            return found
+        mid = None
+    else:
+        with engine.connect() as conn:
+            mid = conn.execute(_BY_SMSID, {"smsid": cb.smsid}).scalar()
     if mid is None:
         mid = _create_external(engine, cb)
     applied = apply_to_message(engine, mid, cb, kind=kind, raw=raw, extra=extra)

@@ -1,11 +1,13 @@
 """Exact per-day, per-status message counts kept by database triggers, and range reads over them.
 
-The migration that creates ``daily_counts`` also installs triggers on ``messages``
-(INSERT, UPDATE of status/price/created_at, DELETE, and TRUNCATE on PostgreSQL),
-so every write path keeps the counters exact in its own transaction without any
-Python code on the hot path. Reads combine whole days from the counters with
-bounded, indexed counts for the partial days at a range's edges. The table is
-``tracker.models.DailyCount``.
+The migrations install triggers on ``messages`` (INSERT, UPDATE of status/price/created_at,
+DELETE, and TRUNCATE on PostgreSQL), so every write path keeps the counts exact in its own
+transaction without any Python code on the hot path. On PostgreSQL a status change is only
+appended to ``daily_count_changes`` (cheap, and no lock on a shared counter row: issue 14);
+the worker's :func:`fold` moves those rows into ``daily_counts`` every second, and every read
+here adds the ones not folded yet, so the counts are exact at any moment. Reads combine whole
+days from the counters with bounded, indexed counts for the partial days at a range's edges.
+The tables are ``tracker.models.DailyCount`` and ``daily_count_changes``.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text, union_all
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from tracker import status as st
-from tracker.models import DailyCount, Message
+from tracker.models import DailyCount, Message, daily_count_changes
 
 SHARDS = 8
 DAY = timedelta(days=1)
@@ -48,13 +51,45 @@ def day_start(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=UTC)
 
 
-def stored(session: Session, first: date, last: date) -> dict[date, dict[str, Tally]]:
-    """Counter totals per day and status for days first..last (inclusive)."""
-    rows = session.execute(
-        select(DailyCount.day, DailyCount.status, func.sum(DailyCount.n), func.sum(DailyCount.price))
-        .where(DailyCount.day >= first, DailyCount.day <= last)
-        .group_by(DailyCount.day, DailyCount.status)
+def _counter_rows(first: date | None = None, last: date | None = None):
+    """(day, status, n, price) of the counters plus the changes not folded yet, for days first..last."""
+    parts = []
+    for t in (DailyCount.__table__, daily_count_changes):
+        part = select(t.c.day, t.c.status, t.c.n, t.c.price)
+        if first is not None:
+            part = part.where(t.c.day >= first, t.c.day <= last)
+        parts.append(part)
+    both = union_all(*parts).subquery()
+    return select(both.c.day, both.c.status, func.sum(both.c.n), func.sum(both.c.price)).group_by(
+        both.c.day, both.c.status
     )
+
+
+# Every change not folded yet, into the counters, in one statement: what it deletes is exactly
+# what it adds (rows committed meanwhile wait for the next fold). Sorted upserts, so two folds
+# at once cannot deadlock.
+_FOLD = text(
+    """
+    WITH moved AS (DELETE FROM daily_count_changes RETURNING day, status, shard, n, price)
+    INSERT INTO daily_counts AS c (day, status, shard, n, price)
+    SELECT day, status, shard, sum(n), sum(price) FROM moved GROUP BY day, status, shard
+    ORDER BY day, status, shard
+    ON CONFLICT (day, status, shard) DO UPDATE SET n = c.n + EXCLUDED.n, price = c.price + EXCLUDED.price
+    """
+)
+
+
+def fold(engine: Engine) -> int:
+    """Move the logged status changes into ``daily_counts`` (PostgreSQL); the counter rows touched."""
+    if engine.dialect.name != "postgresql":
+        return 0  # SQLite's triggers write the counters directly
+    with engine.begin() as conn:
+        return conn.execute(_FOLD).rowcount or 0
+
+
+def stored(session: Session, first: date, last: date) -> dict[date, dict[str, Tally]]:
+    """Counter totals per day and status for days first..last (inclusive), unfolded changes included."""
+    rows = session.execute(_counter_rows(first, last))
     out: dict[date, dict[str, Tally]] = {}
     for day, status, n, price in rows:
         out.setdefault(day, {}).setdefault(status, Tally()).add(n, price)
@@ -153,12 +188,8 @@ def recount(session: Session) -> dict[tuple[date, str], Tally]:
 
 
 def snapshot(session: Session) -> dict[tuple[date, str], Tally]:
-    """Every non-zero counter as stored, summed over shards."""
-    rows = session.execute(
-        select(DailyCount.day, DailyCount.status, func.sum(DailyCount.n), func.sum(DailyCount.price)).group_by(
-            DailyCount.day, DailyCount.status
-        )
-    )
+    """Every non-zero counter as stored (unfolded changes included), summed over shards."""
+    rows = session.execute(_counter_rows())
     out: dict[tuple[date, str], Tally] = {}
     for day, status, n, price in rows:
         tally = Tally()

@@ -7,6 +7,7 @@ import json
 import logging
 import re
 import unicodedata
+from functools import lru_cache
 from urllib.parse import unquote_plus
 
 # Vietnamese mobiles as they appear in our logs and URLs: 0901888484, 84901888484,
@@ -30,8 +31,13 @@ _JSON_FIELD = re.compile(
 )
 
 
+@lru_cache(maxsize=4096)
 def is_credential_name(name: str) -> bool:
-    """Does a decoded parameter name mean an eSMS credential (ApiKey, secret_key, "API KEY", …)?"""
+    """Does a decoded parameter name mean an eSMS credential (ApiKey, secret_key, "API KEY", …)?
+
+    Cached: every callback asks about the same dozen names, and normalising them cost the
+    webhook about as much as parsing the callback (bench/README.md). Bounded, so odd names
+    cannot grow it."""
     squeezed = re.sub(r"[^0-9a-z]", "", unicodedata.normalize("NFKC", name).casefold())
     return squeezed.endswith(("apikey", "secretkey"))
 

@@ -211,6 +211,14 @@ def _headers(resp: Response) -> Response:
 # -- start-up ---------------------------------------------------------------------------------
 
 
+def _gates() -> Response | None:
+    """Every request's checks, as one hook (each hook is a call of Flask's on the webhook's hot
+    path): the webhook's limits, then path parameters, then hostile query strings."""
+    _webhook_gate()
+    _path_gate()
+    return _query_gate()
+
+
 def warn_if_open(settings: Settings) -> bool:
     """Say loudly when real eSMS credentials sit behind an open API or dashboard."""
     if settings.simulator_mode or not settings.allow_open:
@@ -241,9 +249,7 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)  # type: ignore[method-assign]
     # Before any blueprint adds its rules, so every <int:…> is bounded.
     app.url_map.converters["int"] = AsciiInt
-    app.before_request(_webhook_gate)
-    app.before_request(_path_gate)
-    app.before_request(_query_gate)
+    app.before_request(_gates)
     app.after_request(_headers)
     scrubbing.install_log_masking()
     warn_if_open(settings)

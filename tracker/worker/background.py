@@ -1,4 +1,5 @@
-"""The worker's duties beside sending, each in its own thread: spool replay, forwarding, reconciliation."""
+"""The worker's duties beside sending, each in its own thread: spool replay, forwarding, folding
+the status counters, reconciliation."""
 
 from __future__ import annotations
 
@@ -11,12 +12,15 @@ from sqlalchemy.engine import Engine
 from tracker.callbacks import replay, spool
 from tracker.config import Settings
 from tracker.esms.client import EsmsClient
+from tracker.queries import counters
 from tracker.worker.forwarding import Forwarder
 from tracker.worker.reconcile import Reconciler
 
 log = logging.getLogger("tracker.worker.loop")
 
 SPOOL_EVERY = 1.0
+# PostgreSQL's status changes reach daily_counts this often (readers add the rest meanwhile).
+FOLD_EVERY = 1.0
 FORWARD_IDLE = 0.5
 # After a failure (the database restarting, say), wait this long before trying again.
 FAILURE_PAUSE = 2.0
@@ -51,6 +55,8 @@ def start(engine: Engine, settings: Settings, client: EsmsClient, stop: threadin
     return [
         _loop("spool-replay", stop, SPOOL_EVERY, lambda: replay.replay(engine, settings)),
         _loop("forwarding", stop, FORWARD_IDLE, forwarder.run_once),
+        # Never "busy": one fold takes everything there is.
+        _loop("count-fold", stop, FOLD_EVERY, lambda: counters.fold(engine) and None),
         # The pass itself reports no "busy": it always waits the full interval before the next.
         _loop("reconcile", stop, settings.reconcile_interval, lambda: reconciler.run_once() and None),
     ]

@@ -9,6 +9,11 @@ The worker delivers the rows in order per message, retries network errors, 5xx,
 TRACKER_FORWARD_MAX_ATTEMPTS or on any other answer. Deliveries are at least
 once: receivers dedupe on ``X-Tracker-Delivery``, the row's ``delivery_id`` (a UUID the
 database made with the row, the same on every retry, never the same for two changes).
+
+With no TRACKER_FORWARD_URL the rows would only be written and deleted again: on PostgreSQL
+the worker switches the trigger off at start (and on again when a URL is set), which takes
+an insert off every status change the webhook applies (issue 14). All workers must agree on
+the setting; elsewhere, or when the switch is refused, the worker just deletes the rows.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import requests
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 
@@ -173,9 +178,12 @@ class Forwarder:
         self.engine, self.settings = engine, settings
         self.session = requests.Session()
         self.pool = ThreadPoolExecutor(settings.forward_threads, thread_name_prefix="forward")
+        self.switched = False
 
     def run_once(self) -> int:
         """One pass; returns how many rows were handled (so the caller knows whether to hurry)."""
+        if not self.switched:
+            self.switched = switch_outbox(self.engine, bool(self.settings.forward_url))
         if not self.settings.forward_url:
             # The trigger cannot see settings; without a receiver the rows are just garbage.
             with self.engine.begin() as conn:
@@ -193,6 +201,33 @@ class Forwarder:
     def close(self) -> None:
         self.pool.shutdown(wait=True)
         self.session.close()
+
+
+_TRIGGER_STATE = text(
+    "SELECT tgenabled FROM pg_trigger WHERE tgname = 'messages_forward' AND tgrelid = 'messages'::regclass"
+)
+
+
+def switch_outbox(engine: Engine, enabled: bool) -> bool:
+    """PostgreSQL: turn the outbox trigger on or off; True once it is as wanted (or cannot be switched).
+
+    ALTER TABLE takes a brief lock on ``messages``: it waits at most 5 s for one, and a refusal
+    (another role owns the table, say) leaves the trigger as it is, with the rows deleted instead.
+    """
+    if engine.dialect.name != "postgresql":
+        return True
+    try:
+        with engine.begin() as conn:
+            state = conn.execute(_TRIGGER_STATE).scalar()
+            if state is None or (state != "D") == enabled:
+                return True
+            conn.execute(text("SET LOCAL lock_timeout = '5s'"))
+            conn.execute(text(f"ALTER TABLE messages {'ENABLE' if enabled else 'DISABLE'} TRIGGER messages_forward"))
+        log.info("forwarding outbox trigger %s", "on" if enabled else "off (no TRACKER_FORWARD_URL)")
+        return True
+    except Exception as exc:  # a lock timeout or a permission: try again on the next pass
+        log.warning("could not switch the forwarding outbox trigger %s: %s", "on" if enabled else "off", exc)
+        return False
 
 
 @dataclass(frozen=True)
