@@ -1,10 +1,8 @@
 """Every table: Message (current status row), Event (append-only log with the raw payload),
 DailyCount (trigger-kept counters), ForwardDelivery (the forwarding outbox), SendPause (the
-circuit breaker), and the dashboard's sign-in state (LoginAttempt, DashboardSession, PhoneSearch).
-
-The code that uses the last two stays beside its job (``tracker.queries.counters``,
-``tracker.worker.forwarding``); their rows are written by triggers on ``messages``
-that the migrations install, so no Python write path has to remember them.
+circuit breaker), AccountReading (balance and quotas), and the dashboard's sign-in state.
+DailyCount and ForwardDelivery rows are written by triggers on ``messages`` that the
+migrations install, so no Python write path has to remember them.
 """
 
 from __future__ import annotations
@@ -310,3 +308,19 @@ class PhoneSearch(Base):
     token: Mapped[str] = mapped_column(String(32), primary_key=True)
     phone: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class AccountReading(Base):
+    """The latest eSMS balance (``key`` "balance") or one OA's ZNS quota ("quota:<OAID>"),
+    written by the worker every few minutes (tracker/worker/readings.py), read by the overview."""
+
+    __tablename__ = "account_readings"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    oa_id: Mapped[str | None] = mapped_column(String(64))
+    balance: Mapped[Decimal | None] = mapped_column(Numeric(16, 2))  # VND
+    daily_quota: Mapped[int | None] = mapped_column(Integer)
+    remaining_quota: Mapped[int | None] = mapped_column(Integer)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when eSMS last answered: the values' time
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when it was last asked
+    error: Mapped[str | None] = mapped_column(String(32))  # that ask's code when it got no reading
