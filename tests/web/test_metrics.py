@@ -18,9 +18,9 @@ import requests
 
 from tests.support import API_TOKEN, OAID, ROOT, SECRET, make_settings, replace_settings
 from tracker import tokens
+from tracker.db import utcnow
 from tracker.esms.client import make_client
 from tracker.simulator import SimSettings, start_in_thread
-from tracker.db import utcnow
 from tracker.web import metrics
 from tracker.worker.readings import Readings
 
