@@ -23,7 +23,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from tracker.dashboard import auth, export, formats, forward_panel, listing, overview, pages, ranges
+from tracker.dashboard import account_panel, auth, export, formats, forward_panel, listing, overview, pages, ranges
 from tracker.dashboard.blueprint import bp
 from tracker.dashboard.present import GROUP_LABELS, GROUPS, STATUS_LABELS
 from tracker.db import get_engine, get_session, utcnow
@@ -58,6 +58,10 @@ def _overview_payload() -> tuple[ranges.Range, dict[str, Any]]:
     data = overview.build(get_session(), rng, _link_to_list)
     # Forwarding health is not about the range, but it belongs where people look first.
     data["text"].update(forward_panel.text(get_engine(), current_app.config["SETTINGS"]))
+    # The eSMS balance and quotas as the worker last read them (never a call to eSMS from here).
+    account = account_panel.build(get_engine(), current_app.config["SETTINGS"])
+    data["text"].update(account["text"])
+    data["tables"].update(account["tables"])
     return rng, data
 
 
