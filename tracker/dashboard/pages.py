@@ -50,8 +50,17 @@ def message_row(m: Row, url: UrlFor) -> list[Cell]:
         cell(m.campaign_id or ""),
         cell(m.smsid or ""),
         cell(error_text(m.error_code, m.error_message), cls="err"),
+        class_cell(m.error_code),
         cell(money(m.price) if m.price is not None else "", cls="num"),
     ]
+
+
+def class_cell(code: str | None) -> Cell:
+    """A failure's class, with what to do about it as the cell's title ("" without a code)."""
+    cls = reasons.reason_class(code)
+    if cls is None:
+        return cell("")
+    return cell(reasons.class_label(cls), cls=f"class-tag c-{cls}", title=reasons.advice(code))
 
 
 def list_data(
@@ -90,6 +99,7 @@ def fields(m: Row) -> dict[str, Any]:
         "source": label(SOURCE_LABELS, m.source),
         "error_code": m.error_code or "—",
         "error_meaning": error_text(m.error_code) or "—",
+        "error_class": reasons.class_label(reasons.reason_class(m.error_code)) or "—",
         "error_advice": reasons.advice(m.error_code) or "—",
         "error_message": m.error_message or "—",
         "price": money(m.price),
