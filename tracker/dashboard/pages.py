@@ -10,6 +10,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from tracker import status as st
@@ -30,7 +31,9 @@ from tracker.dashboard.present import (
     when,
     when_short,
 )
+from tracker.models import Message
 from tracker.queries import lists, lookups
+from tracker.sending.resend import RESENDABLE
 
 UrlFor = Callable[..., str]
 # A messages or events row (tracker.queries), read by column name.
@@ -151,7 +154,19 @@ def message_data(engine: Engine, message_id: int, url: UrlFor) -> dict[str, Any]
         "text": {f"f-{k}": v for k, v in fields(m).items()},
         "tables": {"events": [event_row(e) for e in events], "journey": [journey_member_row(s, url) for s in siblings]},
         "active": not st.is_final(m.status),
+        "resend": resend_offer(engine, m),
     }
+
+
+def resend_offer(engine: Engine, m: Row) -> dict[str, Any]:
+    """Whether the message page offers a resend: a failed or rejected message whose class says a
+    new attempt can succeed (retry_later, template), not resent yet; ``resent_as`` when it was."""
+    if m.status not in RESENDABLE:
+        return {"offer": False, "resent_as": None}
+    with engine.connect() as conn:  # the unique index on resent_from
+        later = conn.scalar(select(Message.id).where(Message.resent_from == m.id))
+    fits = reasons.reason_class(m.error_code) in reasons.RESEND_CLASSES
+    return {"offer": fits and later is None, "resent_as": later}
 
 
 def journey_data(engine: Engine, order_id: str, url: UrlFor) -> dict[str, Any] | None:
