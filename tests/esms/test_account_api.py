@@ -14,19 +14,28 @@ from tracker.esms import account_api
 from tracker.esms.client import EsmsClient
 from tracker.simulator import SimSettings, start_in_thread
 
+# Long fake keys: the client remembers every key it is given to scrub log lines (tracker/esms/redact.py).
+SIM_KEY, SIM_SECRET = "sim-key-account-readings", "sim-secret-account-readings"
+
 
 @pytest.fixture
 def sim():
     running = start_in_thread(
         SimSettings(
-            seed=3, speed=0.0, api_key="k", secret_key="s", balance=1_234_567.0, daily_quota=5000, oa_ids={OAID}
+            seed=3,
+            speed=0.0,
+            api_key=SIM_KEY,
+            secret_key=SIM_SECRET,
+            balance=1_234_567.0,
+            daily_quota=5000,
+            oa_ids={OAID},
         )
     )
     yield running
     running.stop()
 
 
-def sim_client(sim, key: str = "k", secret: str = "s") -> EsmsClient:
+def sim_client(sim, key: str = SIM_KEY, secret: str = SIM_SECRET) -> EsmsClient:
     return EsmsClient(sim.base_url, sim.status_url, key, secret, timeout=5.0)
 
 
@@ -38,7 +47,7 @@ def test_balance_from_the_simulator(sim):
 
 
 def test_wrong_keys_are_101_not_a_zero_balance(sim):
-    answer = account_api.get_balance(sim_client(sim, key="wrong"))
+    answer = account_api.get_balance(sim_client(sim, key="wrong-key-account-api"))
     assert not answer.ok and answer.code == "101" and answer.balance is None
 
 

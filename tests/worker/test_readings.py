@@ -16,13 +16,16 @@ from tracker.simulator import SimSettings, start_in_thread
 from tracker.worker import readings
 from tracker.worker.readings import BALANCE_KEY, MAX_OAS, QUOTA_PREFIX, Readings
 
+# Long fake keys: the client remembers every key it is given to scrub log lines (tracker/esms/redact.py).
+SIM_KEY, SIM_SECRET = "sim-key-account-readings", "sim-secret-account-readings"
+
 OTHER_OA = "4097311281936180000"
 
 
 @pytest.fixture
 def sim():
     running = start_in_thread(
-        SimSettings(seed=5, speed=0.0, api_key="k", secret_key="s", balance=2_500_000.0, daily_quota=3000)
+        SimSettings(seed=5, speed=0.0, api_key=SIM_KEY, secret_key=SIM_SECRET, balance=2_500_000.0, daily_quota=3000)
     )
     yield running
     running.stop()
@@ -31,7 +34,11 @@ def sim():
 @pytest.fixture
 def sim_settings(settings, sim):
     return replace_settings(
-        settings, esms_base_url=sim.base_url, esms_status_url=sim.status_url, esms_api_key="k", esms_secret_key="s"
+        settings,
+        esms_base_url=sim.base_url,
+        esms_status_url=sim.status_url,
+        esms_api_key=SIM_KEY,
+        esms_secret_key=SIM_SECRET,
     )
 
 
@@ -104,7 +111,7 @@ def test_unreachable_esms_keeps_the_last_reading_and_records_the_failure(engine,
 
 
 def test_wrong_keys_before_any_reading_store_the_code_and_no_value(engine, sim_settings):
-    wrong = replace_settings(sim_settings, esms_api_key="nope")
+    wrong = replace_settings(sim_settings, esms_api_key="wrong-key-readings")
     assert Readings(engine, wrong, make_client(wrong)).run_once() == 0
     balance = by_key(engine)[BALANCE_KEY]
     assert (balance.balance, balance.read_at, balance.error) == (None, None, "101")
