@@ -183,7 +183,6 @@ def test_multiprocess_mode_adds_up_every_process(tmp_path, sqlite_url):
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
     script = textwrap.dedent("""
         from tracker.web import metrics
-from tracker.worker.readings import Readings
         metrics.CALLBACKS.labels("applied").inc(3)
         metrics.WEBHOOK_LATENCY.observe(0.004)
     """)
@@ -191,7 +190,6 @@ from tracker.worker.readings import Readings
         subprocess.run([sys.executable, "-c", script], env=env, check=True, cwd=ROOT)
     render = textwrap.dedent(f"""
         from tracker.web import metrics
-from tracker.worker.readings import Readings
         from tracker.db import make_engine
         print(metrics.render(make_engine({sqlite_url!r})).decode())
     """)
