@@ -10,10 +10,12 @@ one run and under the same gunicorn settings:
 - GET /api/messages?smsid=<smsid>
 - GET /api/journeys/<order_id>    (four messages)
 
-against bench/reference_app.py (bearer check + one psycopg query + JSON) and a bare
+against bench/minimal_receiver.py (one prepared psycopg SELECT + JSON, on its own copy of
+the rows in its own database and schema, under plain gunicorn: it shares nothing of ours),
+bench/reference_app.py (bearer check + one psycopg query + JSON on our database) and a bare
 no-op Flask endpoint. Prints the query plans PostgreSQL uses for the statements the
 tracker actually sends (captured from SQLAlchemy), a table, and `RATIO` lines
-(target: ours >= 0.80 of the reference).
+(target: ours >= 0.80 of the minimal receiver; the old reference is a second line).
 """
 
 from __future__ import annotations
@@ -30,9 +32,12 @@ from common import (
     API_TOKEN,
     LoadResult,
     base_env,
+    copy_to_minimal,
     gunicorn,
     machine_line,
     measured,
+    minimal_server,
+    minimal_url,
     pg_url,
     plain_pg,
     print_table,
@@ -148,6 +153,13 @@ def main(argv: list[str] | None = None) -> int:
             f"(with ANALYZE: {time.perf_counter() - t0:.1f} s)"
         )
         first = 1
+    if not (args.reuse and _count(minimal_url(url), "msg") == args.messages):
+        t0 = time.perf_counter()
+        copied = copy_to_minimal(url, minimal_url(url), events=True)
+        lines.append(
+            f"copied {copied} messages and their events to the minimal receiver's own database "
+            f"in {time.perf_counter() - t0:.1f} s"
+        )
 
     results: list[LoadResult] = []
     with tempfile.TemporaryDirectory(prefix="lookup-bench-") as tmp_:
@@ -156,12 +168,14 @@ def main(argv: list[str] | None = None) -> int:
         plans = explain(url, first, args.messages, env)
         ours = gunicorn("ours", "wsgi:app", env, tmp)
         ref = gunicorn("reference", "bench.reference_app:app", env, tmp)
+        minimal = minimal_server("minimal", minimal_url(url), tmp)
+        servers = (ours, ref, minimal)
         auth = {"Authorization": f"Bearer {API_TOKEN}"}
         count = max(2000, int(args.duration * 3000))
         try:
-            ours.start()
-            ref.start()
-            for s in (ours, ref):  # warm both: connections, prepared statements, the page cache
+            for s in servers:
+                s.start()
+            for s in servers:  # warm both: connections, prepared statements, the page cache
                 for kind in LOOKUPS:
                     measured(
                         "warm-up",
@@ -178,12 +192,17 @@ def main(argv: list[str] | None = None) -> int:
             for kind in LOOKUPS:
                 for rep in range(args.repeat):
                     paths = lookup_paths(kind, first, args.messages, count, seed_=rep + 1)
+                    results.append(
+                        measured(
+                            f"minimal {kind}", minimal, minimal_url(url), paths, c, args.duration, auth, args.loadgen
+                        )
+                    )
                     results.append(measured(f"reference {kind}", ref, url, paths, c, args.duration, auth, args.loadgen))
                     results.append(measured(f"ours {kind}", ours, url, paths, c, args.duration, auth, args.loadgen))
-            rss = {s.name: s.worker_rss_mb() for s in (ours, ref)}
+            rss = {s.name: s.worker_rss_mb() for s in servers}
         finally:
-            ours.stop()
-            ref.stop()
+            for s in servers:
+                s.stop()
 
     best: dict[str, LoadResult] = {}
     for r in results:
@@ -200,19 +219,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: gunicorn worker RSS after the runs: {lines_} MB")
     noop = best["noop (bare Flask)"]
     for kind in LOOKUPS:
-        print(ratio_line(f"lookup {kind} ours/reference", best[f"ours {kind}"], best[f"reference {kind}"], 0.80))
-        print(ratio_line(f"lookup {kind} reference/noop", best[f"reference {kind}"], noop, None))
+        print(ratio_line(f"lookup {kind} ours/minimal", best[f"ours {kind}"], best[f"minimal {kind}"], 0.80))
+        print(ratio_line(f"lookup {kind} ours/reference", best[f"ours {kind}"], best[f"reference {kind}"], None))
+        print(ratio_line(f"lookup {kind} minimal/noop", best[f"minimal {kind}"], noop, None))
     errors = sum(r.errors for r in results)
     print(f"ERRORS lookups: {errors} non-2xx or failed requests in all runs")
     return 0
 
 
-def _count(url: str) -> int:
+def _count(url: str, table: str = "messages") -> int:
     import psycopg
 
     try:
         with psycopg.connect(plain_pg(url)) as c:
-            return c.execute("SELECT count(*) FROM messages").fetchone()[0]
+            return c.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     except Exception:
         return -1
 

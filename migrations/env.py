@@ -11,16 +11,16 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import pool, text
 
-from tracker import models
-from tracker.db import make_engine
+from tracker import models  # noqa: F401  (declares every table on Base)
+from tracker.db import Base, make_engine
 from tracker.ops.migrate import database_url, lock_timeout_ms
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
-# Every table is declared in tracker.models, so its metadata is the whole schema.
-target_metadata = models.Base.metadata
+# Importing tracker.models declares every table, so Base's metadata is the whole schema.
+target_metadata = Base.metadata
 # Any fixed 64-bit number names the lock; this one is "jtracker" read as ASCII.
 MIGRATION_LOCK_KEY = 0x6A747261636B6572
 

@@ -43,6 +43,8 @@ def clear(engine) -> None:
             conn.execute(text("DELETE FROM messages"))
         # A circuit-breaker pause left by one test would hold every later test's sends.
         conn.execute(text("DELETE FROM send_pauses"))
+        # The last balance and quota readings (issue 11) would show on every later overview.
+        conn.execute(text("DELETE FROM account_readings"))
         # Sign-in counters, sessions and phone searches (issue 12) must not leak between tests.
         for table in ("login_attempts", "dashboard_sessions", "phone_searches"):
             conn.execute(text(f"DELETE FROM {table}"))

@@ -87,6 +87,9 @@ def test_database_url_mapping(url, want):
         ({**SIM, "TRACKER_RECONCILE_AFTER": "soon"}, "TRACKER_RECONCILE_AFTER"),
         ({**SIM, "TRACKER_RECONCILE_AFTER": "0"}, "TRACKER_RECONCILE_AFTER"),
         ({**SIM, "ESMS_SANDBOX": "maybe"}, "ESMS_SANDBOX"),
+        ({**SIM, "TRACKER_LOW_BALANCE": "-1"}, "TRACKER_LOW_BALANCE"),
+        ({**SIM, "TRACKER_LOW_BALANCE": "50.000"}, "TRACKER_LOW_BALANCE"),
+        ({**SIM, "TRACKER_ACCOUNT_REFRESH": "0"}, "TRACKER_ACCOUNT_REFRESH"),
         ({**SIM, "ESMS_BASE_URL": "rest.esms.vn"}, "ESMS_BASE_URL"),
         ({**SIM, "TRACKER_PUBLIC_URL": "ftp://x"}, "TRACKER_PUBLIC_URL"),
         ({**SIM, "DATABASE_URL": "mysql://x/y"}, "DATABASE_URL"),
@@ -98,6 +101,13 @@ def test_bad_settings_name_the_variable(tmp_path, changes, variable):
     with pytest.raises(ConfigError) as exc:
         load(env(tmp_path, **changes))
     assert variable in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_low_balance_and_account_refresh(tmp_path):
+    s = load(env(tmp_path, **SIM))
+    assert (s.low_balance, s.account_refresh) == (100_000, 300.0)
+    s = load(env(tmp_path, **SIM, TRACKER_LOW_BALANCE="2500000", TRACKER_ACCOUNT_REFRESH="60"))
+    assert (s.low_balance, s.account_refresh) == (2_500_000, 60.0)
 
 
 def test_allow_open_lifts_the_token_and_password_requirement(tmp_path):

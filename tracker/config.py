@@ -90,6 +90,9 @@ class Settings:
     # Issue 11: Params checked against eSMS's template listing (tracker/sending/templates.py).
     template_ttl: int = 600
     template_timeout: float = 2.0
+    # Issue 11: balance and quotas read every account_refresh seconds; the overview warns below low_balance (VND).
+    low_balance: int = 100_000
+    account_refresh: float = 300.0
     # Issue 13: the dashboard's language when the reader has not chosen one, and its time zone.
     language: str = DEFAULT_LANGUAGE
     timezone: str = DEFAULT_TIMEZONE
@@ -218,6 +221,8 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         proxy_hops=_int(env, "TRACKER_PROXY_HOPS", 0),
         template_ttl=_int(env, "TRACKER_TEMPLATE_TTL", 600),
         template_timeout=_float(env, "TRACKER_TEMPLATE_TIMEOUT", 2.0),
+        low_balance=_int(env, "TRACKER_LOW_BALANCE", 100_000, minimum=0),
+        account_refresh=_float(env, "TRACKER_ACCOUNT_REFRESH", 300.0),
         language=_language(env),
         timezone=_timezone(env),
     )

@@ -117,14 +117,14 @@ def pool_size(settings: Settings) -> int:
     """Connections a process of the app keeps: one for each thread that may hold one at once.
 
     In a sender worker that is its ``worker_threads`` sends plus its duties beside them
-    (tracker/worker/background.py): the spool replay, the counters' fold, the forwarder's
-    parallel deliveries and the reconciler's status queries. A smaller pool sends the rest through the overflow, whose
+    (tracker/worker/background.py): the spool replay, the counters' fold, the account readings,
+    the forwarder's parallel deliveries and the reconciler's status queries. A smaller pool sends the rest through the overflow, whose
     connections are closed after each use: a new PostgreSQL backend (a fork on the database
     host) per send, ~35 a second at full speed (issue 15). A web process (one request at a time
     per gunicorn sync worker) costs nothing more: the pool connects only when a connection is
     wanted and none is free, so it holds what was in use at once, never more.
     """
-    return settings.worker_threads + 2 + settings.forward_threads + settings.reconcile_threads
+    return settings.worker_threads + 3 + settings.forward_threads + settings.reconcile_threads
 
 
 def init_app(app: Flask, engine: Engine | None = None) -> None:

@@ -281,13 +281,15 @@ def test_failure_reasons_in_both_languages_with_advice(reader, day_of_work):
     failures = re.search(r'data-table="failures".*?</table>', reader.get("/").get_data(as_text=True), re.S).group(0)
     assert "Người dùng không hoạt động, đã từ chối nhận tin" in failures
     assert codes.describe_vi("789") in failures  # eSMS's own Vietnamese (tracker/esms/code_table.py)
-    assert "Do phía người nhận" in failures and "Do cấu hình mẫu hoặc OA" in failures
+    assert "Không thể liên lạc người này qua Zalo" in failures and "Sửa mẫu tin hoặc tham số" in failures
+    assert "không liên lạc được" in failures and "mẫu tin" in failures  # the classes, translated
     message = reader.get(f"/messages/{day_of_work['failed']}").get_data(as_text=True)
     assert text_of(message, "f-error_meaning").startswith("-114: Người dùng không hoạt động")
-    assert text_of(message, "f-error_advice").startswith("Do phía người nhận")
+    assert text_of(message, "f-error_advice").startswith("Không thể liên lạc người này qua Zalo")
+    assert text_of(message, "f-error_class") == "không liên lạc được"
     english(reader)
     failures = re.search(r'data-table="failures".*?</table>', reader.get("/").get_data(as_text=True), re.S).group(0)
-    assert "User is inactive" in failures and "The recipient&#39;s side" in failures
+    assert "User is inactive" in failures and "This person cannot be reached by Zalo" in failures
 
 
 def test_every_known_code_has_a_vietnamese_meaning_and_advice(app):

@@ -37,6 +37,14 @@ def test_n_marks_without_translating():
         ("phone: not a phone number", "phone: không phải số điện thoại"),
         ("params[0]: expected 5 columns, got 3", "params[0]: cần 5 cột, nhưng có 3"),
         ("not a phone number; expected 5 columns, got 3", "không phải số điện thoại; cần 5 cột, nhưng có 3"),
+        # A value that breaks its template (tracker/esms/templates.py), named by its variable.
+        ("order_code: at most 30 characters, got 31", "order_code: tối đa 30 ký tự, nhưng có 31"),
+        ("amount: a number, digits 0-9 only (at most 12)", "amount: phải là số, chỉ gồm chữ số 0-9 (tối đa 12)"),
+        ("due_date: a date as dd/MM/yyyy", "due_date: phải là ngày dạng dd/MM/yyyy"),
+        (
+            "template 300001 has 3 parameters: order_code, amount, due_date",
+            "mẫu 300001 có 3 tham số: order_code, amount, due_date",
+        ),
     ],
 )
 def test_known_problems_are_translated_part_by_part(speak, english, vietnamese):

@@ -29,46 +29,78 @@ def speak(sqlite_url, tmp_path_factory):
 @pytest.mark.parametrize(
     "code, cls",
     [
-        ("-114", "recipient"),
-        (" -114 ", "recipient"),
-        ("99", "recipient"),
+        ("-114", "unreachable"),
+        (" -114 ", "unreachable"),
+        ("99", "unreachable"),
         ("789", "template"),
-        ("-124", "account"),
-        ("transport", "temporary"),
-        ("http_503", "temporary"),
-        ("http_429", "temporary"),
-        ("timeout", "no_report"),
-        ("send_failed", "provider"),
+        ("-1121", "template"),
+        ("101", "account"),
+        ("799", "oa"),
+        ("-133", "retry_later"),
+        ("transport", "retry_later"),
+        ("http_503", "retry_later"),
+        ("timeout", "final"),
+        ("send_failed", "final"),
         ("12345", "unknown"),
         ("http_5030", "unknown"),
         (None, None),
         ("", None),
+        ("  ", None),
     ],
 )
-def test_reason_class(code, cls):
+def test_reason_class_is_the_code_tables(code, cls):
     assert reasons.reason_class(code) == cls
+    if code and code.strip():
+        assert cls == codes.error_class(code.strip())  # one table: codes.py decides
 
 
-def test_every_class_has_advice():
-    assert set(reasons._CLASS_OF.values()) | {"unknown"} == set(reasons.ADVICE)
+def test_every_class_has_a_label_and_advice():
+    assert set(reasons.CLASS_LABELS) == set(codes.CLASSES)
+    assert set(reasons.ADVICE) | {"retry_later"} == set(codes.CLASSES)
+
+
+def test_every_retry_later_code_has_a_when_the_dashboard_words():
+    from tracker.esms.code_table import ESMS
+    from tracker.esms.zalo_table import ZALO
+
+    whens = {e.when for e in [*ESMS.values(), *ZALO.values()] if e.cls == "retry_later"}
+    assert whens <= set(reasons.RETRY_ADVICE)
 
 
 @pytest.mark.parametrize(
-    "code, cls", [("-114", "recipient"), ("789", "template"), ("zzz", "unknown"), ("http_500", "temporary")]
+    "code, cls", [("-114", "unreachable"), ("789", "template"), ("zzz", "unknown"), ("101", "account")]
 )
 @pytest.mark.parametrize("lang", ["en", "vi"])
 def test_advice_is_the_classs_advice_in_the_readers_language(speak, lang, code, cls):
     with speak(lang):
         assert reasons.advice(code) == str(reasons.ADVICE[cls])
         assert reasons.advice(None) == ""
-    if lang == "en":
-        with speak(lang):
-            assert reasons.advice("-114").startswith("The recipient's side")
+
+
+@pytest.mark.parametrize(
+    "code, english",
+    [
+        ("-133", "after 06:00 Vietnam time"),
+        ("-144", "the next day"),
+        ("160", "after a second"),
+        ("-100", "in a few minutes"),
+        ("http_502", "once eSMS answers"),
+    ],
+)
+def test_retry_later_advice_says_when(speak, code, english):
+    with speak("en"):
+        assert english in reasons.advice(code)
+    with speak("vi"):
+        assert reasons.advice(code) and english not in reasons.advice(code)
 
 
 def test_advice_in_vietnamese_is_translated(speak):
     with speak("vi"):
-        assert reasons.advice("-114").startswith("Do phía người nhận")
+        assert reasons.advice("-114").startswith("Không thể liên lạc")
+        assert reasons.class_label("template") == "mẫu tin"
+    with speak("en"):
+        assert reasons.advice("-114").startswith("This person cannot be reached by Zalo")
+        assert reasons.class_label("retry_later") == "retry later" and reasons.class_label(None) == ""
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as htmllib
 import io
 import re
 from datetime import timedelta
@@ -17,6 +18,7 @@ from tracker import status as st
 from tracker.db import utcnow
 from tracker.models import Message
 from tracker.sending import bulk
+from tracker.simulator import SimSettings, start_in_thread
 from tracker.worker.forwarding import FAILED, PENDING, ForwardDelivery
 
 XSS = "<script>alert(1)</script>"
@@ -86,6 +88,61 @@ def test_bad_rows_are_listed_by_line_and_nothing_is_queued(client, engine):
     lines = re.findall(r'<td class="num">(\d+)</td><td>([a-z_]+)</td>', html)
     assert ("3", "phone") in lines and ("4", "order_id") in lines and not any(n in ("2", "5") for n, _ in lines)
     assert stored(engine) == []
+
+
+# Template 300001 as the simulator lists it (GetTemplate): order_code (30), amount (type_number, 12),
+# due_date (type_date, 10).
+AGAINST_TEMPLATE = (
+    "phone,order_id,param1,param2,param3\n"
+    "0901888484,DH-1,DH-1,150000,05/06/2025\n"  # line 2: fine
+    "0901888485,DH-2,DH-2,150.000đ,05/06/2025\n"  # line 3: amount is not a number
+    "0901888486,DH-3," + "X" * 31 + ",1,2025-06-05\n"  # line 4: order_code too long, due_date no date
+).encode()
+
+
+@pytest.fixture
+def listing_app(settings, engine):
+    """The app asking the simulator (over HTTP) for the OA's template listing."""
+    sim = start_in_thread(SimSettings(seed=4, speed=0.0))
+    app = create_app(
+        replace_settings(settings, esms_base_url=sim.base_url, esms_status_url=sim.status_url), engine=engine
+    )
+    app.config["TESTING"] = True
+    yield app
+    sim.stop()
+
+
+def row_errors(html: str) -> list[tuple[str, str, str]]:
+    table = re.search(r'data-table="row-errors".*?</table>', html, re.S).group(0)
+    rows = re.findall(r'<tr><td class="num">(\d+)</td><td>(.*?)</td><td>(.*?)</td></tr>', table)
+    return [(line, field, htmllib.unescape(problem)) for line, field, problem in rows]
+
+
+def test_params_that_break_the_template_are_listed_by_line_naming_the_parameter(listing_app, engine):
+    client = english(listing_app.test_client())
+    resp = upload(client, AGAINST_TEMPLATE, template_id="300001")
+    assert resp.status_code == 400
+    html = resp.get_data(as_text=True)
+    assert row_errors(html) == [
+        ("3", "params[1]", "amount: a number, digits 0-9 only (at most 12)"),
+        ("4", "params[0]", "order_code: at most 30 characters, got 31"),
+        ("4", "params[2]", "due_date: a date as dd/MM/yyyy"),
+    ]
+    assert "2 bad rows; nothing was queued" in html
+    assert stored(engine) == []
+    # Told to skip them, the one good row is queued.
+    resp = upload(client, AGAINST_TEMPLATE, template_id="300001", skip_invalid="1")
+    assert resp.status_code == 303
+    assert [m.params for m in stored(engine)] == [["DH-1", "150000", "05/06/2025"]]
+
+
+def test_template_errors_in_vietnamese(listing_app, engine):
+    client = listing_app.test_client()
+    html = upload(client, AGAINST_TEMPLATE, template_id="300001").get_data(as_text=True)
+    problems = [p for _line, _field, p in row_errors(html)]
+    assert problems[0].startswith("amount: ") and "0-9" in problems[0] and "a number" not in problems[0]
+    assert problems[1].startswith("order_code: ") and "31" in problems[1] and "characters" not in problems[1]
+    assert "dd/MM/yyyy" in problems[2] and "a date as" not in problems[2]
 
 
 def test_skip_invalid_queues_only_the_good_rows(client, engine):

@@ -9,8 +9,12 @@ import re
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from tests.dashboard.support import add, ago, csrf
+from tests.support import API_TOKEN
+from tracker.models import Message
 
 LIVE_KEYS = {"text", "tables", "links", "chart", "active", "stamp"}
 
@@ -188,3 +192,83 @@ def test_an_open_dashboard_skips_the_sign_in_form(client):
 def test_logout_goes_back_to_the_sign_in_form(client):
     resp = client.post("/logout", data={"csrf_token": csrf(client)})
     assert resp.status_code == 303 and resp.headers["Location"] == "/login"
+
+
+# -- the resend button (issue 11): retry_later and template failures, the same code as the API --------
+
+
+RESEND_BUTTON = "Resend this message"
+
+
+@pytest.mark.parametrize(
+    "status, code, offered",
+    [
+        ("failed", "-133", True),  # retry_later: the night window
+        ("failed", "-144", True),  # retry_later: quota
+        ("rejected", "789", True),  # template
+        ("failed", "-1121", True),  # template parameter
+        ("failed", "-114", False),  # unreachable: sending again ends the same way
+        ("rejected", "108", False),  # final
+        ("rejected", "101", False),  # account: the breaker holds these, they never end rejected
+        ("failed", "zz", False),  # unknown
+        ("delivered", None, False),
+        ("accepted", None, False),
+    ],
+)
+def test_the_button_is_offered_only_where_a_resend_can_help(client, engine, status, code, offered):
+    (mid,) = add(engine, status=status, error_code=code)
+    assert (RESEND_BUTTON in client.get(f"/messages/{mid}").get_data(as_text=True)) is offered
+
+
+def test_resend_from_the_page_queues_a_new_message_and_goes_to_it(client, engine):
+    (old,) = add(engine, status="failed", error_code="-133", order_id="J9", params=["Lan", "DH9"])
+    token = csrf(client, f"/messages/{old}")
+    resp = client.post(f"/messages/{old}/resend", data={"csrf_token": token})
+    assert resp.status_code == 303
+    new = int(resp.headers["Location"].rsplit("/", 1)[1])
+    assert new != old
+    page = client.get(f"/messages/{new}").get_data(as_text=True)
+    assert f"Message #{old} resent as #{new}." in page and f'href="/messages/{old}">#{old}</a>' in page
+    api = client.get(f"/api/messages/{new}", headers={"Authorization": f"Bearer {API_TOKEN}"}).get_json()
+    assert (api["resent_from"], api["status"], api["order_id"], api["params"]) == (old, "queued", "J9", ["Lan", "DH9"])
+    # The old page now links to the resend and offers no second one; a second POST finds the first.
+    old_page = client.get(f"/messages/{old}").get_data(as_text=True)
+    assert RESEND_BUTTON not in old_page and f'href="/messages/{new}">#{new}</a>' in old_page
+    again = client.post(f"/messages/{old}/resend", data={"csrf_token": token})
+    assert again.headers["Location"].endswith(f"/messages/{new}")
+    assert f"already resent as #{new}" in client.get(f"/messages/{new}").get_data(as_text=True)
+
+
+def test_resend_in_vietnamese(reader, engine):
+    (old,) = add(engine, status="rejected", error_code="789")
+    page = reader.get(f"/messages/{old}").get_data(as_text=True)
+    assert "Gửi lại tin này" in page
+    resp = reader.post(f"/messages/{old}/resend", data={"csrf_token": csrf(reader, f"/messages/{old}")})
+    assert "đã được gửi lại thành" in reader.get(resp.headers["Location"]).get_data(as_text=True)
+
+
+def test_resend_needs_the_forms_csrf_token(client, engine):
+    (old,) = add(engine, status="failed", error_code="-133")
+    assert client.post(f"/messages/{old}/resend").status_code == 403
+    assert client.post(f"/messages/{old}/resend", data={"csrf_token": "forged"}).status_code == 403
+    with Session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Message)) == 1  # nothing queued
+
+
+def test_resend_needs_a_signed_in_reader(locked, engine):
+    (old,) = add(engine, status="failed", error_code="-133")
+    resp = locked.post(f"/messages/{old}/resend", data={"csrf_token": csrf(locked, "/login")})
+    assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+    with Session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Message)) == 1
+
+
+def test_resend_refusals_are_said_on_the_page(client, engine):
+    (delivered,) = add(engine, status="delivered")
+    resp = client.post(f"/messages/{delivered}/resend", data={"csrf_token": csrf(client)})
+    assert resp.headers["Location"].endswith(f"/messages/{delivered}")
+    assert "cannot be resent" in client.get(resp.headers["Location"]).get_data(as_text=True)
+    (purged,) = add(engine, status="failed", error_code="-133", phone=None, params=[])
+    resp = client.post(f"/messages/{purged}/resend", data={"csrf_token": csrf(client)})
+    assert "cannot be resent" in client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert client.post("/messages/999999/resend", data={"csrf_token": csrf(client)}).status_code == 404

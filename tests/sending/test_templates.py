@@ -192,7 +192,10 @@ def test_a_csv_upload_with_params_that_break_the_template_is_refused(db_url, tmp
     )
     assert resp.status_code == 400
     page = resp.get_data(as_text=True)
-    assert "line 4: params[0]" in page and "customer_name: at most 30 characters" in page
+    # Listed as the bad row it is (line 4, the parameter named), in the reader's language (Vietnamese).
+    assert (
+        '<tr><td class="num">4</td><td>params[0]</td><td>customer_name: tối đa 30 ký tự, nhưng có 31</td></tr>' in page
+    )
     assert count(engine) == 0
 
 

@@ -16,10 +16,13 @@ from urllib.parse import urlencode
 import pytest
 import requests
 
-from tests.support import API_TOKEN, ROOT, SECRET, make_settings
+from tests.support import API_TOKEN, OAID, ROOT, SECRET, make_settings, replace_settings
 from tracker import tokens
 from tracker.db import utcnow
+from tracker.esms.client import make_client
+from tracker.simulator import SimSettings, start_in_thread
 from tracker.web import metrics
+from tracker.worker.readings import Readings
 
 
 def sample(text: str, name: str, labels: str = "") -> float:
@@ -101,6 +104,23 @@ def test_queue_depth_and_reconcile_lag_are_read_at_scrape_time(client, make_mess
     text = scrape()
     assert sample(text, "tracker_queue_depth") == 4
     assert 7100 < sample(text, "tracker_reconcile_lag_seconds") < 7300
+
+
+def test_balance_and_quotas_as_the_worker_last_read_them(engine, settings, client, scrape):
+    text = scrape()
+    # None read yet: no sample at all (a balance of 0 would be a lie).
+    assert not re.search(r"^tracker_(esms_balance_vnd|zns_quota_remaining)", text, re.M)
+    sim = start_in_thread(SimSettings(seed=1, speed=0.0, balance=345_678.0, daily_quota=2000))
+    try:
+        real = replace_settings(settings, esms_base_url=sim.base_url, esms_status_url=sim.status_url)
+        assert Readings(engine, real, make_client(real)).run_once() == 2
+    finally:
+        sim.stop()
+    text = scrape()
+    assert sample(text, "tracker_esms_balance_vnd") == 345_678
+    assert 0 <= sample(text, "tracker_esms_balance_age_seconds") < 60
+    assert sample(text, "tracker_zns_quota_remaining", f'oa_id="{OAID}"') == 2000
+    assert sample(text, "tracker_zns_quota_daily", f'oa_id="{OAID}"') == 2000
 
 
 def test_sends_are_counted_by_result(engine, settings):

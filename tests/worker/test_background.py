@@ -1,5 +1,5 @@
 """tracker.worker.background: the worker's side duties (spool replay, forwarding, the counters' fold,
-reconciliation), each
+reconciliation, account readings), each
 started in its own daemon thread, run again at once while busy, paused after a failure, and ended by
 the stop event. The duties themselves are replaced by recorders: they have their own tests."""
 
@@ -28,7 +28,7 @@ def wait_for(predicate, seconds: float = 5.0) -> bool:
 @pytest.fixture
 def calls(monkeypatch):
     """Each duty's calls, by name; the duties' classes and the spool replay are recorders."""
-    seen: dict[str, list[tuple]] = {"spool": [], "forward": [], "fold": [], "reconcile": []}
+    seen: dict[str, list[tuple]] = {"spool": [], "forward": [], "fold": [], "reconcile": [], "readings": []}
 
     class Forwarder:
         def __init__(self, engine, settings):
@@ -46,7 +46,16 @@ def calls(monkeypatch):
             seen["reconcile"].append(self.args)
             return {"asked": 3}  # truthy, as a Summary is: must not count as "busy"
 
+    class Readings:
+        def __init__(self, engine, settings, client):
+            self.args = (engine, settings, client)
+
+        def run_once(self):
+            seen["readings"].append(self.args)
+            return 2  # readings made: not "busy", the next pass waits TRACKER_ACCOUNT_REFRESH
+
     monkeypatch.setattr(background, "Forwarder", Forwarder)
+    monkeypatch.setattr(background, "Readings", Readings)
     monkeypatch.setattr(background, "Reconciler", Reconciler)
     monkeypatch.setattr(
         background.replay, "replay", lambda engine, settings: seen["spool"].append((engine, settings)) or 0
@@ -57,7 +66,9 @@ def calls(monkeypatch):
 
 @pytest.fixture
 def settings(tmp_path):
-    return replace_settings(make_settings(f"sqlite:///{tmp_path / 'x.db'}", tmp_path), reconcile_interval=30.0)
+    return replace_settings(
+        make_settings(f"sqlite:///{tmp_path / 'x.db'}", tmp_path), reconcile_interval=30.0, account_refresh=30.0
+    )
 
 
 def test_each_duty_thread_is_started_and_stops_on_the_stop_event(calls, settings):
@@ -65,13 +76,20 @@ def test_each_duty_thread_is_started_and_stops_on_the_stop_event(calls, settings
     engine, client = object(), object()
     threads = background.start(engine, settings, client, stop)
     try:
-        assert [t.name for t in threads] == ["spool-replay", "forwarding", "count-fold", "reconcile"]
+        assert [t.name for t in threads] == [
+            "spool-replay",
+            "forwarding",
+            "count-fold",
+            "reconcile",
+            "account-readings",
+        ]
         assert all(t.daemon and t.is_alive() for t in threads)
         assert wait_for(lambda: all(calls.values()))
         assert calls["spool"][0] == (engine, settings)
         assert calls["forward"][0] == (engine, settings)
         assert calls["fold"][0] == (engine,)
         assert calls["reconcile"][0] == (engine, settings, client)
+        assert calls["readings"][0] == (engine, settings, client)
     finally:
         stop.set()
     for t in threads:
@@ -79,13 +97,14 @@ def test_each_duty_thread_is_started_and_stops_on_the_stop_event(calls, settings
     assert not any(t.is_alive() for t in threads)
 
 
-def test_reconciliation_waits_its_full_interval_between_passes(calls, settings):
+def test_reconciliation_and_readings_wait_their_full_interval_between_passes(calls, settings):
     stop = threading.Event()
     threads = background.start(object(), settings, object(), stop)
     try:
-        assert wait_for(lambda: calls["reconcile"])
+        assert wait_for(lambda: calls["reconcile"] and calls["readings"])
         time.sleep(0.3)
         assert len(calls["reconcile"]) == 1  # the 30 s interval, not again at once
+        assert len(calls["readings"]) == 1
     finally:
         stop.set()
         for t in threads:

@@ -13,7 +13,8 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from tracker.dashboard import auth
+from tracker.dashboard import auth, pause_banner
+from tracker.db import get_engine
 from tracker.errors import JsonError
 
 bp = Blueprint("dashboard", __name__)
@@ -66,4 +67,6 @@ def _template_globals() -> dict[str, Any]:
         "simulator_mode": settings.simulator_mode,
         "poll_ms": settings.dashboard_poll_ms,
         "signed_in": auth.signed_in(),
+        # The circuit breaker's pauses, on every page (not to a visitor who has not signed in).
+        "pause_lines": pause_banner.lines(get_engine()) if auth.signed_in() else [],
     }

@@ -19,11 +19,10 @@ from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from tracker import status as st
-from tracker.dashboard import chart, formats, localdays, reasons
+from tracker.dashboard import chart, failures, formats, localdays
 from tracker.dashboard.present import GROUP_OF, GROUPS, cell, duration, money, number, percent, when
 from tracker.dashboard.ranges import Range
 from tracker.db import UTCDateTime
-from tracker.esms import codes
 from tracker.models import Message
 from tracker.queries import counters, stats
 
@@ -94,8 +93,10 @@ def details(session: Session, rng: Range, link: LinkFor) -> dict[str, Any]:
     """Time to final, failure reasons and breakdowns: bounded, indexed queries over the range."""
     ttf = stats.time_to_final(session, rng.since, rng.until)
     span = _list_span(rng)
+    by_dim, delivered, on_phone = breakdown_tables(session, rng, link, span)
     return {
         "text": {
+            **failures.phone_share(delivered, on_phone),
             "p50": duration(ttf.get("p50")),
             "p95": duration(ttf.get("p95")),
             "ttf-note": ngettext(
@@ -105,7 +106,7 @@ def details(session: Session, rng: Range, link: LinkFor) -> dict[str, Any]:
                 count=number(ttf["count"]),
             ),
         },
-        "tables": {"failures": failure_rows(session, rng, link, span), **breakdown_tables(session, rng, link, span)},
+        "tables": {**failures.tables(session, rng, link, span), **by_dim},
     }
 
 
@@ -169,39 +170,11 @@ def _daily_chart(session: Session, rng: Range) -> dict[str, Any]:
     return chart.build(buckets, "Md")
 
 
-def failure_rows(session: Session, rng: Range, link: LinkFor, span: dict[str, str]) -> list[list[dict]]:
-    """The most frequent error codes among failed and rejected messages, with their meaning."""
-    n = func.count().label("n")
-    rows = session.execute(
-        select(Message.error_code, n, func.max(Message.error_message))
-        .where(
-            Message.status.in_((st.FAILED, st.REJECTED)),
-            Message.created_at >= rng.since,
-            Message.created_at < rng.until,
-        )
-        .group_by(Message.error_code)
-        .order_by(n.desc(), Message.error_code)
-        .limit(TOP_ROWS)
-    ).all()
-    failed = sum(r[1] for r in rows)
-    out = []
-    for code, count, example in rows:
-        meaning = reasons.meaning(code) if code else _("No code")
-        out.append(
-            [
-                cell(code or _("none"), link(code=code or "", **span)),
-                cell(meaning),
-                cell(number(count), cls="num"),
-                cell(percent(count, failed), cls="num"),
-                cell(example if example and example not in (meaning, codes.describe(code)) else ""),
-                cell(reasons.advice(code) or reasons.advice("unknown"), cls="advice"),
-            ]
-        )
-    return out
-
-
-def breakdown_tables(session: Session, rng: Range, link: LinkFor, span: dict[str, str]) -> dict[str, list]:
-    """Messages per template, OA and campaign (top rows), from one pass over the range."""
+def breakdown_tables(
+    session: Session, rng: Range, link: LinkFor, span: dict[str, str]
+) -> tuple[dict[str, list], int, int]:
+    """Messages per template, OA and campaign (top rows), from one pass over the range; with them
+    the delivered messages and how many of those reached the phone (the same pass counts them)."""
     rows = session.execute(
         select(
             Message.template_id,
@@ -210,14 +183,18 @@ def breakdown_tables(session: Session, rng: Range, link: LinkFor, span: dict[str
             Message.status,
             func.count(),
             func.sum(Message.price),
+            func.count(Message.delivered_to_phone_at),
         )
         .where(Message.created_at >= rng.since, Message.created_at < rng.until)
         .group_by(Message.template_id, Message.oa_id, Message.campaign_id, Message.status)
     ).all()
     dims = {"template": 0, "oa": 1, "campaign": 2}
     acc: dict[str, dict[str, dict[str, Any]]] = {d: {} for d in dims}
+    delivered = on_phone = 0
     for row in rows:
         status, count, price = row[3], row[4], row[5]
+        if status == st.DELIVERED:  # sandbox messages are never delivered: eSMS drops them
+            delivered, on_phone = delivered + count, on_phone + row[6]
         for dim, i in dims.items():
             key = row[i] or ""
             a = acc[dim].setdefault(key, {"total": 0, "delivered": 0, "failed": 0, "final": 0, "price": Decimal(0)})
@@ -229,7 +206,7 @@ def breakdown_tables(session: Session, rng: Range, link: LinkFor, span: dict[str
                 a["failed"] += count
             if status in _FINAL:
                 a["final"] += count
-    return {f"by-{dim}": _breakdown_rows(dim, acc[dim], link, span) for dim in dims}
+    return {f"by-{dim}": _breakdown_rows(dim, acc[dim], link, span) for dim in dims}, delivered, on_phone
 
 
 def _breakdown_rows(dim: str, acc: dict[str, dict[str, Any]], link: LinkFor, span: dict[str, str]) -> list[list[dict]]:

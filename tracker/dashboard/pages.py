@@ -10,6 +10,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from tracker import status as st
@@ -30,7 +31,9 @@ from tracker.dashboard.present import (
     when,
     when_short,
 )
+from tracker.models import Message
 from tracker.queries import lists, lookups
+from tracker.sending.resend import RESENDABLE
 
 UrlFor = Callable[..., str]
 # A messages or events row (tracker.queries), read by column name.
@@ -50,8 +53,17 @@ def message_row(m: Row, url: UrlFor) -> list[Cell]:
         cell(m.campaign_id or ""),
         cell(m.smsid or ""),
         cell(error_text(m.error_code, m.error_message), cls="err"),
+        class_cell(m.error_code),
         cell(money(m.price) if m.price is not None else "", cls="num"),
     ]
+
+
+def class_cell(code: str | None) -> Cell:
+    """A failure's class, with what to do about it as the cell's title ("" without a code)."""
+    cls = reasons.reason_class(code)
+    if cls is None:
+        return cell("")
+    return cell(reasons.class_label(cls), cls=f"class-tag c-{cls}", title=reasons.advice(code))
 
 
 def list_data(
@@ -90,6 +102,7 @@ def fields(m: Row) -> dict[str, Any]:
         "source": label(SOURCE_LABELS, m.source),
         "error_code": m.error_code or "—",
         "error_meaning": error_text(m.error_code) or "—",
+        "error_class": reasons.class_label(reasons.reason_class(m.error_code)) or "—",
         "error_advice": reasons.advice(m.error_code) or "—",
         "error_message": m.error_message or "—",
         "price": money(m.price),
@@ -141,7 +154,19 @@ def message_data(engine: Engine, message_id: int, url: UrlFor) -> dict[str, Any]
         "text": {f"f-{k}": v for k, v in fields(m).items()},
         "tables": {"events": [event_row(e) for e in events], "journey": [journey_member_row(s, url) for s in siblings]},
         "active": not st.is_final(m.status),
+        "resend": resend_offer(engine, m),
     }
+
+
+def resend_offer(engine: Engine, m: Row) -> dict[str, Any]:
+    """Whether the message page offers a resend: a failed or rejected message whose class says a
+    new attempt can succeed (retry_later, template), not resent yet; ``resent_as`` when it was."""
+    if m.status not in RESENDABLE:
+        return {"offer": False, "resent_as": None}
+    with engine.connect() as conn:  # the unique index on resent_from
+        later = conn.scalar(select(Message.id).where(Message.resent_from == m.id))
+    fits = reasons.reason_class(m.error_code) in reasons.RESEND_CLASSES
+    return {"offer": fits and later is None, "resent_as": later}
 
 
 def journey_data(engine: Engine, order_id: str, url: UrlFor) -> dict[str, Any] | None:

@@ -51,6 +51,20 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
         re.compile(r"String should have at most (?P<n>\d+) characters?"),
         N_("String should have at most %(n)s characters"),
     ),
+    # A value that breaks its template (tracker/esms/templates.py), named by the template's variable.
+    (
+        re.compile(r"(?P<name>[^:]+): at most (?P<n>\d+) characters, got (?P<got>\d+)"),
+        N_("%(name)s: at most %(n)s characters, got %(got)s"),
+    ),
+    (
+        re.compile(r"(?P<name>[^:]+): a number, digits 0-9 only \(at most 12\)"),
+        N_("%(name)s: a number, digits 0-9 only (at most 12)"),
+    ),
+    (re.compile(r"(?P<name>[^:]+): a date as dd/MM/yyyy"), N_("%(name)s: a date as dd/MM/yyyy")),
+    (
+        re.compile(r"template (?P<id>\S+) has (?P<n>\d+) parameters?: (?P<names>.*)"),
+        N_("template %(id)s has %(n)s parameters: %(names)s"),
+    ),
     (
         re.compile(r"List should have at most (?P<n>\d+) items? after validation, not (?P<got>\d+)"),
         N_("List should have at most %(n)s items, not %(got)s"),

@@ -74,6 +74,9 @@ def handle(values: MultiDict[str, str], upload: FileStorage | None) -> Outcome:
     except bulk.CsvError as exc:
         out.problem = _("The file cannot be read: %(problem)s.", problem=translate(str(exc)))
         return out
+    # Params that break their template as eSMS lists it become errors of their lines, naming the
+    # parameter (skipped, never blocking, when eSMS cannot be asked), as `tracker send-csv` does.
+    bulk.check_templates(parsed, get_engine(), current_app.config["SETTINGS"])
     out.errors = parsed.errors  # their messages are translated where shown (the "problem" filter)
     if parsed.errors and not form["skip_invalid"]:
         out.problem = ngettext(

@@ -13,6 +13,7 @@ from typing import Any
 from flask import (
     Response,
     current_app,
+    flash,
     jsonify,
     make_response,
     redirect,
@@ -23,11 +24,14 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from tracker.dashboard import auth, export, formats, forward_panel, listing, overview, pages, ranges
+from tracker.dashboard import account_panel, auth, export, formats, forward_panel, listing, overview, pages, ranges
 from tracker.dashboard.blueprint import bp
 from tracker.dashboard.present import GROUP_LABELS, GROUPS, STATUS_LABELS
+from tracker.dashboard.problems import translate
 from tracker.db import get_engine, get_session, utcnow
 from tracker.errors import JsonError
+from tracker.sending import resend
+from tracker.sending.queue import QueueError
 from tracker.web import login_throttle
 
 
@@ -58,6 +62,10 @@ def _overview_payload() -> tuple[ranges.Range, dict[str, Any]]:
     data = overview.build(get_session(), rng, _link_to_list)
     # Forwarding health is not about the range, but it belongs where people look first.
     data["text"].update(forward_panel.text(get_engine(), current_app.config["SETTINGS"]))
+    # The eSMS balance and quotas as the worker last read them (never a call to eSMS from here).
+    account = account_panel.build(get_engine(), current_app.config["SETTINGS"])
+    data["text"].update(account["text"])
+    data["tables"].update(account["tables"])
     return rng, data
 
 
@@ -179,6 +187,30 @@ def message(message_id: int):
         data=data,
         live_url=url_for("dashboard.message_data", message_id=message_id),
     )
+
+
+@bp.post("/messages/<int:message_id>/resend")
+def resend_message(message_id: int):
+    """The message page's resend button: the same resend as POST /api/messages/<id>/resend."""
+    try:
+        msg, created = resend.resend(get_session(), current_app.config["SETTINGS"], message_id)
+    except resend.NotFound:
+        return render_template(
+            "dashboard/error.html",
+            title=_("Message not found"),
+            detail=_("There is no message #%(id)s.", id=message_id),
+        ), 404
+    except resend.Refused:
+        flash(_("Message #%(id)s cannot be resent: only a failed or rejected message can.", id=message_id))
+        return redirect(url_for("dashboard.message", message_id=message_id), code=303)
+    except QueueError as exc:  # params that no longer fit the template, or no OA to send from
+        flash(_("Message #%(id)s was not resent: %(problem)s.", id=message_id, problem=translate(str(exc))))
+        return redirect(url_for("dashboard.message", message_id=message_id), code=303)
+    if created:
+        flash(_("Message #%(old)s resent as #%(new)s.", old=message_id, new=msg.id))
+    else:
+        flash(_("Message #%(old)s was already resent as #%(new)s.", old=message_id, new=msg.id))
+    return redirect(url_for("dashboard.message", message_id=msg.id), code=303)
 
 
 @bp.get("/dashboard/data/messages/<int:message_id>")

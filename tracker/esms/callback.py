@@ -15,7 +15,7 @@ from tracker.esms.values import as_text, parse_decimal, parse_int
 
 MAX_VALUE_CHARS = 4096
 MAX_EXTRA_PARAMS = 100
-# Widths of the columns these land in (models.py); anything longer is not eSMS's, and
+# Widths of the columns these land in (tracker/models/messages.py); anything longer is not eSMS's, and
 # PostgreSQL would refuse it with an error (a 5xx, and a lost callback).
 MAX_PRICE = 10**10
 _COLUMN_CHARS = {"smsid": 64, "partner_ids": 64, "oa_id": 64, "template_id": 64}

@@ -9,6 +9,10 @@
 - ``tracker_sending_paused{scope,oa_id,code}``: 1 per standing account/OA pause (circuit
   breaker, tracker/sending/pause.py), at scrape time; ``tracker_sending_paused_total`` is
   how many stand (0: sending normally);
+- ``tracker_esms_balance_vnd`` and ``tracker_esms_balance_age_seconds``: the latest eSMS balance
+  the worker read (tracker/worker/readings.py) and how old that reading is;
+  ``tracker_zns_quota_remaining{oa_id}`` and ``tracker_zns_quota_daily{oa_id}``: each OA's ZNS
+  quota as last read (absent until a first reading);
 - ``tracker_reconcile_lag_seconds``: how long ago the least recently updated non-final
   message with an SMSID last changed, at scrape time (what the reconciler catches up on).
 
@@ -37,6 +41,7 @@ from sqlalchemy import text
 from tracker.db import UTCDateTime, utcnow
 from tracker.sending import pause
 from tracker.web import auth
+from tracker.worker import readings
 
 log = logging.getLogger("tracker.web.metrics")
 
@@ -100,6 +105,7 @@ class _DatabaseGauges:
                 n = conn.execute(_QUEUE_DEPTH).scalar() or 0
                 oldest = conn.execute(_OLDEST_OPEN).scalar()
                 pauses = pause.current(conn)
+                account = readings.latest(conn)
         except Exception:
             log.warning("metrics: the database did not answer", exc_info=True)
             up.add_metric([], 0)
@@ -113,9 +119,29 @@ class _DatabaseGauges:
         paused_n.add_metric([], len(pauses))
         yield paused
         yield paused_n
+        yield from _account_gauges(account)
         yield depth
         yield lag
         yield up
+
+
+def _account_gauges(account: list[readings.Reading]):
+    """The balance and quotas as last read; a reading eSMS never gave is left out, not 0."""
+    balance = GaugeMetricFamily("tracker_esms_balance_vnd", "The eSMS account balance (VND) as last read")
+    age = GaugeMetricFamily("tracker_esms_balance_age_seconds", "Seconds since the balance was last read")
+    remaining = GaugeMetricFamily(
+        "tracker_zns_quota_remaining", "ZNS messages the OA may still send today, as last read", labels=["oa_id"]
+    )
+    daily = GaugeMetricFamily("tracker_zns_quota_daily", "The OA's daily ZNS quota, as last read", labels=["oa_id"])
+    now = utcnow()
+    for r in account:
+        if r.is_balance and r.balance is not None and r.read_at is not None:
+            balance.add_metric([], float(r.balance))
+            age.add_metric([], max(0.0, (now - r.read_at).total_seconds()))
+        elif r.oa_id and r.remaining_quota is not None and r.daily_quota is not None:
+            remaining.add_metric([r.oa_id], r.remaining_quota)
+            daily.add_metric([r.oa_id], r.daily_quota)
+    yield from (balance, age, remaining, daily)
 
 
 def render(engine) -> bytes:

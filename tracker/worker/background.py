@@ -1,5 +1,5 @@
 """The worker's duties beside sending, each in its own thread: spool replay, forwarding, folding
-the status counters, reconciliation."""
+the status counters, reconciliation, the account readings (balance and quotas)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from tracker.config import Settings
 from tracker.esms.client import EsmsClient
 from tracker.queries import counters
 from tracker.worker.forwarding import Forwarder
+from tracker.worker.readings import Readings
 from tracker.worker.reconcile import Reconciler
 
 log = logging.getLogger("tracker.worker.loop")
@@ -52,6 +53,7 @@ def _loop(name: str, stop: threading.Event, every: float, step: Callable[[], int
 def start(engine: Engine, settings: Settings, client: EsmsClient, stop: threading.Event) -> list[threading.Thread]:
     forwarder = Forwarder(engine, settings)
     reconciler = Reconciler(engine, settings, client)
+    readings = Readings(engine, settings, client)
     return [
         _loop("spool-replay", stop, SPOOL_EVERY, lambda: replay.replay(engine, settings)),
         _loop("forwarding", stop, FORWARD_IDLE, forwarder.run_once),
@@ -59,4 +61,6 @@ def start(engine: Engine, settings: Settings, client: EsmsClient, stop: threadin
         _loop("count-fold", stop, FOLD_EVERY, lambda: counters.fold(engine) and None),
         # The pass itself reports no "busy": it always waits the full interval before the next.
         _loop("reconcile", stop, settings.reconcile_interval, lambda: reconciler.run_once() and None),
+        # Balance and quotas every few minutes; a pass that read nothing waits the same.
+        _loop("account-readings", stop, settings.account_refresh, lambda: readings.run_once() and None),
     ]

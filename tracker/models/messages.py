@@ -1,11 +1,8 @@
-"""Every table: Message (current status row), Event (append-only log with the raw payload),
-DailyCount and daily_count_changes (trigger-kept counters), ForwardDelivery (the forwarding
-outbox), SendPause (the circuit breaker), and the dashboard's sign-in state (LoginAttempt,
-DashboardSession, PhoneSearch).
-
-The code that uses the last two stays beside its job (``tracker.queries.counters``,
-``tracker.worker.forwarding``); their rows are written by triggers on ``messages``
-that the migrations install, so no Python write path has to remember them.
+"""The messages and what hangs off them: Message (current status row), Event (append-only log
+with the raw payload), DailyCount and daily_count_changes (trigger-kept counters) and
+ForwardDelivery (the forwarding outbox). The counters and ForwardDelivery are written by
+triggers on ``messages`` that the migrations install, so no Python write path has to
+remember them.
 """
 
 from __future__ import annotations
@@ -260,69 +257,3 @@ class ForwardDelivery(Base):
             sqlite_where=text("state = 'pending'"),
         ),
     )
-
-
-class SendPause(Base):
-    """Sending paused for the whole account (``scope`` "account") or one OA ("oa:<OAID>").
-
-    Opened by the first send eSMS answers with an account- or OA-class CodeResult
-    (tracker/esms/codes.py), shared by every worker process through the database, and
-    deleted once eSMS accepts again. While it stands, only one probe send at a time goes
-    out, at ``probe_at``; tracker/sending/pause.py keeps the rules.
-    """
-
-    __tablename__ = "send_pauses"
-
-    scope: Mapped[str] = mapped_column(String(80), primary_key=True)
-    oa_id: Mapped[str | None] = mapped_column(String(64))
-    code: Mapped[str] = mapped_column(String(32))
-    reason: Mapped[str | None] = mapped_column(Text)
-    since: Mapped[datetime] = mapped_column(UTCDateTime)
-    probe_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # Probes eSMS refused since the pause opened: the next probe waits base·2^probes, capped.
-    probes: Mapped[int] = mapped_column(Integer, default=0)
-    # Sends eSMS answered with a pausing code while this pause stood (the wasted ones).
-    refused: Mapped[int] = mapped_column(Integer, default=0)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class LoginAttempt(Base):
-    """Failed dashboard sign-ins of one client (an address, an IPv6 /64, or ``*`` for everyone).
-
-    In the database so that every gunicorn worker and every host counts the same failures
-    (``tracker.web.login_throttle``).
-    """
-
-    __tablename__ = "login_attempts"
-
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    failures: Mapped[int] = mapped_column(Integer, default=0)
-    # No sign-in is taken from this client (even with the right password) before then.
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class DashboardSession(Base):
-    """A signed-in dashboard session; the cookie names it, and it ends when the row is gone.
-
-    ``id`` is the SHA-256 of the cookie's session id, so reading this table gives no session.
-    """
-
-    __tablename__ = "dashboard_sessions"
-
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-
-
-class PhoneSearch(Base):
-    """A phone number searched on the dashboard, under the opaque token its list URL carries.
-
-    Kept here rather than in the session cookie (which is signed, not encrypted, and sent on
-    every request); rows expire with the longest session.
-    """
-
-    __tablename__ = "phone_searches"
-
-    token: Mapped[str] = mapped_column(String(32), primary_key=True)
-    phone: Mapped[str] = mapped_column(String(20))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

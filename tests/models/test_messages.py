@@ -1,4 +1,4 @@
-"""tracker.models: what Message.to_dict and Event.to_dict give the API, read back from both databases:
+"""tracker.models.messages: what Message.to_dict and Event.to_dict give the API, read back from both databases:
 times ISO 8601 UTC ending in Z, error_code as text, phone in E.164, price as a decimal string.
 
 Only the keys asserted here are checked: others may be added to the dicts."""

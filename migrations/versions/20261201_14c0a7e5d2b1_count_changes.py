@@ -1,7 +1,7 @@
 """count changes: status changes logged for the worker to fold into daily_counts (PostgreSQL)
 
 Revision ID: 14c0a7e5d2b1
-Revises: 5e12a9c0b7d4
+Revises: 6a0b1c2d3e4f
 Create Date: 2026-11-30 19:00:00
 
 Issue 14. On PostgreSQL every UPDATE of ``messages`` ran a statement-level trigger with
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "14c0a7e5d2b1"
-down_revision: str | Sequence[str] | None = "5e12a9c0b7d4"
+down_revision: str | Sequence[str] | None = "6a0b1c2d3e4f"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
