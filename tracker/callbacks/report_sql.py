@@ -60,10 +60,13 @@ _SET = """
     due_at = NULL
 """
 
+# The SMSID part: the report's SMSID is the message's own, or none, or the message has none yet
+# and no other message holds it. The common case (its own) is decided without the probe for
+# another holder, which the unique index makes pointless there.
 _GUARD = """
     ({t}.status IN ({lower}){timeout})
-    AND ({t}.smsid IS NULL OR {smsid} IS NULL OR {t}.smsid = {smsid})
-    AND NOT EXISTS (SELECT 1 FROM messages o WHERE o.smsid = {smsid} AND o.id <> {t}.id)
+    AND ({t}.smsid = {smsid} OR {smsid} IS NULL
+         OR ({t}.smsid IS NULL AND NOT EXISTS (SELECT 1 FROM messages o WHERE o.smsid = {smsid} AND o.id <> {t}.id)))
 """
 
 # error_code of the `failed` the reconciler gives a message that never reached a
