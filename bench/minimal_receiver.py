@@ -104,13 +104,23 @@ def status_of(args) -> str | None:
 
 
 _conn: psycopg.Connection | None = None  # one per worker process, made after the fork
+_reader: psycopg.Connection | None = None
 
 
 def conn() -> psycopg.Connection:
+    """The webhook's connection: its two statements and the commit are one transaction."""
     global _conn
     if _conn is None:
         _conn = psycopg.connect(os.environ["MINIMAL_DATABASE_URL"])
     return _conn
+
+
+def reader() -> psycopg.Connection:
+    """The lookups' connection, in autocommit: a lone SELECT needs no BEGIN and ROLLBACK."""
+    global _reader
+    if _reader is None:
+        _reader = psycopg.connect(os.environ["MINIMAL_DATABASE_URL"], autocommit=True)
+    return _reader
 
 
 @app.get("/healthz")
@@ -149,11 +159,8 @@ def _json(body, status: int = 200) -> Response:
 
 
 def _select(sql: str, params: tuple) -> list[tuple]:
-    c = conn()
-    with c.cursor() as cur:
-        rows = cur.execute(sql, params, prepare=True).fetchall()
-    c.rollback()  # end the read transaction psycopg opened
-    return rows
+    with reader().cursor() as cur:
+        return cur.execute(sql, params, prepare=True).fetchall()
 
 
 _MSG = ", ".join(f"m.{c}" for c in MESSAGE_COLS)
