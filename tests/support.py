@@ -70,6 +70,18 @@ def replace_settings(settings: config.Settings, **changes) -> config.Settings:
     return dataclasses.replace(settings, **changes)
 
 
+def pointed_at(settings: config.Settings, sim, api_key: str, secret_key: str, **changes) -> config.Settings:
+    """``settings`` sending to (and asking) the simulator ``sim`` with these keys."""
+    return replace_settings(
+        settings,
+        esms_base_url=sim.base_url,
+        esms_status_url=sim.status_url,
+        esms_api_key=api_key,
+        esms_secret_key=secret_key,
+        **changes,
+    )
+
+
 @contextmanager
 def fresh_database(url: str, suffix: str):
     """An empty PostgreSQL database of its own beside ``url``'s, dropped afterwards."""

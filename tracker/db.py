@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -198,34 +198,26 @@ def driver_cursor(engine: Engine) -> Iterator[Any]:
     from psycopg.rows import namedtuple_row
 
     twin = _driver_pool(engine)
-    if twin is None:
-        # The shared pool, switched to autocommit for this use (SQLAlchemy switches it back).
-        with autocommit(engine).connect() as conn:
-            pooled = conn.connection
-            driver = pooled.driver_connection
+    with ExitStack() as stack:
+        if twin is None:
+            # The shared pool, switched to autocommit for this use (SQLAlchemy switches it back).
+            conn = stack.enter_context(autocommit(engine).connect())
+            pooled, invalidate = conn.connection, conn.invalidate
+        else:
             try:
-                with driver.cursor(row_factory=namedtuple_row) as cur:
-                    yield cur
-            except psycopg.Error as exc:
-                if driver.broken or driver.closed:
-                    conn.invalidate()
-                raise DBAPIError.instance(getattr(exc, "_tracker_sql", None), None, exc, psycopg.Error) from exc
-        return
-    try:
-        pooled = twin.raw_connection()
-    except psycopg.Error as exc:  # the pool lets the driver's own errors out; SQLAlchemy's wrap them
-        raise DBAPIError.instance(None, None, exc, psycopg.Error) from exc
-    try:
+                pooled = twin.raw_connection()
+            except psycopg.Error as exc:  # the pool lets the driver's own errors out; SQLAlchemy's wrap them
+                raise DBAPIError.instance(None, None, exc, psycopg.Error) from exc
+            stack.callback(pooled.close)
+            invalidate = pooled.invalidate
         driver = pooled.driver_connection
         try:
             with driver.cursor(row_factory=namedtuple_row) as cur:
                 yield cur
         except psycopg.Error as exc:
             if driver.broken or driver.closed:
-                pooled.invalidate()
+                invalidate()
             raise DBAPIError.instance(getattr(exc, "_tracker_sql", None), None, exc, psycopg.Error) from exc
-    finally:
-        pooled.close()
 
 
 def run(cur: Any, sql: str, params: dict[str, Any]) -> list[Any]:

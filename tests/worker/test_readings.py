@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.support import OAID, replace_settings
+from tests.support import OAID, pointed_at, replace_settings
 from tracker.db import utcnow
 from tracker.esms.client import make_client
 from tracker.simulator import SimSettings, start_in_thread
@@ -33,13 +33,7 @@ def sim():
 
 @pytest.fixture
 def sim_settings(settings, sim):
-    return replace_settings(
-        settings,
-        esms_base_url=sim.base_url,
-        esms_status_url=sim.status_url,
-        esms_api_key=SIM_KEY,
-        esms_secret_key=SIM_SECRET,
-    )
+    return pointed_at(settings, sim, SIM_KEY, SIM_SECRET)
 
 
 def by_key(engine) -> dict[str, readings.Reading]:

@@ -15,7 +15,7 @@ import pytest
 import requests
 from sqlalchemy import update
 
-from tests.support import OAID, ROOT, SECRET, events, message, replace_settings
+from tests.support import OAID, ROOT, SECRET, events, message, pointed_at, replace_settings
 from tests.support import callback_query as callback
 from tracker import tokens
 from tracker.callbacks import apply
@@ -163,14 +163,7 @@ def sim():
 
 @pytest.fixture
 def sim_settings(settings, sim):
-    return replace_settings(
-        settings,
-        esms_base_url=sim.base_url,
-        esms_status_url=sim.status_url,
-        esms_api_key="k",
-        esms_secret_key="s",
-        reconcile_after=60,
-    )
+    return pointed_at(settings, sim, "k", "s", reconcile_after=60)
 
 
 def send_to_sim(sim_settings, n: int, with_callback_url: bool) -> list[str]:

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.support import OAID, SECRET, replace_settings
+from tests.support import OAID, SECRET, pointed_at
 from tests.worker.test_reconcile import (
     DEAD_CALLBACK,
     OLD,
@@ -62,14 +62,7 @@ def sim():
 
 @pytest.fixture
 def sim_settings(settings, sim):
-    return replace_settings(
-        settings,
-        esms_base_url=sim.base_url,
-        esms_status_url=sim.status_url,
-        esms_api_key="k",
-        esms_secret_key="s",
-        reconcile_after=60,
-    )
+    return pointed_at(settings, sim, "k", "s", reconcile_after=60)
 
 
 def test_a_delivered_message_records_when_it_reached_the_phone(engine, sim, sim_settings, make_message):
