@@ -94,9 +94,20 @@ def test_esms_table_is_exactly_bang_ma_loi():
     assert set(codes.CODE_RESULTS) == set(BANG_MA_LOI) >= set(REFERENCE_CODES)
 
 
+# The codes of Zalo's "Cách xử lý mã lỗi" (https://zalo.cloud/zns/guidelines/handle-error-code,
+# stored copy of 2026-11-30), transcribed from the part of that copy that could be read: it
+# stops inside the row of -112. Extend this list from the page when the rest can be read.
+ZALO_CLOUD_PAGE = ["0"] + [str(-n) for n in range(100, 113)]
+
+
 def test_zalo_table_has_every_published_code():
     assert set(ZALO) == set(ZALO_TABLE)
     assert set(codes.ZALO_ERRORS) == set(ZALO_TABLE)
+
+
+def test_zalo_table_has_every_code_of_zalos_own_page():
+    assert set(ZALO_CLOUD_PAGE) <= set(ZALO)
+    assert ZALO["0"].cls == "ok" and ZALO["-100"].cls == "retry_later"
 
 
 @pytest.mark.parametrize("table", [ESMS, ZALO], ids=["esms", "zalo"])

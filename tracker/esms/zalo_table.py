@@ -7,6 +7,13 @@ https://developers.zalo.me/docs/zbs-template-message/bang-ma-loi/; Zalo also pub
 https://zalo.cloud/zns/guidelines/handle-error-code). The wording is ours, not a copy.
 ``1001`` is eSMS's own ErrorInfo value (same page): the user was not online in time.
 
+Checked against Zalo's "Cách xử lý mã lỗi", https://zalo.cloud/zns/guidelines/handle-error-code,
+in the stored copy of 2026-11-30. That copy could be read only from its start to the row of
+-112, whose text is cut off: codes 0 and -100 to -111 (and that -112 is listed) agree with it,
+and tests/esms/test_codes.py transcribes them as ZALO_CLOUD_PAGE. The entries from -1121 on were
+not checked against Zalo's page and no code was added from other sources (-152 included);
+check them against the live page before relying on them.
+
 Classes follow tracker/esms/code_table.py. Most of these codes concern one message, so an
 "account" or "oa" class here is advice for a person; only send-time CodeResults pause sending.
 """
