@@ -4,7 +4,7 @@ One table decides: :mod:`tracker.esms.codes` (eSMS's and Zalo's codes and the tr
 each with its Vietnamese and English meaning and its class). The dashboard shows the meaning
 of the reader's language, so no catalog entry is needed for them; the class names and the
 advice per class (and, for ``retry_later``, per "when") go through the catalog. A code of no
-table is ``unknown``; the client's ``http_XXX`` codes are classed by codes.py too
+table is ``unknown``; the client's ``http_<status>`` codes (``http_503`` …) are classed by codes.py too
 (``retry_later``, once eSMS can be reached).
 """
 
