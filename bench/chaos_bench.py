@@ -31,7 +31,8 @@ import requests
 from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from chaos_support import ForwardReceiver, Proc, Proxy, free_port, restart_postgres  # noqa: E402
+from chaos_support import ForwardReceiver, Proc, Proxy, restart_postgres  # noqa: E402
+from common import free_port  # noqa: E402
 
 from tracker import config  # noqa: E402
 from tracker import status as st

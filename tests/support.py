@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import socket
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlencode
@@ -21,6 +22,13 @@ SECRET = "test-secret-key-0123456789abcdef"
 OAID = "4097311281936189049"
 # eSMS's own sample callbacks (shared/esms/callback-samples.txt), one URL a line, host as {callback}.
 CALLBACK_SAMPLES = ROOT / "tests" / "data" / "callback-samples.txt"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def reset_postgres(url: str) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import threading
 import time
 from decimal import Decimal
@@ -12,6 +11,7 @@ from decimal import Decimal
 import pytest
 
 from tests.esms.support import API_KEY, SECRET_KEY, SMSID, Reply
+from tests.support import free_port
 from tracker.esms.callback import parse_callback
 from tracker.esms.client import EsmsClient, GetCallbackResult, StatusAnswer
 
@@ -154,12 +154,6 @@ def test_send_timeout(fake):
     assert result.error_message == "no answer within 0.2 s"
     assert 150 < result.elapsed_ms < 900
     c.close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_send_connection_refused():

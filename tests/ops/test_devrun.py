@@ -8,7 +8,6 @@ import os
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import API_TOKEN, ROOT, make_settings, replace_settings
+from tests.support import API_TOKEN, ROOT, free_port, make_settings, replace_settings
 from tracker.config import ConfigError
 from tracker.ops import devrun
 
@@ -219,12 +218,6 @@ def test_welcome_curl_is_accepted_by_the_app(capsys, settings, client):
 
 
 # -- a real `tracker dev` ----------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def group_alive(pgid: int) -> bool:

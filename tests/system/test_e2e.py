@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,17 +12,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support import API_TOKEN, ROOT, SECRET
+from tests.support import API_TOKEN, ROOT, SECRET, free_port
 
 pytestmark = pytest.mark.e2e
 
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_until(check, timeout: float, what: str):

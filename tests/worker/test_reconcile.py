@@ -15,7 +15,7 @@ import pytest
 import requests
 from sqlalchemy import update
 
-from tests.support import OAID, ROOT, SECRET, events, message, pointed_at, replace_settings
+from tests.support import OAID, ROOT, SECRET, events, message, replace_settings
 from tests.support import callback_query as callback
 from tracker import tokens
 from tracker.callbacks import apply
@@ -24,7 +24,6 @@ from tracker.esms import codes
 from tracker.esms.client import GetCallbackResult, StatusAnswer, make_client
 from tracker.models import Message
 from tracker.sending.ratelimit import PerKey, TokenBucket
-from tracker.simulator import SimSettings, start_in_thread
 from tracker.worker.reconcile import Reconciler, time_out
 
 DEAD_CALLBACK = "http://127.0.0.1:9/cb"
@@ -142,28 +141,6 @@ def test_the_horizon_goes_through_the_status_rule(engine, make_message):
 
 
 # -- asking the simulator ---------------------------------------------------------------
-
-
-@pytest.fixture
-def sim():
-    running = start_in_thread(
-        SimSettings(
-            seed=11,
-            speed=0.0,
-            natural_duplicate_rate=0.0,
-            natural_late_rate=0.0,
-            delivered_rate=0.5,
-            failed_rate=0.3,
-            rejected_rate=0.2,
-        )
-    )
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def sim_settings(settings, sim):
-    return pointed_at(settings, sim, "k", "s", reconcile_after=60)
 
 
 def send_to_sim(sim_settings, n: int, with_callback_url: bool) -> list[str]:

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.support import OAID, SECRET, pointed_at
+from tests.support import OAID, SECRET
 from tests.worker.test_reconcile import (
     DEAD_CALLBACK,
     OLD,
@@ -28,7 +28,6 @@ from tests.worker.test_reconcile import (
 from tracker import tokens
 from tracker.db import utcnow
 from tracker.esms.client import StatusAnswer, make_client
-from tracker.simulator import SimSettings, start_in_thread
 from tracker.worker.reconcile import PASS_LIMIT, Reconciler
 
 
@@ -41,28 +40,6 @@ def make_message(make_message):
         return make_message(**{"template_id": "2056446", "created_at": now - OLD, "updated_at": now - OLD, **fields})
 
     return make
-
-
-@pytest.fixture
-def sim():
-    running = start_in_thread(
-        SimSettings(
-            seed=11,
-            speed=0.0,
-            natural_duplicate_rate=0.0,
-            natural_late_rate=0.0,
-            delivered_rate=0.5,
-            failed_rate=0.3,
-            rejected_rate=0.2,
-        )
-    )
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def sim_settings(settings, sim):
-    return pointed_at(settings, sim, "k", "s", reconcile_after=60)
 
 
 def test_a_delivered_message_records_when_it_reached_the_phone(engine, sim, sim_settings, make_message):
