@@ -260,3 +260,16 @@ def test_delivery_ids_are_never_reused_and_a_retry_keeps_its_id(client, engine, 
     waiting, sent, retried, delivered = (header for header, _ in got)
     assert retried == sent  # one change, one id, however often it is tried
     assert len({waiting, sent, delivered}) == 3
+
+
+def test_a_refused_trigger_switch_is_tried_again_a_minute_later_not_every_pass(engine, settings, monkeypatch):
+    tries: list[bool] = []
+    monkeypatch.setattr(forwarding, "switch_outbox", lambda engine, enabled: tries.append(enabled) or False)
+    f = Forwarder(engine, settings)
+    f.run_once()
+    f.run_once()
+    assert tries == [False]
+    f.switch_after = 0.0  # a minute later
+    f.run_once()
+    assert tries == [False, False]
+    f.close()

@@ -43,6 +43,7 @@ log = logging.getLogger("tracker.worker.forwarding")
 
 PENDING, FAILED = FORWARD_PENDING, FORWARD_FAILED
 BATCH = 100
+SWITCH_RETRY = 60.0
 SIGNATURE_HEADER = "X-Tracker-Signature"
 TIMESTAMP_HEADER = "X-Tracker-Timestamp"
 DELIVERY_HEADER = "X-Tracker-Delivery"
@@ -179,11 +180,14 @@ class Forwarder:
         self.session = requests.Session()
         self.pool = ThreadPoolExecutor(settings.forward_threads, thread_name_prefix="forward")
         self.switched = False
+        self.switch_after = 0.0  # monotonic time of the next try after a refused switch
 
     def run_once(self) -> int:
         """One pass; returns how many rows were handled (so the caller knows whether to hurry)."""
-        if not self.switched:
+        if not self.switched and time.monotonic() >= self.switch_after:
             self.switched = switch_outbox(self.engine, bool(self.settings.forward_url))
+            # A refusal (another owner, a long lock) is tried again a minute later, not every pass.
+            self.switch_after = time.monotonic() + SWITCH_RETRY
         if not self.settings.forward_url:
             # The trigger cannot see settings; without a receiver the rows are just garbage.
             with self.engine.begin() as conn:
@@ -225,7 +229,7 @@ def switch_outbox(engine: Engine, enabled: bool) -> bool:
             conn.execute(text(f"ALTER TABLE messages {'ENABLE' if enabled else 'DISABLE'} TRIGGER messages_forward"))
         log.info("forwarding outbox trigger %s", "on" if enabled else "off (no TRACKER_FORWARD_URL)")
         return True
-    except Exception as exc:  # a lock timeout or a permission: try again on the next pass
+    except Exception as exc:  # a lock timeout or a permission: the forwarder tries again later
         log.warning("could not switch the forwarding outbox trigger %s: %s", "on" if enabled else "off", exc)
         return False
 
