@@ -18,6 +18,7 @@ from tracker.db import get_engine, utcnow
 from tracker.errors import error_response
 
 bp = Blueprint("webhooks", __name__)
+log = logging.getLogger("tracker.callbacks.webhook")
 
 # The answers of every stored outcome, serialised once: eSMS gets the same few bytes each time.
 _OK = {
@@ -30,9 +31,6 @@ def _ok(outcome: str) -> Response:
     # The request log and the metrics read the outcome from here, not by parsing the answer.
     g.callback_outcome = outcome
     return Response(_OK[outcome], 200, mimetype="application/json")
-
-
-log = logging.getLogger("tracker.callbacks.webhook")
 
 
 @bp.route("/webhooks/esms/<token>", methods=["GET", "POST"])

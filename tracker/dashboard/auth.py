@@ -45,8 +45,8 @@ class SessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions, marked Secure whenever the request came over HTTPS."""
 
     def open_session(self, app: Flask, request: Any) -> Any:
-        # Flask opens the session on every request; verifying the cookie's signature cost the
-        # webhook more than its security gates (bench/README.md). These paths never use it, so
+        # Flask opens the session on every request (building the cookie's signer and checking
+        # it: 1 % of a webhook worker's time, bench/README.md). These paths never use it, so
         # they get an empty one, which is never saved either (it is never modified).
         if request.path.startswith(_SESSIONLESS):
             return self.session_class()

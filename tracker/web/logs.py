@@ -109,8 +109,8 @@ def configure() -> None:
     """Level from TRACKER_LOG_LEVEL; JSON lines on stderr when nothing else configured logging."""
     level = os.environ.get("TRACKER_LOG_LEVEL", "INFO").strip().upper() or "INFO"
     # No caller lookup (a walk up the stack) for every record: no line of ours prints the file,
-    # function or line, and it was a fifth of the request log's cost on the webhook (issue 14).
-    # The logging HOWTO's "Optimization" section names this switch.
+    # function or line, and the webhook logs one record per request (issue 14). The logging
+    # HOWTO's "Optimization" section names this switch.
     logging._srcfile = None  # type: ignore[attr-defined]
     tracker = logging.getLogger("tracker")
     tracker.setLevel(getattr(logging, level, logging.INFO))

@@ -182,6 +182,14 @@ def _path_gate() -> None:
             raise JsonError(404, "not_found", "no such resource")
 
 
+def _gates() -> Response | None:
+    """Every request's checks, as one hook (each hook is a call of Flask's on the webhook's hot
+    path): the webhook's limits, then path parameters, then hostile query strings."""
+    _webhook_gate()
+    _path_gate()
+    return _query_gate()
+
+
 # -- response headers -------------------------------------------------------------------------
 
 
@@ -209,14 +217,6 @@ def _headers(resp: Response) -> Response:
 
 
 # -- start-up ---------------------------------------------------------------------------------
-
-
-def _gates() -> Response | None:
-    """Every request's checks, as one hook (each hook is a call of Flask's on the webhook's hot
-    path): the webhook's limits, then path parameters, then hostile query strings."""
-    _webhook_gate()
-    _path_gate()
-    return _query_gate()
 
 
 def warn_if_open(settings: Settings) -> bool:
