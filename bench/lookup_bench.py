@@ -82,10 +82,10 @@ def explain(url: str, first: int, n: int, env: dict[str, str]) -> list[str]:
     def _capture(conn, cursor, statement, parameters, context, executemany):
         captured.append((statement, parameters))
 
-    from tracker import db
+    from tracker import driver
 
     # The read API sends most of its statements to psycopg directly.
-    db.observers.append(lambda sql, params: captured.append((sql, params)))
+    driver.observers.append(lambda sql, params: captured.append((sql, params)))
 
     client = app.test_client()
     auth = {"Authorization": f"Bearer {API_TOKEN}"}

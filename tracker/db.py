@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from flask import Flask, current_app, g
 from sqlalchemy import BigInteger, DateTime, Integer, create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -79,8 +77,8 @@ def make_engine(url: str, **kwargs) -> Engine:
         kwargs.setdefault("max_overflow", 10)
     engine = create_engine(url, **kwargs)
     if not kwargs.get("pool_pre_ping"):
-        _ping_when_idle(engine)
-    # What _driver_pool needs to make this engine's autocommit twin the same way.
+        ping_when_idle(engine)
+    # What tracker.driver.twin needs to make this engine's autocommit twin the same way.
     engine.__dict__["_tracker_made_with"] = (url, kwargs)
     return engine
 
@@ -90,7 +88,7 @@ def make_engine(url: str, **kwargs) -> Engine:
 IDLE_PING_AFTER = 5.0
 
 
-def _ping_when_idle(engine: Engine) -> None:
+def ping_when_idle(engine: Engine) -> None:
     """Ping a connection on checkout only when it sat idle; a dead one is replaced at once."""
 
     @event.listens_for(engine, "checkin")
@@ -156,83 +154,3 @@ def _close_session(_exc: BaseException | None) -> None:
 def autocommit(engine: Engine) -> Engine:
     """The engine's pool, handing out connections in autocommit mode (a client-side flag)."""
     return engine.execution_options(isolation_level="AUTOCOMMIT")
-
-
-# Called with (sql, params) before each driver statement; bench/lookup_bench.py EXPLAINs them.
-observers: list[Any] = []
-
-
-def _driver_pool(engine: Engine) -> Engine | None:
-    """A twin of ``engine`` whose connections are autocommit for good, for :func:`driver_cursor`
-    (None for an engine :func:`make_engine` did not make: it has no recipe for a twin).
-
-    Through the shared pool every checkout switched the connection to autocommit and every
-    checkin switched it back (with a Connection object around it): about a tenth of the
-    webhook's Python time (bench/README.md). The twin keeps its own small pool (one connection
-    per thread that uses it: one per gunicorn sync worker) and is disposed with ``engine``.
-    """
-    twin = engine.__dict__.get("_tracker_driver_pool")
-    if twin is None:
-        made_with = engine.__dict__.get("_tracker_made_with")
-        if made_with is None:
-            return None
-        url, kwargs = made_with
-        # Nothing to roll back on return: every statement committed itself.
-        twin = create_engine(url, **{**kwargs, "isolation_level": "AUTOCOMMIT", "pool_reset_on_return": None})
-        if not kwargs.get("pool_pre_ping"):
-            _ping_when_idle(twin)
-        event.listen(engine, "engine_disposed", lambda _engine: twin.dispose())
-        engine.__dict__["_tracker_driver_pool"] = twin
-    return twin
-
-
-@contextmanager
-def driver_cursor(engine: Engine) -> Iterator[Any]:
-    """A psycopg cursor on an autocommit connection, for fixed SQL (psycopg placeholders).
-
-    Skips SQLAlchemy's per-call processing: the webhook's statements and the lookups cost
-    less CPU this way (bench/README.md). Errors come out as SQLAlchemy's exception classes,
-    as they would through SQLAlchemy (the spool and error pages expect them).
-    """
-    import psycopg
-    from psycopg.rows import namedtuple_row
-
-    twin = _driver_pool(engine)
-    with ExitStack() as stack:
-        if twin is None:
-            # The shared pool, switched to autocommit for this use (SQLAlchemy switches it back).
-            conn = stack.enter_context(autocommit(engine).connect())
-            pooled, invalidate = conn.connection, conn.invalidate
-        else:
-            try:
-                pooled = twin.raw_connection()
-            except psycopg.Error as exc:  # the pool lets the driver's own errors out; SQLAlchemy's wrap them
-                raise DBAPIError.instance(None, None, exc, psycopg.Error) from exc
-            stack.callback(pooled.close)
-            invalidate = pooled.invalidate
-        driver = pooled.driver_connection
-        try:
-            with driver.cursor(row_factory=namedtuple_row) as cur:
-                yield cur
-        except psycopg.Error as exc:
-            if driver.broken or driver.closed:
-                invalidate()
-            raise DBAPIError.instance(getattr(exc, "_tracker_sql", None), None, exc, psycopg.Error) from exc
-
-
-def run(cur: Any, sql: str, params: dict[str, Any]) -> list[Any]:
-    """Execute one statement on a :func:`driver_cursor`; its rows."""
-    for observe in observers:
-        observe(sql, params)
-    try:
-        cur.execute(sql, params)
-    except Exception as exc:
-        exc._tracker_sql = sql  # type: ignore[attr-defined]  # named in the error, as SQLAlchemy would
-        raise
-    return cur.fetchall()
-
-
-def driver_rows(engine: Engine, statements: tuple[str, ...], params: dict[str, Any]) -> list[list[Any]]:
-    """The rows of each statement, run in order on one :func:`driver_cursor`."""
-    with driver_cursor(engine) as cur:
-        return [run(cur, sql, params) for sql in statements]

@@ -220,18 +220,18 @@ def test_change_status_never_regresses(engine, make_message):
 def test_an_applied_report_is_one_statement_and_one_that_changes_nothing_two(engine, make_message):
     """PostgreSQL: the plain apply first; only a report that changed nothing pays for the locked
     judgement. SQLite takes its transaction path, which the driver observers never see."""
-    from tracker import db
+    from tracker import driver
 
     mid = make_message(smsid="S1")
     seen: list[str] = []
-    db.observers.append(lambda sql, params: seen.append(sql))
+    driver.observers.append(lambda sql, params: seen.append(sql))
     try:
         assert apply.apply_to_message(engine, mid, report("S1", **DELIVERED)).outcome == "applied"
         applied = list(seen)
         assert apply.apply_to_message(engine, mid, report("S1", **DELIVERED)).outcome == "duplicate"
         again = seen[len(applied) :]
     finally:
-        db.observers.pop()
+        driver.observers.pop()
     if engine.dialect.name == "postgresql":
         assert len(applied) == 1 and "FOR UPDATE" not in applied[0]
         assert len(again) == 2 and "FOR UPDATE" in again[1]

@@ -25,7 +25,7 @@ def test_by_smsid_on_postgresql_the_statement_finds_the_message_itself(engine, m
     """Issue 14: no lookup round trip before the report's statement (the shared URL's cost)."""
     from sqlalchemy import event
 
-    from tracker import db
+    from tracker import driver
 
     mid = make_message(smsid="S9")
     through_sqlalchemy: list[str] = []
@@ -35,11 +35,11 @@ def test_by_smsid_on_postgresql_the_statement_finds_the_message_itself(engine, m
         through_sqlalchemy.append(statement)
 
     event.listen(engine, "before_cursor_execute", seen)
-    db.observers.append(lambda sql, params: through_driver.append(sql))
+    driver.observers.append(lambda sql, params: through_driver.append(sql))
     try:
         assert external.apply_by_smsid(engine, report("S9", **DELIVERED)) == Applied(mid, "applied")
     finally:
-        db.observers.pop()
+        driver.observers.pop()
         event.remove(engine, "before_cursor_execute", seen)
     if engine.dialect.name == "postgresql":
         assert through_sqlalchemy == [] and len(through_driver) == 1

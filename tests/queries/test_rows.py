@@ -73,7 +73,7 @@ def test_driver_fetch_gives_utc_whatever_the_servers_time_zone(db_url, make_mess
     mid = make_message(sent_at=sent)
     hanoi = make_engine(db_url, connect_args={"options": "-c TimeZone=Asia/Ho_Chi_Minh"})
     try:
-        raw = rows.db.driver_rows(hanoi, ("SELECT sent_at FROM messages WHERE id = %(id)s",), {"id": mid})
+        raw = rows.driver.rows(hanoi, ("SELECT sent_at FROM messages WHERE id = %(id)s",), {"id": mid})
         assert raw[0][0].sent_at.utcoffset() == timedelta(hours=7)  # what the driver alone gives
         ((row,),) = rows.driver_fetch(hanoi, ("SELECT id, sent_at FROM messages WHERE id = %(id)s",), {"id": mid})
     finally:

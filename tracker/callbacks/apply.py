@@ -22,7 +22,7 @@ from sqlalchemy import update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from tracker import db
+from tracker import driver
 from tracker import status as st
 from tracker.callbacks import report_sql as q
 from tracker.callbacks.report_sql import KEPT_AFTER_FINAL, TIMEOUT_CODE
@@ -143,12 +143,12 @@ def _pg_apply(engine: Engine, by: str, p: dict[str, Any], mid: int | None) -> Ap
     # What the typed bind parameters would do: JSON as text; `now` is already aware UTC.
     params = {**p, "mid": mid, "data": json.dumps(p["data"])}
     status = p["status"]
-    with db.driver_cursor(engine) as cur:
+    with driver.cursor(engine) as cur:
         # Autocommit: one statement is atomic on its own, so no BEGIN and COMMIT round trips.
-        rows = db.run(cur, _driver_sql(q.pg_apply(status, by), engine.dialect), params)
+        rows = driver.run(cur, _driver_sql(q.pg_apply(status, by), engine.dialect), params)
         if rows:
             return Applied(rows[0][0], st.APPLIED)
-        rows = db.run(cur, _driver_sql(q.pg_judge(status, by), engine.dialect), params)
+        rows = driver.run(cur, _driver_sql(q.pg_judge(status, by), engine.dialect), params)
     if not rows:
         return None
     found, outcome, capped = rows[0]

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Select
 from sqlalchemy.engine import Engine, Row
 
-from tracker import db
+from tracker import db, driver
 from tracker.db import UTCDateTime
 from tracker.models import Event, Message
 
@@ -39,8 +39,8 @@ def rows(engine: Engine, stmt: Select) -> list[Row]:
 
 
 def driver_fetch(engine: Engine, statements: tuple[str, ...], params: dict[str, Any]) -> list[list[Any]]:
-    """db.driver_rows with every time column as UTC."""
-    return [as_utc(found) for found in db.driver_rows(engine, statements, params)]
+    """driver.rows with every time column as UTC."""
+    return [as_utc(found) for found in driver.rows(engine, statements, params)]
 
 
 def as_utc(found: list[Any]) -> list[Any]:
