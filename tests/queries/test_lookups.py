@@ -10,7 +10,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from tracker import db
+from tracker import driver
 from tracker.db import utcnow
 from tracker.models import Event, Message
 from tracker.queries import lookups
@@ -153,15 +153,15 @@ def test_postgres_api_lookups_go_to_the_driver_not_through_sqlalchemy(engine, ma
     mid = make_message(order_id="DH-9")
     add_events(engine, mid, ("applied", 1))
     through_sqlalchemy: list[str] = []
-    driver: list[str] = []
+    through_driver: list[str] = []
     sa_event.listen(engine, "before_cursor_execute", lambda *a: through_sqlalchemy.append(a[2]))
-    db.observers.append(lambda sql, params: driver.append(sql))
+    driver.observers.append(lambda sql, params: through_driver.append(sql))
     try:
         assert lookups.message_with_events(engine, mid)["events"]
         assert lookups.journey(engine, "DH-9")
         assert lookups.journey(engine, "DH-9", limit=1)
     finally:
-        db.observers.pop()
-    assert driver == [lookups._PG_MESSAGE, lookups._PG_EVENTS_OF, lookups._PG_JOURNEY, lookups._PG_JOURNEY_UPTO]
+        driver.observers.pop()
+    assert through_driver == [lookups._PG_MESSAGE_AND_EVENTS, lookups._PG_JOURNEY, lookups._PG_JOURNEY_UPTO]
     assert "LIMIT" not in lookups._PG_JOURNEY
     assert through_sqlalchemy == []
