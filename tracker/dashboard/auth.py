@@ -46,10 +46,11 @@ class SessionInterface(SecureCookieSessionInterface):
 
     def open_session(self, app: Flask, request: Any) -> Any:
         # Flask opens the session on every request (building the cookie's signer and checking
-        # it: 1 % of a webhook worker's time, bench/README.md). These paths never use it, so
-        # they get an empty one, which is never saved either (it is never modified).
+        # it: 1 % of a webhook worker's time, bench/README.md) and saves it after. These paths
+        # never use it: they get Flask's null session, which Flask neither checks nor saves
+        # (and which refuses a write, so no code of theirs can start using it unnoticed).
         if request.path.startswith(_SESSIONLESS):
-            return self.session_class()
+            return self.make_null_session(app)
         return super().open_session(app, request)
 
     def get_cookie_secure(self, app: Flask) -> bool:

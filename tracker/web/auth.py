@@ -15,12 +15,17 @@ CHALLENGE = {"WWW-Authenticate": 'Bearer realm="tracker"'}
 
 
 def token_ok(settings: Settings) -> bool:
-    """Does the request's ``Authorization: Bearer`` header carry one of the configured tokens?
+    """Does the request's ``Authorization: Bearer`` header carry one of the configured tokens?"""
+    return bearer_ok(settings, request.headers.get("Authorization", ""))
+
+
+def bearer_ok(settings: Settings, header: str) -> bool:
+    """Does this ``Authorization`` header value carry one of the configured tokens?
 
     Every token is compared, in constant time, so neither a match's position nor a near miss
     shows in the answer's timing.
     """
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    scheme, _, given = header.partition(" ")
     ok = False
     if scheme.lower() == "bearer" and given:
         for token in settings.api_tokens:

@@ -27,6 +27,7 @@ import re
 import sys
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import Flask, Response, current_app, g, request
 
@@ -122,35 +123,63 @@ def configure() -> None:
         tracker.propagate = False
 
 
+def request_id_for(given: str | None) -> str:
+    """The request's id: the caller's own ``X-Request-ID`` when it is sensible, else a fresh one."""
+    return given if given and _GOOD_ID.fullmatch(given) else os.urandom(16).hex()
+
+
+def log_request(
+    rid: str,
+    method: str,
+    path: str,
+    status: int,
+    duration_ms: float,
+    remote: str | None,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """The one line per request (INFO; ERROR for a 5xx), path made safe here, extra fields after."""
+    level = logging.ERROR if status >= 500 else logging.INFO
+    if not request_log.isEnabledFor(level):
+        return
+    fields = {
+        "request_id": rid,
+        "method": method,
+        "path": safe_path(path),
+        "status": status,
+        "duration_ms": duration_ms,
+        "remote": remote,
+    }
+    if extra:
+        fields.update(extra)
+    request_log.log(level, "request", extra={"fields": fields})
+
+
 def _begin() -> None:
-    g.t0 = time.perf_counter()
-    given = request.headers.get(REQUEST_ID_HEADER)
-    g.request_id = given if given and _GOOD_ID.fullmatch(given) else os.urandom(16).hex()
+    req = request._get_current_object()  # type: ignore[attr-defined]  # one look through the proxy
+    ctx = g._get_current_object()  # type: ignore[attr-defined]
+    ctx.t0 = time.perf_counter()
+    ctx.request_id = request_id_for(req.headers.get(REQUEST_ID_HEADER))
 
 
 def _end(response: Response) -> Response:
-    rid = g.get("request_id")
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    ctx = g._get_current_object()  # type: ignore[attr-defined]
+    rid = ctx.get("request_id")
     if rid is None:  # a before_request of someone else answered before ours ran
-        rid = g.request_id = os.urandom(16).hex()
+        rid = ctx.request_id = os.urandom(16).hex()
     response.headers[REQUEST_ID_HEADER] = rid
     status = response.status_code
-    level = logging.ERROR if status >= 500 else logging.INFO
-    if request_log.isEnabledFor(level):
-        fields = {
-            "request_id": rid,
-            "method": request.method,
-            "path": safe_path(request.path),
-            "status": status,
-            "duration_ms": round((time.perf_counter() - g.get("t0", time.perf_counter())) * 1000, 2),
-            "remote": request.remote_addr,
-        }
-        if request.endpoint == "webhooks.esms_callback":
+    if request_log.isEnabledFor(logging.ERROR if status >= 500 else logging.INFO):
+        t0 = ctx.get("t0")
+        extra: dict[str, Any] | None = None
+        if req.endpoint == "webhooks.esms_callback":
             from tracker.web.metrics import callback_outcome
 
-            fields["outcome"] = callback_outcome(response)
-        elif request.query_string:
-            fields["query"] = safe_query(request.args)
-        request_log.log(level, "request", extra={"fields": fields})
+            extra = {"outcome": callback_outcome(response)}
+        elif req.query_string:
+            extra = {"query": safe_query(req.args)}
+        duration = round((time.perf_counter() - t0) * 1000, 2) if t0 is not None else 0.0
+        log_request(rid, req.method, req.path, status, duration, req.remote_addr, extra)
     return response
 
 

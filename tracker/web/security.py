@@ -96,7 +96,7 @@ def callback_message_id(settings: Settings, engine: Engine, token: str) -> int |
     return message_id if usable else None
 
 
-def _webhook_gate() -> None:
+def _webhook_gate(request: Request) -> None:
     """Runs before the webhook's view: nothing refused here is stored."""
     if not request.path.startswith(WEBHOOK_PREFIX):
         return
@@ -132,7 +132,7 @@ def json_body(req: Request) -> Any:
 MAX_QUERY_VALUE = 1024
 
 
-def _query_gate() -> Response | None:
+def _query_gate(request: Request) -> Response | None:
     """NUL characters anywhere but the webhook (which stores them as invalid) and overlong /api filters.
 
     PostgreSQL refuses NUL in text, so such a filter would reach it as a 500.
@@ -175,7 +175,7 @@ class AsciiInt(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
-def _path_gate() -> None:
+def _path_gate(request: Request) -> None:
     """A path parameter beyond any real one is answered 404 before a view or the database sees it."""
     for value in (request.view_args or {}).values():
         if isinstance(value, str) and len(value) > MAX_PATH_PARAM:
@@ -184,10 +184,12 @@ def _path_gate() -> None:
 
 def _gates() -> Response | None:
     """Every request's checks, as one hook (each hook is a call of Flask's on the webhook's hot
-    path): the webhook's limits, then path parameters, then hostile query strings."""
-    _webhook_gate()
-    _path_gate()
-    return _query_gate()
+    path): the webhook's limits, then path parameters, then hostile query strings. The request
+    is looked up once and handed down: each look through Flask's proxy has a cost (issue 14)."""
+    req: Request = request._get_current_object()  # type: ignore[attr-defined]
+    _webhook_gate(req)
+    _path_gate(req)
+    return _query_gate(req)
 
 
 # -- response headers -------------------------------------------------------------------------
@@ -198,17 +200,35 @@ def _with_secure_flag(cookie: str) -> str:
     return cookie if "secure" in attrs else cookie + "; Secure"
 
 
+# Set on every answer that has not set its own; a view may (the dashboard's pages do).
+_ALWAYS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+)
+# Answers of these carry phone numbers; no shared cache should keep them.
+_NOT_STORED = ("/api/", WEBHOOK_PREFIX)
+
+
+def answer_headers(path: str, secure: bool) -> list[tuple[str, str]]:
+    """The security headers an answer to ``path`` carries (unless its view set its own)."""
+    wanted = list(_ALWAYS)
+    if path.startswith(_NOT_STORED):
+        wanted.append(("Cache-Control", "no-store"))
+    if secure:
+        wanted.append(("Strict-Transport-Security", HSTS))
+    return wanted
+
+
 def _headers(resp: Response) -> Response:
+    req: Request = request._get_current_object()  # type: ignore[attr-defined]
     h = resp.headers
-    h.setdefault("Content-Security-Policy", CSP)
-    h.setdefault("X-Content-Type-Options", "nosniff")
-    h.setdefault("Referrer-Policy", "no-referrer")
-    h.setdefault("X-Frame-Options", "DENY")
-    if request.path.startswith(("/api/", WEBHOOK_PREFIX)):
-        # Answers carry phone numbers; no shared cache should keep them.
-        h.setdefault("Cache-Control", "no-store")
-    if request.is_secure:
-        h.setdefault("Strict-Transport-Security", HSTS)
+    secure = req.is_secure
+    # One pass over the answer's headers, not one per header set (issue 14).
+    present = {name.lower() for name in h.keys()}
+    h.extend([(name, value) for name, value in answer_headers(req.path, secure) if name.lower() not in present])
+    if secure:
         cookies = h.getlist("Set-Cookie")
         if cookies:
             # Whoever set a cookie, over HTTPS it never travels over plain HTTP again.
