@@ -14,6 +14,9 @@ the body, headers and log line the Flask views give, made by the same functions:
   any error. So refusals and failures keep their one envelope (tracker/errors.py), and a
   database error is met by Flask's own attempt and error handling.
 
+A lookup that finds nothing is read twice (here, then by the view that answers the 404): the
+price of keeping error answers in one place, paid only by misses.
+
 tests/web/test_read_path.py sends the same requests through both and compares the answers.
 """
 
