@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import socket
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -135,3 +136,24 @@ def events(engine, mid: int | None = None) -> list[Event]:
         if mid is not None:
             q = q.where(Event.message_id == mid)
         return list(s.scalars(q))
+
+
+def add_events(engine, message_id: int, *specs: tuple[str, int], start: datetime) -> list[int]:
+    """Store callback events of ``message_id``, each (outcome, seconds after ``start``); their ids in insert order."""
+    with Session(engine) as s:
+        stored = [
+            Event(
+                message_id=message_id,
+                kind="callback",
+                outcome=outcome,
+                status="delivered",
+                smsid="S1",
+                data={"send_status": 5},
+                raw="SendStatus=5",
+                created_at=start + timedelta(seconds=at),
+            )
+            for outcome, at in specs
+        ]
+        s.add_all(stored)
+        s.commit()
+        return [e.id for e in stored]

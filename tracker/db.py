@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import BigInteger, DateTime, Integer, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -148,6 +148,15 @@ def _close_session(_exc: BaseException | None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
         session.close()
+
+
+def all_rows(bind: Engine | Connection, stmt: Any) -> list[Row[Any]]:
+    """Every row of ``stmt``: on the caller's connection when given one (its transaction), else
+    on a connection of its own."""
+    if isinstance(bind, Connection):
+        return list(bind.execute(stmt).all())
+    with bind.connect() as conn:
+        return list(conn.execute(stmt).all())
 
 
 @lru_cache(maxsize=16)

@@ -8,6 +8,7 @@ English words ask for English the way a browser does, with ``Accept-Language: en
 from __future__ import annotations
 
 import re
+import time
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -17,7 +18,10 @@ from sqlalchemy.orm import Session
 
 from tracker.config import DEFAULT_TIMEZONE
 from tracker.db import utcnow
+from tracker.esms.client import make_client
 from tracker.models import Message
+from tracker.sending import pause
+from tracker.worker.loop import Worker
 
 PASSWORD = "mật-khẩu đúng 123"
 ENGLISH = {"HTTP_ACCEPT_LANGUAGE": "en"}
@@ -79,3 +83,16 @@ def csrf(client, path: str = "/messages") -> str:
 def login(client, password: str = PASSWORD, next_path: str = "/"):
     token = csrf(client, "/login")
     return client.post("/login", data={"password": password, "csrf_token": token, "next": next_path})
+
+
+def send_until_paused(engine, cfg) -> None:
+    """Run a sender worker (against a simulator failing every send) until it pauses sending."""
+    worker = Worker(engine, cfg, make_client(cfg))
+    try:
+        deadline = time.monotonic() + 5
+        while not pause.current(engine) and time.monotonic() < deadline:
+            worker.run_once()
+            time.sleep(0.05)
+    finally:
+        worker.pool.shutdown()
+    assert pause.current(engine)

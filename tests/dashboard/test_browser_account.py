@@ -7,21 +7,19 @@ ZNS/GetQuota read by the worker's duty; an account error window met by a real se
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 
 import pytest
 import requests
 
-from tests.dashboard.support import PASSWORD, add
+from tests.dashboard.support import PASSWORD, add, send_until_paused
 from tests.dashboard.test_browser import WAIT_MS, browser, server, shots  # noqa: F401 (fixtures)
 from tests.simulator.support import quiet_settings
 from tests.support import OAID, make_settings, replace_settings
 from tracker.db import make_engine
 from tracker.esms.client import make_client
-from tracker.sending import pause, sender
+from tracker.sending import sender
 from tracker.simulator import start_in_thread
-from tracker.worker.loop import Worker
 from tracker.worker.readings import Readings
 
 pytestmark = pytest.mark.browser
@@ -53,15 +51,7 @@ def prepare(tmp_path, sim, monkeypatch) -> tuple[object, int]:
     requests.post(f"{sim.url}/_sim/windows", json={"code": "101", "seconds": 120}, timeout=5)
     add(engine, status="queued", order_id="DH-Q1", due_at=now, request_id="held-1")
     monkeypatch.setattr(sender, "_last_accepted", -sender.WARM_SECONDS)
-    worker = Worker(engine, cfg, make_client(cfg))
-    try:
-        deadline = time.monotonic() + 5
-        while not pause.current(engine) and time.monotonic() < deadline:
-            worker.run_once()
-            time.sleep(0.05)
-    finally:
-        worker.pool.shutdown()
-    assert pause.current(engine)
+    send_until_paused(engine, cfg)
     return engine, night
 
 

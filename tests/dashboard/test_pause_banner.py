@@ -12,7 +12,7 @@ import pytest
 import requests
 from sqlalchemy.orm import Session
 
-from tests.dashboard.support import english
+from tests.dashboard.support import english, send_until_paused
 from tests.simulator.support import quiet_settings
 from tests.support import OAID, replace_settings
 from tracker.db import make_engine
@@ -60,18 +60,6 @@ def queue_one(engine, cfg, oa_id: str, request_id: str) -> int:
     )
     with Session(engine) as s:
         return queue(s, cfg, data, source="api")[0].id
-
-
-def send_until_paused(engine, cfg) -> None:
-    worker = Worker(engine, cfg, make_client(cfg))
-    try:
-        deadline = time.monotonic() + 5
-        while not pause.current(engine) and time.monotonic() < deadline:
-            worker.run_once()
-            time.sleep(0.05)
-    finally:
-        worker.pool.shutdown()
-    assert pause.current(engine)
 
 
 def banner(client, path: str) -> str | None:

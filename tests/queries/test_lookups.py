@@ -10,33 +10,13 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from tests.support import add_events
 from tracker import driver
 from tracker.db import utcnow
-from tracker.models import Event, Message
+from tracker.models import Message
 from tracker.queries import lookups
 
 T0 = utcnow().replace(microsecond=0) - timedelta(hours=1)
-
-
-def add_events(engine, message_id: int, *specs: tuple[str, int]) -> list[int]:
-    """Store events of ``message_id``, each (outcome, seconds after T0); returns their ids in insert order."""
-    with Session(engine) as s:
-        events = [
-            Event(
-                message_id=message_id,
-                kind="callback",
-                outcome=outcome,
-                status="delivered",
-                smsid="S1",
-                data={"send_status": 5},
-                raw="SendStatus=5",
-                created_at=T0 + timedelta(seconds=at),
-            )
-            for outcome, at in specs
-        ]
-        s.add_all(events)
-        s.commit()
-        return [e.id for e in events]
 
 
 def orm_json(engine, message_id: int) -> dict:
@@ -56,7 +36,7 @@ def test_message_with_events_equals_the_orm_answer(engine, make_message):
         sent_at=T0,
         final_at=T0 + timedelta(seconds=30),
     )
-    add_events(engine, mid, ("applied", 10), ("duplicate", 20))
+    add_events(engine, mid, ("applied", 10), ("duplicate", 20), start=T0)
     body = lookups.message_with_events(engine, mid)
     assert body == orm_json(engine, mid)
     assert body["price"] == "220.0000" and body["created_at"].endswith("Z")
@@ -66,8 +46,8 @@ def test_message_and_events_gives_the_row_and_its_events_in_id_order(engine, mak
     mid = make_message()
     other = make_message()
     # Inserted later but timed earlier: the order is by id, as the events happened to be stored.
-    ids = add_events(engine, mid, ("applied", 50), ("stale", 10), ("conflict", 30))
-    add_events(engine, other, ("applied", 0))
+    ids = add_events(engine, mid, ("applied", 50), ("stale", 10), ("conflict", 30), start=T0)
+    add_events(engine, other, ("applied", 0), start=T0)
     row, events = lookups.message_and_events(engine, mid)
     assert row.id == mid and row.order_id == "DH1"
     assert [e.id for e in events] == ids
@@ -126,10 +106,10 @@ def test_journey_rows_give_the_api_json(engine, dh7):
 
 def test_events_by_time_orders_across_messages_by_time_then_id(engine, make_message):
     a, b, c = make_message(), make_message(), make_message()
-    (late_a,) = add_events(engine, a, ("applied", 30))
-    early_b, tie_b = add_events(engine, b, ("applied", 10), ("stale", 20))
-    (tie_a,) = add_events(engine, a, ("duplicate", 20))
-    add_events(engine, c, ("applied", 0))
+    (late_a,) = add_events(engine, a, ("applied", 30), start=T0)
+    early_b, tie_b = add_events(engine, b, ("applied", 10), ("stale", 20), start=T0)
+    (tie_a,) = add_events(engine, a, ("duplicate", 20), start=T0)
+    add_events(engine, c, ("applied", 0), start=T0)
     found = lookups.events_by_time(engine, [a, b], limit=100)
     assert [e.id for e in found] == [early_b, tie_b, tie_a, late_a]
     assert [e.id for e in lookups.events_by_time(engine, [a, b], limit=2)] == [early_b, tie_b]
@@ -138,7 +118,7 @@ def test_events_by_time_orders_across_messages_by_time_then_id(engine, make_mess
 
 def test_times_come_back_as_utc(engine, make_message):
     mid = make_message(sent_at=T0, final_at=T0 + timedelta(seconds=3))
-    add_events(engine, mid, ("applied", 1))
+    add_events(engine, mid, ("applied", 1), start=T0)
     row, events = lookups.message_and_events(engine, mid)
     (member,) = lookups.journey(engine, "DH1")
     for value in (row.sent_at, row.final_at, events[0].created_at, member.created_at):
@@ -151,7 +131,7 @@ def test_times_come_back_as_utc(engine, make_message):
 def test_postgres_api_lookups_go_to_the_driver_not_through_sqlalchemy(engine, make_message):
     """The benchmarked statements (bench/lookup_bench.py): psycopg directly, SQLAlchemy never executes."""
     mid = make_message(order_id="DH-9")
-    add_events(engine, mid, ("applied", 1))
+    add_events(engine, mid, ("applied", 1), start=T0)
     through_sqlalchemy: list[str] = []
     through_driver: list[str] = []
     sa_event.listen(engine, "before_cursor_execute", lambda *a: through_sqlalchemy.append(a[2]))

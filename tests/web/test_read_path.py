@@ -15,8 +15,9 @@ import pytest
 from sqlalchemy.exc import OperationalError
 from werkzeug.test import Client
 
-from tests.support import API_TOKEN, make_settings
+from tests.support import API_TOKEN, add_events, make_settings
 from tracker import create_app
+from tracker.db import utcnow
 from tracker.queries import lookups
 from tracker.web import logs
 from tracker.web.read_path import ReadPath
@@ -53,29 +54,8 @@ def data(make_message, engine):
     a = make_message(smsid="sms-a.1_~x", order_id="DH-7", status="delivered", error_code=None)
     b = make_message(smsid="sms-b", order_id="DH-7", status="failed", error_code="-108")
     vn = make_message(smsid="sms-vn", order_id="ĐH 9/1")
-    _events(engine, a, 2)
+    add_events(engine, a, ("applied", 1), ("applied", 2), start=utcnow())
     return {"a": a, "b": b, "vn": vn}
-
-
-def _events(engine, message_id: int, n: int) -> None:
-    from sqlalchemy.orm import Session
-
-    from tracker.db import utcnow
-    from tracker.models import Event
-
-    with Session(engine) as s:
-        for i in range(n):
-            s.add(
-                Event(
-                    message_id=message_id,
-                    kind="callback",
-                    outcome="applied",
-                    status="sent",
-                    raw=f"r{i}",
-                    created_at=utcnow(),
-                )
-            )
-        s.commit()
 
 
 def both(app, path: str, *, method: str = "GET", headers=None, base_url: str = "http://localhost/"):

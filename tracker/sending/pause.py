@@ -27,7 +27,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from tracker.config import Settings
-from tracker.db import iso, utcnow
+from tracker.db import all_rows, iso, utcnow
 from tracker.esms import codes
 from tracker.esms.code_table import ACCOUNT as ACCOUNT_CLASS
 from tracker.models import SendPause
@@ -89,11 +89,7 @@ def current(engine: Engine | Connection) -> list[Pause]:
         SendPause.probes,
         SendPause.refused,
     ).order_by(SendPause.scope)
-    if isinstance(engine, Connection):
-        rows = engine.execute(stmt).all()
-    else:
-        with engine.connect() as conn:
-            rows = conn.execute(stmt).all()
+    rows = all_rows(engine, stmt)
     return [Pause(**row._mapping) for row in rows]
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
 from tracker.config import Settings
-from tracker.db import utcnow
+from tracker.db import all_rows, utcnow
 from tracker.esms import account_api
 from tracker.esms.client import EsmsClient
 from tracker.models import AccountReading, Message
@@ -66,11 +66,7 @@ def latest(engine: Engine | Connection) -> list[Reading]:
         AccountReading.checked_at,
         AccountReading.error,
     ).order_by(AccountReading.key)
-    if isinstance(engine, Connection):
-        rows = engine.execute(stmt).all()
-    else:
-        with engine.connect() as conn:
-            rows = conn.execute(stmt).all()
+    rows = all_rows(engine, stmt)
     readings = [Reading(**row._mapping) for row in rows]
     return sorted(readings, key=lambda r: (not r.is_balance, r.key))
 
